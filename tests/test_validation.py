@@ -148,3 +148,41 @@ def test_no_secret_from_the_environment_lands_in_the_project(template_repo, tmp_
     assert any(p.name == ".copier-answers.yml" for p in files)
     for path in files:
         assert secret not in path.read_text(), path
+
+
+# -------------------------------------------------------------------------------------------------------
+# Bedrock and Vertex answers: a table of bad inputs and the message each gets
+# -------------------------------------------------------------------------------------------------------
+BEDROCK = {"providers": ["bedrock"]}
+VERTEX = {"providers": ["vertex"], "gcp_project_id": "my-team-prod"}
+
+BAD_PROVIDER_INPUTS = [
+    ({**BEDROCK, "aws_region": "us-east"}, "aws_region: 'us-east' is not an AWS region; expected a region code such as us-east-1"),
+    ({**BEDROCK, "aws_region": "US-EAST-1"}, "aws_region: 'US-EAST-1' is not an AWS region"),
+    ({**BEDROCK, "aws_region": "us-east-1; id"}, "aws_region: 'us-east-1; id' is not an AWS region"),
+    ({**BEDROCK, "aws_profile": "dev sso"}, "aws_profile: 'dev sso' is not an AWS profile name; expected letters, digits"),
+    ({**BEDROCK, "aws_profile": "$(id)"}, "aws_profile: '$(id)' is not an AWS profile name"),
+    ({**BEDROCK, "bedrock_base_url": "bedrock-runtime.us-east-1.amazonaws.com"},
+     "bedrock_base_url: 'bedrock-runtime.us-east-1.amazonaws.com' is not an http:// or https:// URL with a host"),
+    ({**BEDROCK, "bedrock_base_url": "https://k:s@vpce.example.com"},
+     "bedrock_base_url: 'https://***@vpce.example.com' has credentials inside the URL"),
+    ({**BEDROCK, "bedrock_base_url": "http://vpce.example.com"},
+     "bedrock_base_url: 'http://vpce.example.com' uses plain http:// to a non-loopback host"),
+    ({**BEDROCK, "customize_models": True, "bedrock_opus_model": "us.anthropic claude"},
+     "bedrock_opus_model: 'us.anthropic claude' is not a model id"),
+    ({"providers": ["vertex"], "gcp_project_id": "My_Project"},
+     "gcp_project_id: 'My_Project' is not a Google Cloud project id; expected 6-30 lowercase letters"),
+    ({"providers": ["vertex"], "gcp_project_id": "abc"}, "gcp_project_id: 'abc' is not a Google Cloud project id"),
+    ({"providers": ["vertex"]}, 'Question "gcp_project_id" is required'),
+    ({**VERTEX, "gcp_region": "us-central"}, "gcp_region: 'us-central' is not a Vertex AI region; expected global"),
+    ({**VERTEX, "vertex_base_url": "https://psc.example.com/`id`"},
+     "vertex_base_url: 'https://psc.example.com/`id`' contains a character that is not allowed here"),
+    ({**VERTEX, "customize_models": True, "vertex_haiku_model": "claude-haiku\n4-5"},
+     "vertex_haiku_model: 'claude-haiku\\n4-5' is not a model id"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD_PROVIDER_INPUTS,
+                         ids=[f"{i}-{m.split(':')[0].split()[-1]}" for i, (_, m) in enumerate(BAD_PROVIDER_INPUTS)])
+def test_bad_provider_input(template_repo, tmp_path, data, message):
+    assert message in rejected(template_repo, tmp_path, **data)

@@ -221,3 +221,13 @@ def test_check_status_never_runs_cloud_clis(generate, tmp_path):
         subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, capture_output=True, timeout=60,
                        env={**clean_env(tmp_path, **env), "PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert not (tmp_path / "cloud-cli-called").exists()
+
+
+@pytest.mark.parametrize("answers", [{}, BEDROCK, VERTEX])
+def test_generated_readme_documents_managed_settings_and_locked_down_variables(generate, answers):
+    readme = (generate(**answers) / "README.md").read_text()
+    for path in ("/etc/claude-code/managed-settings.json",
+                 "/Library/Application Support/ClaudeCode/managed-settings.json",
+                 "C:\\Program Files\\ClaudeCode\\managed-settings.json",
+                 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "DISABLE_AUTOUPDATER", "client/install.sh --undo"):
+        assert path in readme

@@ -35,6 +35,15 @@ DEFAULT_MODELS = {
 
 PUBLIC_ANTHROPIC_API = "https://api.anthropic.com"
 
+# The gateway (Patterns C and D). The image tag follows LiteLLM's release tag scheme for the pip version the
+# tests run; the image itself cannot be pulled from the test machines.
+LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do not install cleanly
+PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
+LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}-stable"
+POSTGRES_IMAGE = "postgres:16.6-alpine"
+# Long Claude Code turns stream for minutes: anything under 600 s cuts them off.
+ROUTER_SETTINGS = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30, "timeout": 600, "stream_timeout": 600}
+
 
 def bedrock_prefix(region: Any) -> str:
     """The cross-region inference-profile prefix Bedrock uses for a region (us., eu., apac., us-gov.)."""
@@ -238,6 +247,45 @@ def gcp_region_error(value: Any) -> str:
             f"us-east5 or europe-west1.")
 
 
+def port_error(value: Any, question: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return ""
+    return f"{question}: {_shown(value)} is not a TCP port; expected a whole number from 1 to 65535, e.g. 4000."
+
+
+def bind_error(value: Any) -> str:
+    try:
+        ipaddress.ip_address(str(value))
+        return ""
+    except ValueError:
+        return (f"gateway_bind: {_shown(value)} is not an IP address to listen on; expected 127.0.0.1 (this machine "
+                f"only), 0.0.0.0 (every interface, a shared gateway) or one of this host's addresses.")
+
+
+def default_gateway_url(bind: Any, port: Any) -> str:
+    """Clients on this machine reach a loopback gateway at its bind address; a shared one has no guessable URL."""
+    if not _is_loopback(str(bind)):
+        return ""
+    host = f"[{bind}]" if ":" in str(bind) else str(bind)
+    return f"http://{host}:{port}"
+
+
+def gateway_url_error(value: Any, bind: Any) -> str:
+    if value in (None, ""):
+        if _is_loopback(str(bind)):
+            return ""
+        return (f"gateway_url: empty, but the gateway listens on {bind} (shared), so clients need its URL; "
+                f"expected the https:// URL developers use, e.g. https://llm-gateway.example.com.")
+    return base_url_error(value, "gateway_url")
+
+
+def api_key_helper_error(value: Any) -> str:
+    if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
+        return ""
+    return (f"api_key_helper: {_shown(value)} is not a command; expected one line whose output is the gateway "
+            f"key and nothing else, e.g. vault kv get -field=key secret/claude/gateway.")
+
+
 def providers_error(value: Any, cost_tracking: Any) -> str:
     choices = ", ".join(PROVIDERS)
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
@@ -275,6 +323,18 @@ def answer_errors(answers: dict[str, Any]) -> list[str]:
     if "vertex" in providers:
         errors += [gcp_project_error(answers.get("gcp_project_id")), gcp_region_error(answers.get("gcp_region")),
                    base_url_error(answers.get("vertex_base_url"), "vertex_base_url", forbid_v1=False)]
+    if answers.get("cost_tracking"):
+        errors += [port_error(answers.get("gateway_port"), "gateway_port"), bind_error(answers.get("gateway_bind")),
+                   gateway_url_error(answers.get("gateway_url"), answers.get("gateway_bind")),
+                   bool_error(answers.get("spend_database"), "spend_database")]
+        if answers.get("gateway_runtime") not in ("docker", "process"):
+            errors.append(f"gateway_runtime: {_shown(answers.get('gateway_runtime'))} is not a runtime; "
+                          f"expected docker or process.")
+        if answers.get("client_auth") not in ("env", "api_key_helper"):
+            errors.append(f"client_auth: {_shown(answers.get('client_auth'))} is not a way to pass the key; "
+                          f"expected env or api_key_helper.")
+        elif answers.get("client_auth") == "api_key_helper":
+            errors.append(api_key_helper_error(answers.get("api_key_helper")))
     for provider in PROVIDERS:
         for tier in TIERS:
             question = f"{provider}_{tier}_model"
@@ -314,6 +374,8 @@ def client_env(answers: dict[str, Any]) -> list[EnvVar]:
     """The variables Claude Code needs for this pattern, in the order env.sh and settings.json list them.
     A provider's base URL only ever appears together with its CLAUDE_CODE_USE_* flag (without the flag
     Claude Code ignores it and silently talks to the Anthropic API)."""
+    if answers.get("cost_tracking"):
+        return gateway_client_env(answers)
     provider = answers["providers"][0]
     env: list[EnvVar] = []
     if provider == "anthropic":
@@ -345,6 +407,119 @@ def client_env(answers: dict[str, Any]) -> list[EnvVar]:
     return env
 
 
+def gateway_client_env(answers: dict[str, Any]) -> list[EnvVar]:
+    """Claude Code behind the gateway: Anthropic format to the gateway URL, the gateway's model names pinned."""
+    env = [EnvVar("ANTHROPIC_BASE_URL", gateway_url(answers), "The LiteLLM gateway (without /v1)."),
+           EnvVar("ANTHROPIC_API_KEY", "", "Empty on purpose: the gateway key goes in ANTHROPIC_AUTH_TOKEN "
+                                           "(or the apiKeyHelper); both at once conflict.")]
+    env += _model_pins(answers, "anthropic")
+    if any(p in answers["providers"] for p in ("bedrock", "vertex")):
+        env.append(EnvVar("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "1",
+                          "The gateway bridges to Bedrock/Vertex, which reject new beta fields with HTTP 400."))
+    if answers.get("disable_nonessential_traffic"):
+        env.append(EnvVar("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1",
+                          "No telemetry, error reporting or update checks (locked-down networks)."))
+    return env
+
+
+def gateway_url(answers: dict[str, Any]) -> str:
+    url = answers.get("gateway_url") or default_gateway_url(answers["gateway_bind"], answers["gateway_port"])
+    return url.rstrip("/")
+
+
+def client_settings(answers: dict[str, Any], env: list[EnvVar]) -> dict[str, Any]:
+    """client/settings.json: what client/install.sh merges into ~/.claude/settings.json (and owns)."""
+    settings: dict[str, Any] = {"$schema": "https://json.schemastore.org/claude-code-settings.json"}
+    if answers.get("cost_tracking") and answers.get("client_auth") == "api_key_helper":
+        settings["apiKeyHelper"] = answers["api_key_helper"]
+    settings["env"] = {var.name: var.value for var in env}
+    return settings
+
+
+# --------------------------------------------------------------------------------------------------------
+# The gateway's own files
+# --------------------------------------------------------------------------------------------------------
+def _deployment(answers: dict[str, Any], provider: str, tier: str) -> dict[str, Any]:
+    """One LiteLLM deployment of a tier on a provider; secrets only as os.environ/ references."""
+    model = answers[f"{provider}_{tier}_model"]
+    if provider == "anthropic":
+        params = {"model": f"anthropic/{model}", "api_key": "os.environ/ANTHROPIC_API_KEY"}
+        if answers.get("anthropic_base_url"):
+            params["api_base"] = answers["anthropic_base_url"].rstrip("/")
+    elif provider == "bedrock":
+        params = {"model": f"bedrock/{model}", "aws_region_name": answers["aws_region"]}
+        if answers.get("aws_profile"):
+            params["aws_profile_name"] = answers["aws_profile"]
+        if answers.get("bedrock_base_url"):
+            params["aws_bedrock_runtime_endpoint"] = answers["bedrock_base_url"].rstrip("/")
+    else:
+        params = {"model": f"vertex_ai/{model}", "vertex_project": answers["gcp_project_id"],
+                  "vertex_location": answers["gcp_region"]}
+        if answers.get("vertex_base_url"):
+            params["api_base"] = with_v1(answers["vertex_base_url"])
+    return {"model_name": answers[f"anthropic_{tier}_model"], "litellm_params": params}
+
+
+def gateway_model_list(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """One model group per id Claude Code sends (the pinned anthropic_* ids), each with one deployment per
+    provider, the primary provider first."""
+    return [_deployment(answers, provider, tier) for tier in TIERS for provider in answers["providers"]]
+
+
+@dataclass(frozen=True)
+class GatewayVar:
+    name: str
+    doc: str
+    generated: bool = False  # written by scripts/init-secrets.sh; otherwise the user fills it in
+    example: str = ""
+    required: bool = False   # init-secrets.sh reminds the user to fill it in
+
+
+def gateway_env_vars(answers: dict[str, Any]) -> list[GatewayVar]:
+    """Everything gateway/.env may hold, for init-secrets.sh and .env.example."""
+    variables = [
+        GatewayVar("LITELLM_MASTER_KEY", "Admin key of the gateway (sk-...). Full control: never hand it to developers.",
+                   True),
+        GatewayVar("LITELLM_SALT_KEY", "Encrypts credentials stored in the database. Never change it once set.", True),
+    ]
+    if answers.get("spend_database"):
+        variables += [
+            GatewayVar("POSTGRES_PASSWORD", "Password of the gateway's Postgres user.", True),
+            GatewayVar("DATABASE_URL", "Postgres for virtual keys and spend (docker compose overrides the host).",
+                       True),
+        ]
+    providers = answers["providers"]
+    if "anthropic" in providers:
+        variables.append(GatewayVar("ANTHROPIC_API_KEY", "Anthropic API key the gateway calls upstream with.",
+                                    example="sk-ant-...", required=True))
+    if "bedrock" in providers:
+        variables += [
+            GatewayVar("AWS_ACCESS_KEY_ID", "AWS keys with Bedrock access (or mount a profile: see the README).",
+                       example="AKIA...", required=not answers.get("aws_profile")),
+            GatewayVar("AWS_SECRET_ACCESS_KEY", "Secret of the AWS key above.", example="...",
+                       required=not answers.get("aws_profile")),
+            GatewayVar("AWS_SESSION_TOKEN", "Only for temporary AWS credentials.", example="..."),
+        ]
+    if "vertex" in providers:
+        variables.append(GatewayVar("GOOGLE_APPLICATION_CREDENTIALS",
+                                    "Service-account key file for Vertex AI (process runtime; docker mounts it).",
+                                    example="/path/to/service-account.json"))
+    return variables
+
+
+def gateway_local_url(answers: dict[str, Any]) -> str:
+    """Where the gateway answers on its own host (a wildcard bind is reached on loopback)."""
+    bind = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(answers["gateway_bind"]), str(answers["gateway_bind"]))
+    host = f"[{bind}]" if ":" in bind else bind
+    return f"http://{host}:{answers['gateway_port']}"
+
+
+def compose_port(answers: dict[str, Any]) -> str:
+    bind = str(answers["gateway_bind"])
+    host = f"[{bind}]" if ":" in bind else bind
+    return f"{host}:{answers['gateway_port']}:4000"
+
+
 # Per provider: the flag that selects it, the variable that overrides its endpoint, and the flag that would
 # make Claude Code skip signing (right only behind a gateway, wrong for direct access).
 _PROVIDER_VARS = {
@@ -356,6 +531,9 @@ _PROVIDER_VARS = {
 
 def client_env_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
     """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend."""
+    if answers.get("cost_tracking"):  # Anthropic format to the gateway, whatever the gateway calls upstream
+        return [ForbiddenVar(flag, f"it makes Claude Code bypass the gateway for {PROVIDER_NAMES[p]}")
+                for p, (flag, _, _) in _PROVIDER_VARS.items() if flag]
     provider = answers["providers"][0]
     rendered = {var.name for var in client_env(answers)}
     forbidden = [ForbiddenVar(use_flag, f"it switches Claude Code to {PROVIDER_NAMES[other]}")
@@ -378,6 +556,8 @@ class Endpoint:
 
 
 def provider_endpoint(answers: dict[str, Any]) -> Endpoint:
+    if answers.get("cost_tracking"):
+        return Endpoint("ANTHROPIC_BASE_URL", gateway_url(answers), "/health/liveliness")
     provider = answers["providers"][0]
     if provider == "bedrock":
         return Endpoint("ANTHROPIC_BEDROCK_BASE_URL", bedrock_endpoint(answers["aws_region"]), "/")
@@ -394,6 +574,8 @@ CREDENTIAL_HINTS = {
                "(aws sso login --profile NAME), or keys in your environment.",
     "vertex": "Claude Code uses Google application default credentials (gcloud auth application-default login).",
 }
+GATEWAY_CREDENTIAL_HINT = ("Claude Code sends the gateway key from ANTHROPIC_AUTH_TOKEN in your environment (or "
+                           "the apiKeyHelper command); ANTHROPIC_API_KEY stays empty.")
 LOGIN_STEPS = {
     "anthropic": "export ANTHROPIC_API_KEY=...   (your key; never written to a file by this template)",
     "bedrock": "aws sso login --profile NAME  (or aws configure; your AWS login, never written here)",
@@ -401,7 +583,18 @@ LOGIN_STEPS = {
 }
 
 
-def next_steps(pattern: str, provider: str) -> list[str]:
+def next_steps(pattern: str, provider: str, runtime: str = "docker") -> list[str]:
+    if pattern == "C":
+        start = ("docker compose -f gateway/docker-compose.yml up -d" if runtime == "docker"
+                 else "gateway/run-local.sh start")
+        return [
+            "scripts/init-secrets.sh        (creates gateway/.env with a master key; fill in the provider key there)",
+            f"{start}",
+            "scripts/health-check.sh        (liveliness, readiness, models, one round trip)",
+            "export ANTHROPIC_AUTH_TOKEN=... (a gateway key; see README.md for per-developer keys)",
+            "client/install.sh              (or: . client/env.sh)",
+            "scripts/check-status.sh && claude -p \"Hello, test!\"",
+        ]
     if pattern != "A":
         return [f"Pattern {pattern} files are not generated yet by this template version: see README.md."]
     return [
@@ -434,12 +627,15 @@ class TemplateHelpers(Extension):
         environment.filters["base_url_error"] = base_url_error
         environment.filters["model_id_error"] = model_id_error
         environment.filters["providers_error"] = providers_error
-        environment.filters["env_object"] = lambda env: {var.name: var.value for var in env}
         environment.filters["aws_region_error"] = aws_region_error
         environment.filters["aws_profile_error"] = aws_profile_error
         environment.filters["gcp_project_error"] = gcp_project_error
         environment.filters["gcp_region_error"] = gcp_region_error
         environment.filters["ps_quote"] = ps_quote
+        environment.filters["port_error"] = port_error
+        environment.filters["bind_error"] = bind_error
+        environment.filters["api_key_helper_error"] = api_key_helper_error
+        environment.globals["default_gateway_url"] = default_gateway_url
         environment.globals["default_model"] = default_model
 
 
@@ -465,13 +661,30 @@ class DerivedContext(ContextHook):
         context["pattern_summary"] = pattern_summary(pattern, reason)
         context["provider"] = context["providers"][0] if context["providers"] else ""
         context["provider_name"] = PROVIDER_NAMES.get(context["provider"], "")
-        context["credential_hint"] = CREDENTIAL_HINTS.get(context["provider"], "")
-        context["next_steps"] = next_steps(pattern, context["provider"])
+        context["credential_hint"] = (GATEWAY_CREDENTIAL_HINT if cost_tracking
+                                      else CREDENTIAL_HINTS.get(context["provider"], ""))
+        context["next_steps"] = next_steps(pattern, context["provider"], context.get("gateway_runtime", "docker"))
+        # Which sides this pattern generates (file and folder names test these).
+        context["client_files"] = pattern in ("A", "C")
+        context["gateway_files"] = pattern == "C"
         context["public_anthropic_api"] = PUBLIC_ANTHROPIC_API
         provider = context["provider"]
         if provider and all(f"{provider}_{tier}_model" in context for tier in TIERS):
             context["client_env"] = client_env(context)
             context["client_env_forbidden"] = client_env_forbidden(context)
+            context["client_settings"] = client_settings(context, context["client_env"])
+            if cost_tracking:
+                context["gateway_url_value"] = gateway_url(context)
+                context["gateway_model_list"] = gateway_model_list(context)
+                context["gateway_model_names"] = [context[f"anthropic_{tier}_model"] for tier in TIERS]
+                context["gateway_env_vars"] = gateway_env_vars(context)
+                context["compose_port"] = compose_port(context)
+                context["gateway_local_url"] = gateway_local_url(context)
+                context["router_settings"] = ROUTER_SETTINGS
+                context["litellm_version"] = LITELLM_VERSION
+                context["prometheus_client_version"] = PROMETHEUS_CLIENT_VERSION
+                context["litellm_image"] = LITELLM_IMAGE
+                context["postgres_image"] = POSTGRES_IMAGE
             endpoint = provider_endpoint(context)
             context["endpoint"] = endpoint
             context["endpoint_url"] = next((v.value for v in context["client_env"] if v.name == endpoint.variable),

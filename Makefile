@@ -1,11 +1,12 @@
 # The two commands of the README:
 #   make demo   install the pinned tools, generate a project from defaults, show what it produced
-#   make test   install the pinned test tools (Python packages, the Claude Code CLI) and run the test suite
+#   make test   install the pinned test tools (Python packages, the Claude Code CLI, LiteLLM) and run the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo-project
 CLAUDE_CLI := tests/claude-cli/node_modules/.bin/claude
+LITELLM_VENV := .cache/litellm-venv
 
 .PHONY: demo test tools bench clean
 
@@ -14,15 +15,22 @@ $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.test-tools-installed: $(VENV)/.tools-installed requirements-test.txt
+$(VENV)/.test-tools-installed: $(VENV)/.tools-installed requirements-test.txt constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt -c constraints.txt
 	touch $@
 
-$(CLAUDE_CLI): tests/claude-cli/package.json tests/claude-cli/package-lock.json
+tests/claude-cli/node_modules/.installed: tests/claude-cli/package.json tests/claude-cli/package-lock.json
 	npm ci --prefix tests/claude-cli --no-audit --no-fund --loglevel=error
-	test -x $@ && $@ --version
+	$(CLAUDE_CLI) --version
+	touch $@
 
-tools: $(VENV)/.test-tools-installed $(CLAUDE_CLI)
+# The gateway the live tests start (apart from the test tools: LiteLLM pins many packages of its own).
+$(LITELLM_VENV)/.installed: requirements-gateway.txt constraints-gateway.txt
+	$(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-gateway.txt -c constraints-gateway.txt
+	touch $@
+
+tools: $(VENV)/.test-tools-installed tests/claude-cli/node_modules/.installed $(LITELLM_VENV)/.installed
 
 demo: $(VENV)/.tools-installed
 	rm -rf $(DEMO_DIR)
@@ -41,4 +49,4 @@ bench: tools
 	$(BIN)/python bench/bench_generate.py
 
 clean:
-	rm -rf $(VENV) build tests/claude-cli/node_modules
+	rm -rf $(VENV) $(LITELLM_VENV) build tests/claude-cli/node_modules

@@ -19,6 +19,7 @@ from mock_provider import RunningMock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLAUDE_CLI_DIR = REPO_ROOT / "tests" / "claude-cli"
+LITELLM_VENV = REPO_ROOT / ".cache" / "litellm-venv"
 TEMPLATE_TAG = "v0.0.0"  # the test clone's tag; copier refuses to update projects from untagged templates
 
 GIT_ENV = {
@@ -100,6 +101,21 @@ def claude_bin() -> str:
     """The real, pinned Claude Code CLI (installed by `make tools` / .ci/run into tests/claude-cli)."""
     return require_tool(os.environ.get("CLAUDE_BIN") or CLAUDE_CLI_DIR / "node_modules" / ".bin" / "claude",
                         "the Claude Code CLI", "run `make tools` (npm ci in tests/claude-cli)")
+
+
+@pytest.fixture(scope="session")
+def litellm_bin() -> str:
+    """The pinned LiteLLM proxy (requirements-gateway.txt, installed by `make tools` / .ci/run)."""
+    return require_tool(os.environ.get("LITELLM_BIN") or LITELLM_VENV / "bin" / "litellm",
+                        "LiteLLM", "run `make tools` (installs requirements-gateway.txt into .cache/litellm-venv)")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

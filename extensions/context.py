@@ -661,6 +661,7 @@ class DerivedContext(ContextHook):
         context["pattern_summary"] = pattern_summary(pattern, reason)
         context["provider"] = context["providers"][0] if context["providers"] else ""
         context["provider_name"] = PROVIDER_NAMES.get(context["provider"], "")
+        context["provider_names"] = [PROVIDER_NAMES.get(p, p) for p in context["providers"]]
         context["credential_hint"] = (GATEWAY_CREDENTIAL_HINT if cost_tracking
                                       else CREDENTIAL_HINTS.get(context["provider"], ""))
         context["next_steps"] = next_steps(pattern, context["provider"], context.get("gateway_runtime", "docker"))

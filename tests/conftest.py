@@ -6,6 +6,7 @@ Live tests never skip when CI is set: a missing tool fails the run (see `require
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mock_provider import RunningMock
 
@@ -83,7 +83,7 @@ def run_copier_cli(template: Path, dest: Path, *args: str, data: dict | None = N
     """The copier CLI as a user runs it (non-interactive); returns the finished process."""
     cmd = [*copier_cli(), "copy", "--defaults", *(["--trust"] if trust else [])]
     for key, value in (data or {}).items():
-        rendered = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+        rendered = value if isinstance(value, str) else json.dumps(value)  # JSON is YAML, as copier parses it
         cmd += ["--data", f"{key}={rendered}"]
     cmd += [*args, str(template), str(dest)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)

@@ -1,0 +1,256 @@
+"""Pattern C, static: what the gateway files and the gateway-side client files say, checked without starting
+anything (the live module starts LiteLLM)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT, clean_env, run_copier_cli
+from test_client_install import install, settings
+from test_pattern_a_anthropic import added_vars, check_status
+from test_validation import rejected
+
+C = {"cost_tracking": True}
+PINS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5", "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-5-5",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-haiku-5-5"}
+VARIANTS = [
+    pytest.param(C, id="defaults"),
+    pytest.param({**C, "spend_database": True}, id="database"),
+    pytest.param({**C, "providers": ["bedrock"], "aws_profile": "gw"}, id="bedrock-profile"),
+    pytest.param({**C, "providers": ["vertex"], "gcp_project_id": "my-team-prod", "gateway_runtime": "process"},
+                 id="vertex-process"),
+    pytest.param({**C, "gateway_bind": "0.0.0.0", "gateway_url": "https://llm-gateway.example.com"}, id="shared"),
+]
+
+
+def config(project: Path) -> dict:
+    return yaml.safe_load((project / "gateway" / "litellm_config.yaml").read_text())
+
+
+def compose(project: Path) -> dict:
+    return yaml.safe_load((project / "gateway" / "docker-compose.yml").read_text())
+
+
+# -------------------------------------------------------------------------------------------------------
+# gateway/litellm_config.yaml
+# -------------------------------------------------------------------------------------------------------
+def test_model_groups_are_the_ids_the_client_pins(generate, tmp_path):
+    project = generate(**C, anthropic_base_url="http://127.0.0.1:8080")
+    models = config(project)["model_list"]
+    assert [m["model_name"] for m in models] == list(PINS.values())
+    assert [m["litellm_params"] for m in models] == [
+        {"model": f"anthropic/{name}", "api_key": "os.environ/ANTHROPIC_API_KEY", "api_base": "http://127.0.0.1:8080"}
+        for name in PINS.values()]
+    client = added_vars(project, tmp_path)
+    assert {client[k] for k in PINS} == {m["model_name"] for m in models}
+
+
+def test_bedrock_and_vertex_deployments_map_the_gateway_names_to_provider_ids(generate):
+    bedrock = config(generate(**C, providers=["bedrock"], aws_region="eu-west-1", aws_profile="gw",
+                              bedrock_base_url="https://vpce.example.com"))["model_list"]
+    assert bedrock[0] == {"model_name": "claude-opus-5-5", "litellm_params": {
+        "model": "bedrock/eu.anthropic.claude-opus-5-5", "aws_region_name": "eu-west-1", "aws_profile_name": "gw",
+        "aws_bedrock_runtime_endpoint": "https://vpce.example.com"}}
+    vertex = config(generate(**C, providers=["vertex"], gcp_project_id="my-team-prod", gcp_region="us-east5"))
+    assert vertex["model_list"][2] == {"model_name": "claude-haiku-5-5", "litellm_params": {
+        "model": "vertex_ai/claude-haiku-4-5@20251001", "vertex_project": "my-team-prod", "vertex_location": "us-east5"}}
+
+
+@pytest.mark.parametrize("answers", VARIANTS)
+def test_settings_secrets_and_timeouts(generate, answers):
+    project = generate(**answers)
+    cfg = config(project)
+    assert cfg["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+    assert "master_key" not in cfg.get("litellm_settings", {})  # the classic misplacement
+    assert cfg["router_settings"]["timeout"] >= 600 and cfg["router_settings"]["stream_timeout"] >= 600
+    assert cfg["router_settings"]["num_retries"] >= 1
+    assert cfg["litellm_settings"]["turn_off_message_logging"] is True
+    if answers.get("spend_database"):
+        assert cfg["general_settings"]["database_url"] == "os.environ/DATABASE_URL"
+    else:
+        assert "database_url" not in cfg["general_settings"]
+
+    def walk(node, path=""):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item, path)
+        else:
+            yield path, node
+
+    for path, value in walk(cfg):
+        if any(word in path for word in ("key", "secret", "password", "token", "database_url")):
+            assert str(value).startswith("os.environ/"), (path, value)
+
+
+# -------------------------------------------------------------------------------------------------------
+# gateway/docker-compose.yml
+# -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("answers", VARIANTS)
+def test_compose_validates_against_the_compose_spec(generate, answers):
+    project = generate(**answers)
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec",
+                             str(project / "gateway" / "docker-compose.yml")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("answers", VARIANTS)
+def test_compose_pins_images_and_probes_liveliness(generate, answers):
+    project = generate(**answers)
+    text = (project / "gateway" / "docker-compose.yml").read_text()
+    services = compose(project)["services"]
+    for service in services.values():  # every image pinned to a version tag
+        name, _, tag = service["image"].rpartition(":")
+        assert name and tag and "latest" not in tag, service["image"]
+    assert services["litellm"]["image"] == "ghcr.io/berriai/litellm:v1.108.7-stable"
+    assert "/health/liveliness" in " ".join(services["litellm"]["healthcheck"]["test"])
+    assert services["litellm"]["env_file"] == ".env" and services["litellm"]["restart"] == "unless-stopped"
+    assert services["litellm"]["environment"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert "ANTHROPIC_BASE_URL" not in text
+    if answers.get("spend_database"):
+        assert services["postgres"]["image"] == "postgres:16.6-alpine"
+        assert "pg_isready" in services["postgres"]["healthcheck"]["test"][1]
+        assert services["litellm"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    else:
+        assert "postgres" not in services
+
+
+def test_compose_port_is_loopback_by_default_and_shared_when_asked(generate):
+    assert compose(generate(**C))["services"]["litellm"]["ports"] == ["127.0.0.1:4000:4000"]
+    shared = generate(**C, gateway_bind="0.0.0.0", gateway_port=8443, gateway_url="https://llm.example.com")
+    assert compose(shared)["services"]["litellm"]["ports"] == ["0.0.0.0:8443:4000"]
+
+
+def test_compose_passes_provider_credentials(generate):
+    bedrock = compose(generate(**C, providers=["bedrock"], aws_profile="gw"))["services"]["litellm"]
+    assert "${HOME}/.aws:/root/.aws:ro" in bedrock["volumes"]
+    vertex = compose(generate(**C, providers=["vertex"], gcp_project_id="my-team-prod"))["services"]["litellm"]
+    assert vertex["environment"]["GOOGLE_APPLICATION_CREDENTIALS"] == "/run/secrets/gcp-credentials.json"
+    assert any(v.endswith(":/run/secrets/gcp-credentials.json:ro") for v in vertex["volumes"])
+
+
+# -------------------------------------------------------------------------------------------------------
+# The other gateway files
+# -------------------------------------------------------------------------------------------------------
+def test_gateway_requirements_match_the_tested_pins(generate):
+    rendered = [line for line in (generate(**C) / "gateway" / "requirements.txt").read_text().splitlines()
+                if line and not line.startswith("#")]
+    tested = [line for line in (REPO_ROOT / "requirements-gateway.txt").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert rendered == tested == ["litellm[proxy]==1.108.7", "prometheus_client==0.26.0"]
+
+
+@pytest.mark.parametrize("answers", VARIANTS)
+def test_env_example_documents_every_variable_and_holds_no_secret(generate, answers):
+    project = generate(**answers)
+    example = (project / "gateway" / ".env.example").read_text()
+    names = [line.split("=")[0] for line in example.splitlines() if line and not line.startswith("#")]
+    assert {"LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"} <= set(names)
+    for line in example.splitlines():
+        if line.startswith("LITELLM_") or line.startswith("POSTGRES_PASSWORD"):
+            assert line.endswith("="), line
+    init = (project / "scripts" / "init-secrets.sh").read_text()
+    for name in names:
+        assert name in init  # init-secrets.sh generates it or lists it for the user
+
+
+def test_gateway_files_are_not_in_pattern_a(generate):
+    project = generate()
+    assert not (project / "gateway").exists()
+    assert not (project / "scripts" / "health-check.sh").exists()
+    assert not (project / "scripts" / "init-secrets.sh").exists()
+
+
+@pytest.mark.parametrize("answers", VARIANTS)
+def test_gateway_scripts_pass_shellcheck(generate, shellcheck_bin, answers):
+    project = generate(**answers)
+    scripts = sorted(str(p) for p in project.rglob("*.sh"))
+    assert len(scripts) == 6
+    result = subprocess.run([shellcheck_bin, *scripts], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
+
+
+def test_init_secrets_database_values(generate, tmp_path):
+    project = generate(**C, spend_database=True)
+    result = subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(tmp_path), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    env = dict(line.split("=", 1) for line in (project / "gateway" / ".env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["DATABASE_URL"] == f"postgresql://litellm:{env['POSTGRES_PASSWORD']}@127.0.0.1:5432/litellm"
+    assert "fill in gateway/.env: ANTHROPIC_API_KEY" in result.stdout
+
+
+# -------------------------------------------------------------------------------------------------------
+# The client side of Pattern C
+# -------------------------------------------------------------------------------------------------------
+def test_client_points_at_the_gateway(generate, tmp_path):
+    assert added_vars(generate(**C), tmp_path) == {"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
+                                                   "ANTHROPIC_API_KEY": "", **PINS}
+    bridged = added_vars(generate(**C, providers=["bedrock"], gateway_port=4100), tmp_path)
+    assert bridged["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4100"
+    assert bridged["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
+    assert bridged["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "claude-opus-5-5"  # the gateway's name, not the Bedrock id
+    assert "CLAUDE_CODE_USE_BEDROCK" not in bridged
+
+
+def test_api_key_helper_is_installed_and_undone(generate, tmp_path):
+    helper = "vault kv get -field=key secret/claude/gateway"
+    project = generate(**C, client_auth="api_key_helper", api_key_helper=helper)
+    assert json.loads((project / "client" / "settings.json").read_text())["apiKeyHelper"] == helper
+    assert install(project, tmp_path).returncode == 0
+    assert settings(tmp_path)["apiKeyHelper"] == helper
+    doctor = check_status(project, tmp_path, "--offline")
+    assert "ok    credential: apiKeyHelper is configured" in doctor.stdout
+    assert doctor.returncode == 0, doctor.stdout
+    assert install(project, tmp_path, "--undo").returncode == 0
+    assert not (tmp_path / ".claude" / "settings.json").exists()
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"ANTHROPIC_AUTH_TOKEN": "sk-gateway-token"}, "ok    credential: ANTHROPIC_AUTH_TOKEN is set"),
+    ({}, "FAIL  credential: ANTHROPIC_AUTH_TOKEN is not set"),
+    ({"ANTHROPIC_AUTH_TOKEN": "sk-gateway-token", "ANTHROPIC_API_KEY": "sk-ant-personal-secret"},
+     "FAIL  config: ANTHROPIC_API_KEY is set (from your shell) but must be empty"),
+])
+def test_check_status_for_the_gateway_client(generate, tmp_path, env, line):
+    project = generate(**C)
+    result = check_status(project, tmp_path, "--offline", ANTHROPIC_BASE_URL="http://127.0.0.1:4000", **PINS, **env)
+    assert line in result.stdout
+    assert result.returncode == (0 if line.startswith("ok") else 1), result.stdout
+    assert "sk-ant-personal-secret" not in result.stdout and "sk-gateway-token" not in result.stdout
+
+
+def test_generated_readme_explains_both_runtimes_and_the_master_key(generate):
+    readme = (generate(**C) / "README.md").read_text()
+    for text in ("docker compose -f gateway/docker-compose.yml up -d", "gateway/run-local.sh start",
+                 "scripts/health-check.sh", "gateway/run-local.sh stop", "logs", "admin credential",
+                 "spend_database"):
+        assert text in readme, text
+
+
+# -------------------------------------------------------------------------------------------------------
+# Gateway answers: bad input
+# -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("data", "message"), [
+    ({**C, "gateway_port": 70000}, "gateway_port: '70000' is not a TCP port; expected a whole number from 1 to 65535"),
+    ({**C, "gateway_bind": "localhost; id"}, "gateway_bind: 'localhost; id' is not an IP address to listen on"),
+    ({**C, "gateway_bind": "0.0.0.0"}, "gateway_url: empty, but the gateway listens on 0.0.0.0 (shared)"),
+    ({**C, "gateway_url": "http://llm.example.com"}, "gateway_url: 'http://llm.example.com' uses plain http://"),
+    ({**C, "gateway_url": "https://llm.example.com/v1"}, "gateway_url: 'https://llm.example.com/v1' ends in /v1"),
+    ({**C, "gateway_runtime": "kubernetes"}, "'gateway_runtime': 'kubernetes' is not in ['docker', 'process']"),
+    ({**C, "client_auth": "api_key_helper", "api_key_helper": "vault\nrm -rf /"},
+     "api_key_helper: 'vault\\nrm -rf /' is not a command; expected one line"),
+])
+def test_bad_gateway_input(template_repo, tmp_path, data, message):
+    assert message in rejected(template_repo, tmp_path, **data)

@@ -41,6 +41,7 @@ LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do
 PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}-stable"
 POSTGRES_IMAGE = "postgres:16.6-alpine"
+REDIS_IMAGE = "redis:7.4.1-alpine"
 # Long Claude Code turns stream for minutes: anything under 600 s cuts them off.
 ROUTER_SETTINGS = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30, "timeout": 600, "stream_timeout": 600}
 
@@ -279,6 +280,20 @@ def gateway_url_error(value: Any, bind: Any) -> str:
     return base_url_error(value, "gateway_url")
 
 
+def primary_provider_error(value: Any, providers: Any) -> str:
+    providers = list(providers or [])
+    if value in providers:
+        return ""
+    return (f"primary_provider: {_shown(value)} is not one of the selected providers; expected one of "
+            f"{', '.join(providers)}.")
+
+
+def workers_error(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 32:
+        return ""
+    return f"gateway_workers: {_shown(value)} is not a worker count; expected a whole number from 1 to 32."
+
+
 def api_key_helper_error(value: Any) -> str:
     if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
         return ""
@@ -323,8 +338,11 @@ def answer_errors(answers: dict[str, Any]) -> list[str]:
     if "vertex" in providers:
         errors += [gcp_project_error(answers.get("gcp_project_id")), gcp_region_error(answers.get("gcp_region")),
                    base_url_error(answers.get("vertex_base_url"), "vertex_base_url", forbid_v1=False)]
+    if answers.get("cost_tracking") and len(providers) > 1:
+        errors.append(primary_provider_error(answers.get("primary_provider"), providers))
     if answers.get("cost_tracking"):
         errors += [port_error(answers.get("gateway_port"), "gateway_port"), bind_error(answers.get("gateway_bind")),
+                   workers_error(answers.get("gateway_workers", 1)),
                    gateway_url_error(answers.get("gateway_url"), answers.get("gateway_bind")),
                    bool_error(answers.get("spend_database"), "spend_database")]
         if answers.get("gateway_runtime") not in ("docker", "process"):
@@ -460,10 +478,27 @@ def _deployment(answers: dict[str, Any], provider: str, tier: str) -> dict[str, 
     return {"model_name": answers[f"anthropic_{tier}_model"], "litellm_params": params}
 
 
+def provider_order(answers: dict[str, Any]) -> list[str]:
+    """The primary provider first, then the others in the order the user listed them."""
+    providers = list(answers["providers"])
+    primary = answers.get("primary_provider") if answers.get("primary_provider") in providers else providers[0]
+    return [primary] + [p for p in providers if p != primary]
+
+
 def gateway_model_list(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """One model group per id Claude Code sends (the pinned anthropic_* ids), each with one deployment per
-    provider, the primary provider first."""
-    return [_deployment(answers, provider, tier) for tier in TIERS for provider in answers["providers"]]
+    provider. With several providers each deployment gets an `order` (1 = primary): LiteLLM routes to the lowest
+    order that is not failing and falls through to the next order when it fails, inside the same group, so
+    clients and /v1/models see only the three names."""
+    order = provider_order(answers)
+    model_list = []
+    for tier in TIERS:
+        for rank, provider in enumerate(order, start=1):
+            deployment = _deployment(answers, provider, tier)
+            if len(order) > 1:
+                deployment["litellm_params"]["order"] = rank
+            model_list.append(deployment)
+    return model_list
 
 
 @dataclass(frozen=True)
@@ -487,6 +522,13 @@ def gateway_env_vars(answers: dict[str, Any]) -> list[GatewayVar]:
             GatewayVar("POSTGRES_PASSWORD", "Password of the gateway's Postgres user.", True),
             GatewayVar("DATABASE_URL", "Postgres for virtual keys and spend (docker compose overrides the host).",
                        True),
+        ]
+    if answers.get("gateway_workers", 1) > 1:
+        variables += [
+            GatewayVar("REDIS_PASSWORD", "Password of the gateway's Redis (shared state of the workers).", True),
+            GatewayVar("REDIS_HOST", "Redis host for gateway/run-local.sh (docker compose uses its redis service).",
+                       True),
+            GatewayVar("REDIS_PORT", "Redis port.", True),
         ]
     providers = answers["providers"]
     if "anthropic" in providers:
@@ -635,6 +677,8 @@ class TemplateHelpers(Extension):
         environment.filters["port_error"] = port_error
         environment.filters["bind_error"] = bind_error
         environment.filters["api_key_helper_error"] = api_key_helper_error
+        environment.filters["primary_provider_error"] = primary_provider_error
+        environment.filters["workers_error"] = workers_error
         environment.globals["default_gateway_url"] = default_gateway_url
         environment.globals["default_model"] = default_model
 
@@ -686,6 +730,9 @@ class DerivedContext(ContextHook):
                 context["prometheus_client_version"] = PROMETHEUS_CLIENT_VERSION
                 context["litellm_image"] = LITELLM_IMAGE
                 context["postgres_image"] = POSTGRES_IMAGE
+                context["redis_image"] = REDIS_IMAGE
+                context["provider_order"] = provider_order(context)
+                context["gateway_uses_redis"] = context.get("gateway_workers", 1) > 1
             endpoint = provider_endpoint(context)
             context["endpoint"] = endpoint
             context["endpoint_url"] = next((v.value for v in context["client_env"] if v.name == endpoint.variable),

@@ -6,11 +6,15 @@ Live tests never skip when CI is set: a missing tool fails the run (see `require
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -130,3 +134,88 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}
     env.update(extra)
     return env
+
+# -------------------------------------------------------------------------------------------------------
+# The gateway: a generated Pattern C project whose own scripts start the pinned LiteLLM (one per module)
+# -------------------------------------------------------------------------------------------------------
+UPSTREAM_KEY = "sk-ant-upstream-test-key"
+HANG_GUARD = 180  # seconds; LiteLLM boots in ~5-15 s here
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+
+def fill_in_env(env_file: Path, **values: str) -> None:
+    """What the user does after scripts/init-secrets.sh: fill in the provider credentials it listed."""
+    text = env_file.read_text()
+    for name, value in values.items():
+        assert f"# {name}=\n" in text, name
+        text = text.replace(f"# {name}=\n", f"{name}={value}\n")
+    env_file.write_text(text)
+
+
+class Gateway:
+    def __init__(self, project: Path, mock, url: str, home: Path, litellm_bin: str):
+        self.project, self.mock, self.url, self.home, self.litellm_bin = project, mock, url, home, litellm_bin
+
+    @property
+    def master_key(self) -> str:
+        return read_env_file(self.project / "gateway" / ".env")["LITELLM_MASTER_KEY"]
+
+    def run(self, *cmd: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(cmd), cwd=self.project, capture_output=True, text=True, timeout=HANG_GUARD,
+                              env=clean_env(self.home, LITELLM_BIN=self.litellm_bin, **env))
+
+
+@pytest.fixture(scope="module")
+def copie_module(tmp_path_factory, _copier_config_file):
+    """pytest-copie for module-scoped projects (its own `copie` fixture is per test)."""
+    from pytest_copie.plugin import Copie
+
+    return Copie(Path("."), tmp_path_factory.mktemp("copie"), _copier_config_file)
+
+
+@contextlib.contextmanager
+def started_gateway(copie, template_repo: Path, litellm_bin: str, mock, gateway_env: dict | None = None,
+                    **answers):
+    """Generate Pattern C (process runtime) with `answers`, run scripts/init-secrets.sh, fill in the provider
+    key (plus `gateway_env`), start gateway/run-local.sh; always stop it by its pidfile afterwards."""
+    port = free_port()
+    result = copie.copy(template_dir=template_repo, extra_answers={
+        "cost_tracking": True, "gateway_runtime": "process", "gateway_port": port,
+        "disable_nonessential_traffic": True, **answers})
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    home = project.parent / "home"
+    home.mkdir()
+    gw = Gateway(project, mock, f"http://127.0.0.1:{port}", home, litellm_bin)
+    init = gw.run("scripts/init-secrets.sh")
+    assert init.returncode == 0, init.stderr
+    provider_keys = {"ANTHROPIC_API_KEY": UPSTREAM_KEY} if "anthropic" in answers.get("providers", ["anthropic"]) else {}
+    fill_in_env(project / "gateway" / ".env", **provider_keys, **(gateway_env or {}))
+    # A client's ANTHROPIC_BASE_URL in the shell must not reach the gateway (run-local.sh drops it).
+    started = gw.run("gateway/run-local.sh", "start", ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    try:
+        log = project / "gateway" / "litellm.log"
+        assert started.returncode == 0, started.stdout + started.stderr + (log.read_text() if log.exists() else "")
+        yield gw
+    finally:
+        gw.run("gateway/run-local.sh", "stop")
+        pidfile = project / "gateway" / "litellm.pid"
+        if pidfile.exists():  # stop failed: never leave a process behind
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+def post_messages(url: str, key: str, model: str = "claude-opus-5-5") -> tuple[int, str]:
+    """One non-streaming Messages API call, as Claude Code makes them; (HTTP status, body)."""
+    body = json.dumps({"model": model, "max_tokens": 16,
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = urllib.request.Request(f"{url}/v1/messages", data=body, method="POST", headers={
+        "Authorization": f"Bearer {key}", "content-type": "application/json", "anthropic-version": "2023-06-01"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()

@@ -5,91 +5,22 @@ One gateway for the whole module (LiteLLM takes several seconds to boot)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, free_port, git
+from conftest import HANG_GUARD, UPSTREAM_KEY, clean_env, git, post_messages, read_env_file, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
 
-UPSTREAM_KEY = "sk-ant-upstream-test-key"
-HANG_GUARD = 180  # seconds; LiteLLM boots in ~5-15 s here
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
-
-
-def fill_provider_key(env_file: Path) -> None:
-    """What the user does after init-secrets.sh: put the provider key into gateway/.env."""
-    text = env_file.read_text()
-    assert "# ANTHROPIC_API_KEY=\n" in text
-    env_file.write_text(text.replace("# ANTHROPIC_API_KEY=\n", f"ANTHROPIC_API_KEY={UPSTREAM_KEY}\n"))
-
-
-class Gateway:
-    def __init__(self, project: Path, mock, url: str, home: Path, litellm_bin: str):
-        self.project, self.mock, self.url, self.home, self.litellm_bin = project, mock, url, home, litellm_bin
-
-    @property
-    def master_key(self) -> str:
-        return read_env_file(self.project / "gateway" / ".env")["LITELLM_MASTER_KEY"]
-
-    def run(self, *cmd: str, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(list(cmd), cwd=self.project, capture_output=True, text=True, timeout=HANG_GUARD,
-                              env=clean_env(self.home, LITELLM_BIN=self.litellm_bin, **env))
-
 
 @pytest.fixture(scope="module")
-def gateway(copie_module, template_repo, litellm_bin, tmp_path_factory):
-    with RunningMock() as mock:
-        port = free_port()
-        result = copie_module.copy(template_dir=template_repo, extra_answers={
-            "cost_tracking": True, "gateway_runtime": "process", "gateway_port": port,
-            "anthropic_base_url": mock.url, "disable_nonessential_traffic": True})
-        assert result.exception is None, result.exception
-        project = result.project_dir
-        home = tmp_path_factory.mktemp("home")
-        gw = Gateway(project, mock, f"http://127.0.0.1:{port}", home, litellm_bin)
-        init = gw.run("scripts/init-secrets.sh")
-        assert init.returncode == 0, init.stderr
-        fill_provider_key(project / "gateway" / ".env")
-        started = gw.run("gateway/run-local.sh", "start", ANTHROPIC_BASE_URL="http://127.0.0.1:9")
-        try:
-            assert started.returncode == 0, started.stdout + started.stderr + (project / "gateway/litellm.log").read_text()
-            yield gw
-        finally:
-            gw.run("gateway/run-local.sh", "stop")
-            pidfile = project / "gateway" / "litellm.pid"
-            if pidfile.exists():  # stop failed: do not leave a process behind
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def copie_module(request, tmp_path_factory, _copier_config_file):
-    from pytest_copie.plugin import Copie
-
-    return Copie(Path("."), tmp_path_factory.mktemp("copie"), _copier_config_file)
-
-
-def post_messages(url: str, key: str) -> tuple[int, str]:
-    body = json.dumps({"model": "claude-opus-5-5", "max_tokens": 16,
-                       "messages": [{"role": "user", "content": "hi"}]}).encode()
-    request = urllib.request.Request(f"{url}/v1/messages", data=body, method="POST", headers={
-        "Authorization": f"Bearer {key}", "content-type": "application/json", "anthropic-version": "2023-06-01"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+def gateway(copie_module, template_repo, litellm_bin):
+    with RunningMock() as mock, started_gateway(copie_module, template_repo, litellm_bin, mock,
+                                                anthropic_base_url=mock.url) as gw:
+        yield gw
 
 
 def test_health_check_passes_and_never_prints_the_key(gateway):
@@ -168,6 +99,24 @@ def test_init_secrets_again_keeps_every_value(gateway):
     assert result.returncode == 0
     assert "nothing changed" in result.stdout
     assert (gateway.project / "gateway" / ".env").read_text() == before
+
+
+def test_usage_report_shows_spend_and_tokens_for_the_model_used(gateway):
+    assert post_messages(gateway.url, gateway.master_key)[0] == 200  # at least one priced request
+    result = gateway.run("scripts/usage-report.sh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[1:] if line.strip()}
+    spend, tokens, prompt, completion = (float(v) for v in rows["claude-opus-5-5"][:4])
+    assert spend > 0 and tokens >= 18 and prompt >= 12 and completion >= 6, result.stdout
+    assert "key (hashed, alias)" in result.stdout  # every request so far used the master key
+    assert gateway.master_key not in result.stdout + result.stderr
+
+
+def test_usage_report_refuses_without_the_master_key(gateway, tmp_path):
+    result = subprocess.run(["scripts/usage-report.sh"], cwd=gateway.project, capture_output=True, text=True,
+                            timeout=60, env=clean_env(gateway.home, LITELLM_MASTER_KEY="sk-wrong-key"))
+    assert result.returncode == 1
+    assert "/metrics/ answered HTTP" in result.stderr
 
 
 def test_stopped_gateway_fails_the_health_check_naming_the_step(gateway):

@@ -175,7 +175,7 @@ def test_gateway_files_are_not_in_pattern_a(generate):
 def test_gateway_scripts_pass_shellcheck(generate, shellcheck_bin, answers):
     project = generate(**answers)
     scripts = sorted(str(p) for p in project.rglob("*.sh"))
-    assert len(scripts) == 6
+    assert len(scripts) >= 8  # client 2, gateway 1, scripts 4 (+ new-key.sh), lib 1
     result = subprocess.run([shellcheck_bin, *scripts], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
 
@@ -254,3 +254,73 @@ def test_generated_readme_explains_both_runtimes_and_the_master_key(generate):
 ])
 def test_bad_gateway_input(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)
+
+
+# -------------------------------------------------------------------------------------------------------
+# Several providers, cost tracking, keys, workers (issue: Pattern C part 2)
+# -------------------------------------------------------------------------------------------------------
+MULTI = {**C, "providers": ["anthropic", "bedrock", "vertex"], "gcp_project_id": "my-team-prod"}
+
+
+def test_each_group_has_one_deployment_per_provider_in_priority_order(generate):
+    models = config(generate(**MULTI, primary_provider="vertex"))["model_list"]
+    assert [m["model_name"] for m in models] == ["claude-opus-5-5"] * 3 + ["claude-sonnet-5-5"] * 3 + \
+        ["claude-haiku-5-5"] * 3
+    opus = [m["litellm_params"] for m in models[:3]]
+    assert [(p["model"].split("/")[0], p["order"]) for p in opus] == [("vertex_ai", 1), ("anthropic", 2),
+                                                                      ("bedrock", 3)]
+
+
+def test_primary_defaults_to_the_first_listed_and_single_provider_has_no_order(generate):
+    models = config(generate(**MULTI))["model_list"]
+    assert models[0]["litellm_params"]["model"].startswith("anthropic/")
+    assert all("order" not in m["litellm_params"] for m in config(generate(**C))["model_list"])
+
+
+def test_prometheus_callback_is_on(generate):
+    assert config(generate(**C))["litellm_settings"]["callbacks"] == ["prometheus"]
+
+
+def test_redis_only_with_several_workers(generate):
+    single = generate(**C)
+    assert "redis_host" not in config(single)["router_settings"] and "redis" not in compose(single)["services"]
+    multi = generate(**C, gateway_workers=4)
+    router = config(multi)["router_settings"]
+    assert router["redis_host"] == "os.environ/REDIS_HOST" and router["redis_password"] == "os.environ/REDIS_PASSWORD"
+    services = compose(multi)["services"]
+    assert services["litellm"]["command"][-2:] == ["--num_workers", "4"]
+    assert services["litellm"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "--num_workers 4" in (multi / "gateway" / "run-local.sh").read_text()
+    assert "# 4 workers: without a shared Redis" in (multi / "gateway" / "litellm_config.yaml").read_text()
+
+
+def test_new_key_script_only_with_the_database(generate, tmp_path):
+    assert not (generate(**C) / "scripts" / "new-key.sh").exists()
+    project = generate(**C, spend_database=True)
+    script = project / "scripts" / "new-key.sh"
+    text = script.read_text()
+    assert "/key/generate" in text and '"key_alias"' in text and "max_budget" in text
+    usage = subprocess.run([str(script)], cwd=project, env=clean_env(tmp_path), capture_output=True, text=True,
+                           timeout=30)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
+    bad = subprocess.run([str(script), "alice", "--budget", "lots"], cwd=project, env=clean_env(tmp_path),
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--budget 'lots' must be a number" in bad.stderr
+    no_key = subprocess.run([str(script), "alice"], cwd=project, env=clean_env(tmp_path), capture_output=True,
+                            text=True, timeout=30)
+    assert no_key.returncode == 1 and "no master key" in no_key.stderr
+
+
+def test_several_providers_are_fine_with_cost_tracking(template_repo, tmp_path):
+    result = run_copier_cli(template_repo, tmp_path / "p", data={**MULTI})
+    assert result.returncode == 0, result.stderr
+
+
+def test_primary_provider_must_be_selected(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, **C, providers=["anthropic", "bedrock"], primary_provider="vertex")
+    assert "primary_provider: 'vertex' is not one of the selected providers; expected one of anthropic, bedrock" in last
+
+
+def test_workers_must_be_a_small_count(template_repo, tmp_path):
+    last = rejected(template_repo, tmp_path, **C, gateway_workers=0)
+    assert "gateway_workers: '0' is not a worker count; expected a whole number from 1 to 32" in last

@@ -8,7 +8,7 @@ DEMO_DIR ?= build/demo-project
 CLAUDE_CLI := tests/claude-cli/node_modules/.bin/claude
 LITELLM_VENV := .cache/litellm-venv
 
-.PHONY: demo test tools bench clean
+.PHONY: demo test tools bench bench-gateway clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ test: tools
 
 bench: tools
 	$(BIN)/python bench/bench_generate.py
+
+bench-gateway: tools
+	$(BIN)/python bench/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) build tests/claude-cli/node_modules

@@ -280,6 +280,55 @@ def gateway_url_error(value: Any, bind: Any) -> str:
     return base_url_error(value, "gateway_url")
 
 
+def proxy_url_error(value: Any) -> str:
+    expected = "expected http://host:port or https://host:port, e.g. http://proxy.example.com:8080"
+    if not isinstance(value, str) or not value:
+        return f"proxy_url: {_shown(value or '')} is empty; your network needs a proxy, so {expected}."
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return f"proxy_url: {_shown(value)} is not a valid URL; {expected}."
+    if parts.username is not None or parts.password is not None:
+        masked = f"{parts.scheme}://***@{parts.hostname}" + (f":{port}" if port else "")
+        return (f"proxy_url: {masked!r} has credentials inside the URL, which would be stored in plain text. Give the "
+                f"URL without them, the user as proxy_username, and the password at run time in PROXY_PASSWORD "
+                f"(client/env.sh adds both).")
+    if not _URL_CHARS.match(value) or parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"proxy_url: {_shown(value)} is not a proxy URL; {expected} (Claude Code supports no SOCKS)."
+    if port is None or parts.path.strip("/") or parts.query or parts.fragment:
+        return f"proxy_url: {_shown(value)} needs a port and nothing after it; {expected}."
+    return ""
+
+
+_USERNAME = re.compile(r"^[^\x00-\x1f\x7f'\"`$]{1,128}$")  # DOMAIN\user is fine: quoted and encoded
+_HOST_ENTRY = re.compile(r"^[A-Za-z0-9.*_:\[\]/-]{1,253}$")
+_ABSOLUTE_PATH = re.compile(r"^(/|[A-Za-z]:\\)[^\x00-\x1f\x7f'\"`$]*$")
+
+
+def proxy_username_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _USERNAME.match(value)):
+        return ""
+    return (f"proxy_username: {_shown(value)} is not a user name this setup can pass safely; expected up to 128 "
+            f"characters without quotes, $, backticks or control characters (the password is never "
+            f"asked: it is read from PROXY_PASSWORD at run time).")
+
+
+def no_proxy_error(value: Any) -> str:
+    bad = [h for h in split_hosts(value) if not _HOST_ENTRY.match(h)]
+    if not bad:
+        return ""
+    return (f"no_proxy_hosts: {_shown(bad[0])} is not a host, domain or network; expected a comma-separated list "
+            f"such as .corp.example.com,git.internal,10.0.0.0/8 (localhost,127.0.0.1,::1 are always included).")
+
+
+def ca_bundle_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.match(value)):
+        return ""
+    return (f"ca_bundle: {_shown(value)} is not an absolute path; expected where the corporate root CA (PEM) lives "
+            f"on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem (no ~, quotes or $).")
+
+
 def primary_provider_error(value: Any, providers: Any) -> str:
     providers = list(providers or [])
     if value in providers:
@@ -338,6 +387,9 @@ def answer_errors(answers: dict[str, Any]) -> list[str]:
     if "vertex" in providers:
         errors += [gcp_project_error(answers.get("gcp_project_id")), gcp_region_error(answers.get("gcp_region")),
                    base_url_error(answers.get("vertex_base_url"), "vertex_base_url", forbid_v1=False)]
+    if answers.get("corporate_proxy"):
+        errors += [proxy_url_error(answers.get("proxy_url")), proxy_username_error(answers.get("proxy_username")),
+                   no_proxy_error(answers.get("no_proxy_hosts")), ca_bundle_error(answers.get("ca_bundle"))]
     if answers.get("cost_tracking") and len(providers) > 1:
         errors.append(primary_provider_error(answers.get("primary_provider"), providers))
     if answers.get("cost_tracking"):
@@ -373,6 +425,9 @@ class EnvVar:
     name: str
     value: str
     doc: str
+    # A proxy URL that client/env.sh completes at run time with the user and PROXY_PASSWORD (so it never appears
+    # in a file, and is left out of settings.json, whose env would override the shell with a password-less URL).
+    with_proxy_credentials: bool = False
 
 
 @dataclass(frozen=True)
@@ -393,7 +448,41 @@ def client_env(answers: dict[str, Any]) -> list[EnvVar]:
     A provider's base URL only ever appears together with its CLAUDE_CODE_USE_* flag (without the flag
     Claude Code ignores it and silently talks to the Anthropic API)."""
     if answers.get("cost_tracking"):
-        return gateway_client_env(answers)
+        return gateway_client_env(answers) + proxy_env(answers)
+    return direct_client_env(answers) + proxy_env(answers)
+
+
+def proxy_env(answers: dict[str, Any]) -> list[EnvVar]:
+    """The corporate proxy (Patterns B and D): proxy URLs, what bypasses them, and the CA for TLS inspection."""
+    if not answers.get("corporate_proxy"):
+        return []
+    auth = bool(answers.get("proxy_username"))
+    url = answers["proxy_url"].rstrip("/")
+    env = [EnvVar(name, url, f"Corporate proxy for {kind} traffic" + (
+                      " (user and PROXY_PASSWORD added at run time by client/env.sh)." if auth else "."),
+                  with_proxy_credentials=auth)
+           for name, kind in (("HTTPS_PROXY", "HTTPS"), ("HTTP_PROXY", "plain HTTP"))]
+    env.append(EnvVar("NO_PROXY", ",".join(no_proxy_list(answers)),
+                      "Hosts reached directly, not through the proxy (loopback always)."))
+    if answers.get("ca_bundle"):
+        env.append(EnvVar("NODE_EXTRA_CA_CERTS", answers["ca_bundle"],
+                          "Corporate root CA (PEM) for the proxy's TLS inspection; added to the public roots."))
+    return env
+
+
+def no_proxy_list(answers: dict[str, Any]) -> list[str]:
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    for host in split_hosts(answers.get("no_proxy_hosts")):
+        if host not in hosts:
+            hosts.append(host)
+    return hosts
+
+
+def split_hosts(value: Any) -> list[str]:
+    return [h.strip() for h in str(value or "").replace(" ", ",").split(",") if h.strip()]
+
+
+def direct_client_env(answers: dict[str, Any]) -> list[EnvVar]:
     provider = answers["providers"][0]
     env: list[EnvVar] = []
     if provider == "anthropic":
@@ -450,7 +539,7 @@ def client_settings(answers: dict[str, Any], env: list[EnvVar]) -> dict[str, Any
     settings: dict[str, Any] = {"$schema": "https://json.schemastore.org/claude-code-settings.json"}
     if answers.get("cost_tracking") and answers.get("client_auth") == "api_key_helper":
         settings["apiKeyHelper"] = answers["api_key_helper"]
-    settings["env"] = {var.name: var.value for var in env}
+    settings["env"] = {var.name: var.value for var in env if not var.with_proxy_credentials}
     return settings
 
 
@@ -572,10 +661,58 @@ _PROVIDER_VARS = {
 
 
 def client_env_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
-    """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend."""
+    """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend (or switch
+    off what keeps it safe)."""
+    never = [ForbiddenVar("NODE_TLS_REJECT_UNAUTHORIZED", "it switches off certificate checks; trust a corporate CA "
+                                                           "with NODE_EXTRA_CA_CERTS (ca_bundle) instead")]
     if answers.get("cost_tracking"):  # Anthropic format to the gateway, whatever the gateway calls upstream
         return [ForbiddenVar(flag, f"it makes Claude Code bypass the gateway for {PROVIDER_NAMES[p]}")
-                for p, (flag, _, _) in _PROVIDER_VARS.items() if flag]
+                for p, (flag, _, _) in _PROVIDER_VARS.items() if flag] + never
+    return direct_client_forbidden(answers) + never
+
+
+@dataclass(frozen=True)
+class EgressHost:
+    host: str
+    port: int
+    purpose: str
+    required: bool
+
+
+def _host_of(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def egress_hosts(answers: dict[str, Any]) -> list[EgressHost]:
+    """What the proxy or firewall must let developer machines reach, for the chosen provider (vendor docs)."""
+    provider = answers["providers"][0]
+    hosts: list[EgressHost] = []
+    if provider == "anthropic":
+        api = _host_of(answers.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API)
+        hosts.append(EgressHost(api, 443, "the Anthropic API: every Claude Code request", True))
+    elif provider == "bedrock":
+        region = answers["aws_region"]
+        runtime = _host_of(answers.get("bedrock_base_url") or bedrock_endpoint(region))
+        hosts += [EgressHost(runtime, 443, "Bedrock runtime: every Claude Code request", True),
+                  EgressHost(f"bedrock.{region}.amazonaws.com", 443, "Bedrock control plane: inference profiles", True),
+                  EgressHost(f"sts.{region}.amazonaws.com", 443, "AWS STS: role and SSO credentials", False),
+                  EgressHost(f"oidc.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False),
+                  EgressHost(f"portal.sso.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False)]
+    else:
+        runtime = _host_of(answers.get("vertex_base_url") or vertex_endpoint(answers["gcp_region"]))
+        hosts += [EgressHost(runtime, 443, "Vertex AI: every Claude Code request", True),
+                  EgressHost("oauth2.googleapis.com", 443, "Google tokens for application default credentials", True)]
+    hosts += [
+        EgressHost("claude.ai", 443, "Claude account login (not needed with an API key or cloud provider)", False),
+        EgressHost("console.anthropic.com", 443, "Console login (not needed with an API key or cloud provider)", False),
+        EgressHost("platform.claude.com", 443, "Console login (not needed with an API key or cloud provider)", False),
+        EgressHost("downloads.claude.ai", 443, "Claude Code native updates (or update through your package manager)",
+                   False),
+    ]
+    return hosts
+
+
+def direct_client_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
     provider = answers["providers"][0]
     rendered = {var.name for var in client_env(answers)}
     forbidden = [ForbiddenVar(use_flag, f"it switches Claude Code to {PROVIDER_NAMES[other]}")
@@ -679,6 +816,10 @@ class TemplateHelpers(Extension):
         environment.filters["api_key_helper_error"] = api_key_helper_error
         environment.filters["primary_provider_error"] = primary_provider_error
         environment.filters["workers_error"] = workers_error
+        environment.filters["proxy_url_error"] = proxy_url_error
+        environment.filters["proxy_username_error"] = proxy_username_error
+        environment.filters["no_proxy_error"] = no_proxy_error
+        environment.filters["ca_bundle_error"] = ca_bundle_error
         environment.globals["default_gateway_url"] = default_gateway_url
         environment.globals["default_model"] = default_model
 
@@ -710,7 +851,7 @@ class DerivedContext(ContextHook):
                                       else CREDENTIAL_HINTS.get(context["provider"], ""))
         context["next_steps"] = next_steps(pattern, context["provider"], context.get("gateway_runtime", "docker"))
         # Which sides this pattern generates (file and folder names test these).
-        context["client_files"] = pattern in ("A", "C")
+        context["client_files"] = pattern in ("A", "B", "C")
         context["gateway_files"] = pattern == "C"
         context["public_anthropic_api"] = PUBLIC_ANTHROPIC_API
         provider = context["provider"]
@@ -718,6 +859,12 @@ class DerivedContext(ContextHook):
             context["client_env"] = client_env(context)
             context["client_env_forbidden"] = client_env_forbidden(context)
             context["client_settings"] = client_settings(context, context["client_env"])
+            if corporate_proxy:
+                proxy = urlsplit(context["proxy_url"])
+                context["proxy_scheme"] = proxy.scheme
+                context["proxy_hostport"] = proxy.netloc
+                context["proxy_auth"] = bool(context.get("proxy_username"))
+                context["egress_hosts"] = egress_hosts(context)
             if cost_tracking:
                 context["gateway_url_value"] = gateway_url(context)
                 context["gateway_model_list"] = gateway_model_list(context)
@@ -735,5 +882,8 @@ class DerivedContext(ContextHook):
                 context["gateway_uses_redis"] = context.get("gateway_workers", 1) > 1
             endpoint = provider_endpoint(context)
             context["endpoint"] = endpoint
+            context["endpoint_name"] = "gateway" if cost_tracking else "provider"
+            context["settings_conflicts"] = [v.name for v in context["client_env_forbidden"]] + [
+                v.name for v in context["client_env"] if v.with_proxy_credentials]
             context["endpoint_url"] = next((v.value for v in context["client_env"] if v.name == endpoint.variable),
                                            endpoint.default)

@@ -187,7 +187,7 @@ def started_gateway(copie, template_repo: Path, litellm_bin: str, mock, gateway_
         "disable_nonessential_traffic": True, **answers})
     assert result.exception is None, result.exception
     project = result.project_dir
-    home = project.parent / "home"
+    home = project.parent / f"{project.name}-home"  # a throwaway HOME per gateway
     home.mkdir()
     gw = Gateway(project, mock, f"http://127.0.0.1:{port}", home, litellm_bin)
     init = gw.run("scripts/init-secrets.sh")

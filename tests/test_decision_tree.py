@@ -15,7 +15,8 @@ LEAVES = [
 
 @pytest.mark.parametrize(("cost_tracking", "corporate_proxy", "pattern", "name", "setup_time"), LEAVES)
 def test_leaf_derives_pattern(generate, cost_tracking, corporate_proxy, pattern, name, setup_time):
-    project = generate(cost_tracking=cost_tracking, corporate_proxy=corporate_proxy)
+    proxy = {"proxy_url": "http://proxy.example.com:8080"} if corporate_proxy else {}
+    project = generate(cost_tracking=cost_tracking, corporate_proxy=corporate_proxy, **proxy)
     readme = (project / "README.md").read_text()
     assert readme.startswith(f"# Claude Code setup: Pattern {pattern}, {name}")
     assert setup_time in readme
@@ -32,7 +33,8 @@ def test_pattern_cannot_be_forced_with_data(template_repo, tmp_path):
 
 
 def test_post_copy_message_shows_pattern_reason_pros_cons_and_setup_time(template_repo, tmp_path):
-    result = run_copier_cli(template_repo, tmp_path / "p", data={"cost_tracking": True, "corporate_proxy": True})
+    result = run_copier_cli(template_repo, tmp_path / "p", data={"cost_tracking": True, "corporate_proxy": True,
+                                                                  "proxy_url": "http://proxy.example.com:8080"})
     assert result.returncode == 0, result.stderr
     message = result.stdout + result.stderr
     assert "Pattern D: Corporate proxy + LLM gateway" in message

@@ -65,7 +65,7 @@ def test_check_status_passes_for_the_client(gateway):
                             env=clean_env(gateway.home, ANTHROPIC_AUTH_TOKEN=gateway.master_key),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
-    assert f"ok    endpoint: {gateway.url} answered HTTP 200" in result.stdout
+    assert f"ok    gateway: {gateway.url} answered HTTP 200" in result.stdout
     assert gateway.master_key not in result.stdout
 
 

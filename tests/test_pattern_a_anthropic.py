@@ -121,7 +121,7 @@ def test_check_status_passes_with_env_sh_sourced(generate, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok    config: ANTHROPIC_DEFAULT_OPUS_MODEL=claude-opus-5-5" in result.stdout
-    assert "skip  endpoint" in result.stdout
+    assert "skip  network: not contacted (--offline)" in result.stdout
     assert "sk-ant-test-secret" not in result.stdout + result.stderr
 
 
@@ -159,7 +159,8 @@ def test_check_status_fails_naming_the_check(generate, tmp_path, env, settings, 
     result = check_status(project, tmp_path, "--offline", **env)
     assert result.returncode == 1, result.stdout
     assert failing_line in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].endswith("checks failed")
+    hop = failing_line.split()[1].rstrip(":")
+    assert result.stdout.rstrip().splitlines()[-1].endswith(f"checks failed; first failing hop: {hop}")
     assert "sk-ant-test-secret" not in result.stdout + result.stderr
 
 
@@ -175,7 +176,7 @@ def test_check_status_endpoint_answers(generate, tmp_path, mock_provider):
     project = generate(anthropic_base_url=mock_provider.url)
     result = check_status(project, tmp_path, **matching_env(ANTHROPIC_BASE_URL=mock_provider.url))
     assert result.returncode == 0, result.stdout
-    assert f"ok    endpoint: {mock_provider.url} answered HTTP 200" in result.stdout
+    assert f"ok    provider: {mock_provider.url} answered HTTP 200" in result.stdout
     # The reachability probe sends no credential.
     probe = [r for r in mock_provider.requests if r.path == "/v1/models"]
     assert probe and "x-api-key" not in probe[0].headers and "authorization" not in probe[0].headers
@@ -190,7 +191,8 @@ def test_check_status_endpoint_down_fails_and_names_it(generate, tmp_path, mock_
     project = generate(anthropic_base_url=dead)
     result = check_status(project, tmp_path, **matching_env(ANTHROPIC_BASE_URL=dead))
     assert result.returncode == 1
-    assert f"FAIL  endpoint: {dead} did not answer" in result.stdout
+    assert f"FAIL  provider: {dead} did not answer" in result.stdout
+    assert result.stdout.rstrip().endswith("first failing hop: provider")
 
 
 def test_check_status_usage_error(generate, tmp_path):

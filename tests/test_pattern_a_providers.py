@@ -177,7 +177,7 @@ def test_bedrock_endpoint_check_uses_the_base_url(generate, tmp_path, mock_provi
     env = {**BEDROCK_US, "ANTHROPIC_BEDROCK_BASE_URL": mock_provider.url, "AWS_BEARER_TOKEN_BEDROCK": "x"}
     result = check_status(project, tmp_path, **env)
     assert result.returncode == 0, result.stdout
-    assert f"ok    endpoint: {mock_provider.url} answered HTTP 404" in result.stdout
+    assert f"ok    provider: {mock_provider.url} answered HTTP 404" in result.stdout
 
 
 @pytest.mark.parametrize(("adc", "gac", "expected"), [

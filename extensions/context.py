@@ -679,8 +679,9 @@ class EgressHost:
     required: bool
 
 
-def _host_of(url: str) -> str:
-    return urlsplit(url).hostname or url
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or url, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def egress_hosts(answers: dict[str, Any]) -> list[EgressHost]:
@@ -688,19 +689,19 @@ def egress_hosts(answers: dict[str, Any]) -> list[EgressHost]:
     provider = answers["providers"][0]
     hosts: list[EgressHost] = []
     if provider == "anthropic":
-        api = _host_of(answers.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API)
-        hosts.append(EgressHost(api, 443, "the Anthropic API: every Claude Code request", True))
+        hosts.append(EgressHost(*_host_port(answers.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API),
+                                "the Anthropic API: every Claude Code request", True))
     elif provider == "bedrock":
         region = answers["aws_region"]
-        runtime = _host_of(answers.get("bedrock_base_url") or bedrock_endpoint(region))
-        hosts += [EgressHost(runtime, 443, "Bedrock runtime: every Claude Code request", True),
+        hosts += [EgressHost(*_host_port(answers.get("bedrock_base_url") or bedrock_endpoint(region)),
+                             "Bedrock runtime: every Claude Code request", True),
                   EgressHost(f"bedrock.{region}.amazonaws.com", 443, "Bedrock control plane: inference profiles", True),
                   EgressHost(f"sts.{region}.amazonaws.com", 443, "AWS STS: role and SSO credentials", False),
                   EgressHost(f"oidc.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False),
                   EgressHost(f"portal.sso.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False)]
     else:
-        runtime = _host_of(answers.get("vertex_base_url") or vertex_endpoint(answers["gcp_region"]))
-        hosts += [EgressHost(runtime, 443, "Vertex AI: every Claude Code request", True),
+        hosts += [EgressHost(*_host_port(answers.get("vertex_base_url") or vertex_endpoint(answers["gcp_region"])),
+                             "Vertex AI: every Claude Code request", True),
                   EgressHost("oauth2.googleapis.com", 443, "Google tokens for application default credentials", True)]
     hosts += [
         EgressHost("claude.ai", 443, "Claude account login (not needed with an API key or cloud provider)", False),
@@ -865,6 +866,7 @@ class DerivedContext(ContextHook):
                 context["proxy_hostport"] = proxy.netloc
                 context["proxy_auth"] = bool(context.get("proxy_username"))
                 context["egress_hosts"] = egress_hosts(context)
+                context["no_proxy_list_value"] = ",".join(no_proxy_list(context))
             if cost_tracking:
                 context["gateway_url_value"] = gateway_url(context)
                 context["gateway_model_list"] = gateway_model_list(context)

@@ -219,3 +219,92 @@ def post_messages(url: str, key: str, model: str = "claude-opus-5-5") -> tuple[i
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+# -------------------------------------------------------------------------------------------------------
+# TLS inspection and the corporate proxy: a test CA, an HTTPS provider on 127.0.0.2, a real tinyproxy
+# -------------------------------------------------------------------------------------------------------
+PROXIED_HOST = "127.0.0.2"  # loopback, but not in NO_PROXY (127.0.0.1 always is), so traffic goes via the proxy
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory) -> dict[str, str]:
+    """A throwaway root CA ("the corporate CA") and a server certificate it signed for 127.0.0.2."""
+    openssl = require_tool(shutil.which("openssl"), "openssl", "apt-get install openssl")
+    d = tmp_path_factory.mktemp("ca")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=d, check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=Test Corporate Root CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", f"/CN={PROXIED_HOST}")
+    (d / "san.cnf").write_text(f"subjectAltName=IP:{PROXIED_HOST}\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
+    return {"ca": str(d / "ca.pem"), "cert": str(d / "server.pem"), "key": str(d / "server.key")}
+
+
+@pytest.fixture
+def tls_provider(test_ca):
+    """The mock provider over HTTPS on 127.0.0.2 with a certificate from the test CA."""
+    with RunningMock(host=PROXIED_HOST, tls=(test_ca["cert"], test_ca["key"])) as mock:
+        yield mock
+
+
+class Tinyproxy:
+    """A real forward proxy (Debian tinyproxy) on 127.0.0.1, in the foreground, stopped by its PID."""
+
+    def __init__(self, binary: str, workdir: Path, user: str | None = None, password: str | None = None):
+        self.port = free_port()
+        self.log = workdir / "tinyproxy.log"
+        config = workdir / "tinyproxy.conf"
+        # No ConnectPort line: CONNECT to any port is allowed (Debian's packaged config restricts it).
+        lines = [f"Port {self.port}", "Listen 127.0.0.1", "Timeout 30", "LogLevel Connect", "MaxClients 50",
+                 f'LogFile "{self.log}"', "Allow 127.0.0.1"]
+        if user:
+            lines.append(f"BasicAuth {user} {password}")  # tinyproxy accepts only [A-Za-z0-9_.-] here
+        config.write_text("\n".join(lines) + "\n")
+        self.process = subprocess.Popen([binary, "-d", "-c", str(config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        import socket
+        import time
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError("tinyproxy did not start listening within 15 s")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def tinyproxy(tmp_path):
+    """tinyproxy(user=None, password=None) -> a running Tinyproxy; all are stopped after the test."""
+    binary = require_tool(shutil.which("tinyproxy") or "/usr/bin/tinyproxy", "tinyproxy",
+                          "apt-get install tinyproxy-bin")
+    started: list[Tinyproxy] = []
+
+    def _start(user: str | None = None, password: str | None = None) -> Tinyproxy:
+        workdir = tmp_path / f"tinyproxy{len(started)}"
+        workdir.mkdir()
+        started.append(Tinyproxy(binary, workdir, user, password))
+        return started[-1]
+
+    yield _start
+    for proxy in started:
+        proxy.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import ssl
 import struct
 import threading
 import uuid
@@ -37,11 +38,12 @@ class MockProvider:
     host: str
     port: int
     reply: str
+    tls: bool = False
     requests: list[RecordedRequest] = field(default_factory=list)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def messages_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.split("?")[0] == "/v1/messages"]
@@ -195,10 +197,17 @@ def _make_handler(state: MockProvider):
 class RunningMock:
     """Context manager: start the mock on a loopback address, stop it on exit."""
 
-    def __init__(self, host: str = "127.0.0.1", reply: str = DEFAULT_REPLY):
+    def __init__(self, host: str = "127.0.0.1", reply: str = DEFAULT_REPLY, tls: tuple[str, str] | None = None):
+        """tls: (certificate, key) PEM files to serve HTTPS, as a provider behind TLS inspection would look."""
         self._server = ThreadingHTTPServer((host, 0), None)  # handler set below, once state exists
-        self.state = MockProvider(host, self._server.server_address[1], reply)
+        self.state = MockProvider(host, self._server.server_address[1], reply, tls=bool(tls))
         self._server.RequestHandlerClass = _make_handler(self.state)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            # Handshake in the handler thread, not in accept(): a client that never handshakes cannot stall the server.
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
+                                                      do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> MockProvider:

@@ -470,12 +470,25 @@ def proxy_env(answers: dict[str, Any]) -> list[EnvVar]:
     return env
 
 
-def no_proxy_list(answers: dict[str, Any]) -> list[str]:
+def no_proxy_list(answers: dict[str, Any], extra: tuple[str, ...] = ()) -> list[str]:
+    """Loopback always, then `extra`, the user's hosts and (Pattern D, unless the gateway is reached through the
+    proxy) the gateway's host, each once."""
     hosts = ["localhost", "127.0.0.1", "::1"]
-    for host in split_hosts(answers.get("no_proxy_hosts")):
-        if host not in hosts:
+    wanted = list(extra) + split_hosts(answers.get("no_proxy_hosts"))
+    if answers.get("cost_tracking") and not answers.get("gateway_via_proxy"):
+        wanted.append(urlsplit(gateway_url(answers)).hostname or "")
+    for host in wanted:
+        if host and host not in hosts:
             hosts.append(host)
     return hosts
+
+
+def gateway_proxy_env(answers: dict[str, Any]) -> dict[str, str]:
+    """The gateway's own outbound proxy settings (Pattern D): providers through the proxy; its database, Redis
+    and internal hosts directly."""
+    url = answers["proxy_url"].rstrip("/")
+    return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
+            "NO_PROXY": ",".join(no_proxy_list({**answers, "cost_tracking": False}, ("postgres", "redis")))}
 
 
 def split_hosts(value: Any) -> list[str]:
@@ -619,6 +632,10 @@ def gateway_env_vars(answers: dict[str, Any]) -> list[GatewayVar]:
                        True),
             GatewayVar("REDIS_PORT", "Redis port.", True),
         ]
+    if answers.get("corporate_proxy"):
+        variables.append(GatewayVar("GATEWAY_HTTPS_PROXY", "Only if the gateway's proxy needs credentials: the proxy "
+                                    "URL with them (percent-encoded); overrides the generated one.",
+                                    example="http://user:password@proxy.example.com:8080"))
     providers = answers["providers"]
     if "anthropic" in providers:
         variables.append(GatewayVar("ANTHROPIC_API_KEY", "Anthropic API key the gateway calls upstream with.",
@@ -684,33 +701,50 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname or url, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def egress_hosts(answers: dict[str, Any]) -> list[EgressHost]:
-    """What the proxy or firewall must let developer machines reach, for the chosen provider (vendor docs)."""
-    provider = answers["providers"][0]
-    hosts: list[EgressHost] = []
+def provider_hosts(answers: dict[str, Any], provider: str) -> list[EgressHost]:
+    """What whoever calls `provider` (Claude Code in A/B, the gateway in C/D) must reach (vendor docs)."""
     if provider == "anthropic":
-        hosts.append(EgressHost(*_host_port(answers.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API),
-                                "the Anthropic API: every Claude Code request", True))
-    elif provider == "bedrock":
+        return [EgressHost(*_host_port(answers.get("anthropic_base_url") or PUBLIC_ANTHROPIC_API),
+                           "the Anthropic API: every model request", True)]
+    if provider == "bedrock":
         region = answers["aws_region"]
-        hosts += [EgressHost(*_host_port(answers.get("bedrock_base_url") or bedrock_endpoint(region)),
-                             "Bedrock runtime: every Claude Code request", True),
-                  EgressHost(f"bedrock.{region}.amazonaws.com", 443, "Bedrock control plane: inference profiles", True),
-                  EgressHost(f"sts.{region}.amazonaws.com", 443, "AWS STS: role and SSO credentials", False),
-                  EgressHost(f"oidc.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False),
-                  EgressHost(f"portal.sso.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False)]
-    else:
-        hosts += [EgressHost(*_host_port(answers.get("vertex_base_url") or vertex_endpoint(answers["gcp_region"])),
-                             "Vertex AI: every Claude Code request", True),
-                  EgressHost("oauth2.googleapis.com", 443, "Google tokens for application default credentials", True)]
-    hosts += [
-        EgressHost("claude.ai", 443, "Claude account login (not needed with an API key or cloud provider)", False),
-        EgressHost("console.anthropic.com", 443, "Console login (not needed with an API key or cloud provider)", False),
-        EgressHost("platform.claude.com", 443, "Console login (not needed with an API key or cloud provider)", False),
-        EgressHost("downloads.claude.ai", 443, "Claude Code native updates (or update through your package manager)",
-                   False),
-    ]
-    return hosts
+        return [EgressHost(*_host_port(answers.get("bedrock_base_url") or bedrock_endpoint(region)),
+                           "Bedrock runtime: every model request", True),
+                EgressHost(f"bedrock.{region}.amazonaws.com", 443, "Bedrock control plane: inference profiles", True),
+                EgressHost(f"sts.{region}.amazonaws.com", 443, "AWS STS: role and SSO credentials", False),
+                EgressHost(f"oidc.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False),
+                EgressHost(f"portal.sso.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False)]
+    return [EgressHost(*_host_port(answers.get("vertex_base_url") or vertex_endpoint(answers["gcp_region"])),
+                       "Vertex AI: every model request", True),
+            EgressHost("oauth2.googleapis.com", 443, "Google tokens for application default credentials", True)]
+
+
+CLAUDE_CODE_HOSTS = [
+    EgressHost("claude.ai", 443, "Claude account login (not needed with an API key, a gateway or a cloud provider)",
+               False),
+    EgressHost("console.anthropic.com", 443, "Console login (not needed with an API key, a gateway or a cloud "
+                                             "provider)", False),
+    EgressHost("platform.claude.com", 443, "Console login (not needed with an API key, a gateway or a cloud "
+                                           "provider)", False),
+    EgressHost("downloads.claude.ai", 443, "Claude Code native updates (or update through your package manager)",
+               False),
+]
+
+
+def egress_hosts(answers: dict[str, Any]) -> list[EgressHost]:
+    """What the proxy must let developer machines reach."""
+    if answers.get("cost_tracking"):
+        hosts = []
+        if answers.get("gateway_via_proxy"):
+            hosts.append(EgressHost(*_host_port(gateway_url(answers)), "the LiteLLM gateway: every Claude Code "
+                                                                       "request", True))
+        return hosts + CLAUDE_CODE_HOSTS
+    return provider_hosts(answers, answers["providers"][0]) + CLAUDE_CODE_HOSTS
+
+
+def gateway_egress_hosts(answers: dict[str, Any]) -> list[EgressHost]:
+    """What the proxy must let the gateway host reach: every provider it routes to."""
+    return [host for provider in answers["providers"] for host in provider_hosts(answers, provider)]
 
 
 def direct_client_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
@@ -763,27 +797,27 @@ LOGIN_STEPS = {
 }
 
 
-def next_steps(pattern: str, provider: str, runtime: str = "docker") -> list[str]:
-    if pattern == "C":
-        start = ("docker compose -f gateway/docker-compose.yml up -d" if runtime == "docker"
+def next_steps(context: dict[str, Any]) -> list[str]:
+    pattern, provider = context["pattern"], context["provider"]
+    steps = []
+    if pattern in ("B", "D") and context.get("proxy_username"):
+        steps.append("export PROXY_PASSWORD=...      (your proxy password; never written to a file)")
+    if context["gateway_files"]:
+        start = ("docker compose -f gateway/docker-compose.yml up -d" if context.get("gateway_runtime") == "docker"
                  else "gateway/run-local.sh start")
-        return [
-            "scripts/init-secrets.sh        (creates gateway/.env with a master key; fill in the provider key there)",
-            f"{start}",
-            "scripts/health-check.sh        (liveliness, readiness, models, one round trip)",
-            "export ANTHROPIC_AUTH_TOKEN=... (a gateway key; see README.md for per-developer keys)",
-            "client/install.sh              (or: . client/env.sh)",
-            "scripts/check-status.sh && claude -p \"Hello, test!\"",
-        ]
-    if pattern != "A":
-        return [f"Pattern {pattern} files are not generated yet by this template version: see README.md."]
-    return [
-        LOGIN_STEPS[provider],
-        "client/install.sh              (merges client/settings.json into ~/.claude/settings.json; --undo)",
-        "   or: . client/env.sh         (this shell only; PowerShell: . .\\client\\env.ps1)",
-        "scripts/check-status.sh        (checks the environment Claude Code will see)",
-        'claude -p "Hello, test!"',
-    ]
+        steps.append("scripts/init-secrets.sh        (creates gateway/.env with a master key; fill in provider keys)")
+        if pattern == "D" and context.get("ca_bundle"):
+            steps.append("gateway/build-ca-bundle.sh     (public roots + the corporate CA, for the gateway)")
+        steps += [start, "scripts/health-check.sh        (liveliness, readiness, models, one round trip)"]
+    if pattern in ("C", "D"):
+        steps.append("export ANTHROPIC_AUTH_TOKEN=... (your gateway key; see README.md for per-developer keys)")
+    else:
+        steps.append(LOGIN_STEPS[provider])
+    steps += ["client/install.sh              (merges client/settings.json into ~/.claude/settings.json; --undo)",
+              "   or: . client/env.sh         (this shell only; PowerShell: . .\\client\\env.ps1)",
+              "scripts/check-status.sh        (checks what Claude Code will see, hop by hop)",
+              'claude -p "Hello, test!"']
+    return steps
 
 
 def pattern_summary(pattern: str, reason: str) -> str:
@@ -850,10 +884,10 @@ class DerivedContext(ContextHook):
         context["provider_names"] = [PROVIDER_NAMES.get(p, p) for p in context["providers"]]
         context["credential_hint"] = (GATEWAY_CREDENTIAL_HINT if cost_tracking
                                       else CREDENTIAL_HINTS.get(context["provider"], ""))
-        context["next_steps"] = next_steps(pattern, context["provider"], context.get("gateway_runtime", "docker"))
         # Which sides this pattern generates (file and folder names test these).
-        context["client_files"] = pattern in ("A", "B", "C")
-        context["gateway_files"] = pattern == "C"
+        context["client_files"] = True
+        context["gateway_files"] = pattern == "C" or (pattern == "D" and bool(context.get("deploy_gateway", True)))
+        context["next_steps"] = next_steps(context)
         context["public_anthropic_api"] = PUBLIC_ANTHROPIC_API
         provider = context["provider"]
         if provider and all(f"{provider}_{tier}_model" in context for tier in TIERS):
@@ -866,6 +900,9 @@ class DerivedContext(ContextHook):
                 context["proxy_hostport"] = proxy.netloc
                 context["proxy_auth"] = bool(context.get("proxy_username"))
                 context["egress_hosts"] = egress_hosts(context)
+                if cost_tracking:
+                    context["gateway_egress_hosts"] = gateway_egress_hosts(context)
+                    context["gateway_proxy_env"] = gateway_proxy_env(context)
                 context["no_proxy_list_value"] = ",".join(no_proxy_list(context))
             if cost_tracking:
                 context["gateway_url_value"] = gateway_url(context)

@@ -178,22 +178,25 @@ def copie_module(tmp_path_factory, _copier_config_file):
 
 @contextlib.contextmanager
 def started_gateway(copie, template_repo: Path, litellm_bin: str, mock, gateway_env: dict | None = None,
-                    **answers):
-    """Generate Pattern C (process runtime) with `answers`, run scripts/init-secrets.sh, fill in the provider
-    key (plus `gateway_env`), start gateway/run-local.sh; always stop it by its pidfile afterwards."""
+                    bind: str = "127.0.0.1", prepare=None, **answers):
+    """Generate a gateway pattern (process runtime) with `answers`, run scripts/init-secrets.sh, fill in the
+    provider key (plus `gateway_env`), call `prepare(gateway)` if given, start gateway/run-local.sh; always stop
+    it by its pidfile afterwards."""
     port = free_port()
     result = copie.copy(template_dir=template_repo, extra_answers={
-        "cost_tracking": True, "gateway_runtime": "process", "gateway_port": port,
-        "disable_nonessential_traffic": True, **answers})
+        "cost_tracking": True, "gateway_runtime": "process", "gateway_port": port, "gateway_bind": bind,
+        "disable_nonessential_traffic": True, "spend_database": False, **answers})
     assert result.exception is None, result.exception
     project = result.project_dir
     home = project.parent / f"{project.name}-home"  # a throwaway HOME per gateway
     home.mkdir()
-    gw = Gateway(project, mock, f"http://127.0.0.1:{port}", home, litellm_bin)
+    gw = Gateway(project, mock, f"http://{bind}:{port}", home, litellm_bin)
     init = gw.run("scripts/init-secrets.sh")
     assert init.returncode == 0, init.stderr
     provider_keys = {"ANTHROPIC_API_KEY": UPSTREAM_KEY} if "anthropic" in answers.get("providers", ["anthropic"]) else {}
     fill_in_env(project / "gateway" / ".env", **provider_keys, **(gateway_env or {}))
+    if prepare:
+        prepare(gw)
     # A client's ANTHROPIC_BASE_URL in the shell must not reach the gateway (run-local.sh drops it).
     started = gw.run("gateway/run-local.sh", "start", ANTHROPIC_BASE_URL="http://127.0.0.1:9")
     try:
@@ -266,11 +269,15 @@ class Tinyproxy:
         if user:
             lines.append(f"BasicAuth {user} {password}")  # tinyproxy accepts only [A-Za-z0-9_.-] here
         config.write_text("\n".join(lines) + "\n")
-        self.process = subprocess.Popen([binary, "-d", "-c", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.command = [binary, "-d", "-c", str(config)]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.start()
+
+    def start(self) -> None:
+        """Start (or start again, on the same port)."""
         import socket
         import time
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):

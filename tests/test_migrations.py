@@ -1,0 +1,179 @@
+"""Migrations between patterns with the generated scripts/migrate.sh (copier update underneath), against a committed
+and tagged clone of the template: nothing the user owns or edited is lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TEMPLATE_TAG, clean_env, git, run_copier_cli
+
+PROXY = "http://proxy.example.com:8080"
+SOURCES = {
+    "A": {},
+    "B": {"corporate_proxy": True, "proxy_url": PROXY},
+    "C": {"cost_tracking": True, "gateway_runtime": "process"},
+    "D": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": PROXY, "gateway_runtime": "process",
+          "spend_database": False},
+}
+FLAGS = {"A": (False, False), "B": (False, True), "C": (True, False), "D": (True, True)}
+PATHS = [("A", "C"), ("B", "D"), ("C", "D"), ("C", "A"), ("D", "B"), ("D", "C"), ("A", "B")]
+SHARED_EDIT = "# team note: kept across migrations\n"
+MIGRATE_TIMEOUT = 180
+
+
+def target_data(source: str, target: str) -> dict:
+    """What the user passes to migrate.sh: only what the target needs and the source does not have."""
+    return {"proxy_url": PROXY} if FLAGS[target][1] and not FLAGS[source][1] else {}
+
+
+def target_answers(project: Path, source: str, target: str) -> dict:
+    """The answers the migrated project should have: everything the source recorded (copier keeps given answers),
+    the target's two decision answers, and what the user passed for the target."""
+    recorded = {k: v for k, v in yaml.safe_load((project / ".copier-answers.yml").read_text()).items()
+                if not k.startswith("_")}
+    cost_tracking, corporate_proxy = FLAGS[target]
+    return {**recorded, **target_data(source, target), "cost_tracking": cost_tracking,
+            "corporate_proxy": corporate_proxy}
+
+
+def new_project(template_repo: Path, dest: Path, answers: dict) -> Path:
+    result = run_copier_cli(template_repo, dest, "--vcs-ref", TEMPLATE_TAG, data=answers)
+    assert result.returncode == 0, result.stderr
+    return dest
+
+
+def committed_project(template_repo: Path, tmp_path: Path, source: str) -> Path:
+    project = new_project(template_repo, tmp_path / "project", SOURCES[source])
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    return project
+
+
+def migrate(project: Path, home: Path, target: str, *args: str, **data: str) -> subprocess.CompletedProcess:
+    data_args = [a for k, v in data.items() for a in ("--data", f"{k}={v}")]
+    return subprocess.run(["scripts/migrate.sh", target, *args, *data_args], cwd=project, capture_output=True,
+                          text=True, timeout=MIGRATE_TIMEOUT, stdin=subprocess.DEVNULL,
+                          env=clean_env(home, COPIER=str(Path(sys.executable).parent / "copier"),
+                                        GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
+                                        GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid"))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file except git's and the gitignored ones."""
+    listed = git(root, "ls-files", "--cached", "--others", "--exclude-standard").split("\n") \
+        if (root / ".git").exists() else [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    return {rel: (root / rel).read_bytes() for rel in listed if rel and (root / rel).is_file()}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git/" not in
+            str(p.relative_to(root)) + "/"}
+
+
+@pytest.mark.parametrize(("source", "target"), PATHS, ids=[f"{s}-to-{t}" for s, t in PATHS])
+def test_migration_keeps_edits_backups_and_secrets(template_repo, tmp_path, source, target):
+    home = tmp_path / "home"
+    home.mkdir()
+    project = committed_project(template_repo, tmp_path, source)
+    fresh_target = new_project(template_repo, tmp_path / "fresh-target", target_answers(project, source, target))
+    env_file = project / "gateway" / ".env"
+    if env_file.parent.exists():
+        assert subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
+                              timeout=60).returncode == 0
+    env_before = env_file.read_bytes() if env_file.exists() else None
+
+    # The user's edits: one in a file both patterns produce, one in a file the migration will remove (if any).
+    with (project / "client" / "install.sh").open("a") as f:
+        f.write(SHARED_EDIT)
+    removed = sorted(set(tree(project)) - set(tree(fresh_target)) - {".copier-answers.yml"})
+    edited_removed = removed[0] if removed else None
+    if edited_removed:
+        with (project / edited_removed).open("a") as f:
+            f.write("# user edit in a file the migration removes\n")
+    git(project, "commit", "-qam", "user edits")
+
+    result = migrate(project, home, target, **target_data(source, target))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"now Pattern {target}" in result.stdout
+
+    # The migrated tree equals a fresh copy with the target answers, apart from the user's edit.
+    migrated, fresh = tree(project), tree(fresh_target)
+    assert migrated["client/install.sh"].endswith(SHARED_EDIT.encode())
+    migrated["client/install.sh"] = migrated["client/install.sh"][:-len(SHARED_EDIT)]
+    assert yaml.safe_load(migrated.pop(".copier-answers.yml")) == yaml.safe_load(fresh.pop(".copier-answers.yml"))
+    assert sorted(migrated) == sorted(fresh)
+    for rel in fresh:
+        assert migrated[rel] == fresh[rel], rel
+
+    if edited_removed:
+        assert f"saved your edited copies of: {edited_removed}" in result.stdout
+        [saved] = list((project / ".migration-backup").glob(f"*/{edited_removed}"))
+        assert saved.read_text().endswith("# user edit in a file the migration removes\n")
+    if env_before is not None:
+        assert env_file.read_bytes() == env_before  # gateway/.env byte for byte
+
+
+@pytest.mark.parametrize(("source", "target"), PATHS, ids=[f"{s}-to-{t}" for s, t in PATHS])
+def test_conflicting_edit_exits_non_zero_and_names_the_file(template_repo, tmp_path, source, target):
+    project = committed_project(template_repo, tmp_path, source)
+    readme = project / "README.md"
+    lines = readme.read_text().splitlines(keepends=True)
+    readme.write_text("# Our team's Claude Code setup (edited by hand)\n" + "".join(lines[1:]))
+    git(project, "commit", "-qam", "edit the title the template also changes")
+    result = migrate(project, tmp_path, target, **target_data(source, target))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "  CONFLICT README.md" in result.stdout
+    assert "resolve:" in result.stderr and "abort:" in result.stderr
+
+
+@pytest.mark.parametrize(("source", "target"), PATHS, ids=[f"{s}-to-{t}" for s, t in PATHS])
+def test_dirty_tree_is_refused_and_preview_changes_nothing(template_repo, tmp_path, source, target):
+    project = committed_project(template_repo, tmp_path, source)
+    before = snapshot(project)
+    preview = migrate(project, tmp_path, target, "--preview", **target_data(source, target))
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "preview only: nothing was changed" in preview.stdout
+    assert snapshot(project) == before
+
+    (project / "notes.txt").write_text("work in progress\n")
+    dirty = migrate(project, tmp_path, target, **target_data(source, target))
+    assert dirty.returncode == 1
+    assert "uncommitted or untracked changes" in dirty.stderr and "nothing was changed" in dirty.stderr
+    assert snapshot(project) == {**before, "notes.txt": b"work in progress\n"}
+
+
+def test_not_a_git_repository_is_refused(template_repo, tmp_path):
+    project = new_project(template_repo, tmp_path / "project", {})
+    result = migrate(project, tmp_path, "C")
+    assert result.returncode == 1 and "this is not a git repository" in result.stderr
+
+
+def test_a_to_c_to_a_to_c_keeps_the_same_salt_key(template_repo, tmp_path):
+    project = committed_project(template_repo, tmp_path, "A")
+    assert migrate(project, tmp_path, "C").returncode == 0
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "to C")
+    subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(tmp_path), check=True, capture_output=True,
+                   timeout=60)
+    env_first = (project / "gateway" / ".env").read_text()
+    for target in ("A", "C"):
+        result = migrate(project, tmp_path, target)
+        assert result.returncode == 0, result.stdout + result.stderr
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", f"to {target}")
+    subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(tmp_path), check=True, capture_output=True,
+                   timeout=60)
+    assert (project / "gateway" / ".env").read_text() == env_first
+
+
+def test_usage_errors(template_repo, tmp_path):
+    project = committed_project(template_repo, tmp_path, "A")
+    assert migrate(project, tmp_path, "E").returncode == 2
+    refused = migrate(project, tmp_path, "C", cost_tracking="false")
+    assert refused.returncode == 1 and "give the target pattern" in refused.stderr

@@ -83,15 +83,21 @@ def test_migration_keeps_edits_backups_and_secrets(template_repo, tmp_path, sour
     project = committed_project(template_repo, tmp_path, source)
     fresh_target = new_project(template_repo, tmp_path / "fresh-target", target_answers(project, source, target))
     env_file = project / "gateway" / ".env"
+    user_owned = {}
     if env_file.parent.exists():
         assert subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
                               timeout=60).returncode == 0
+        # The user's own LiteLLM settings: created by init-secrets.sh, edited and committed by the user.
+        local_config = project / "gateway" / "litellm_config.local.yaml"
+        local_config.write_text(local_config.read_text() + "# our own additions\n")
+        user_owned["gateway/litellm_config.local.yaml"] = local_config.read_bytes()
+        git(project, "add", "-A")
     env_before = env_file.read_bytes() if env_file.exists() else None
 
     # The user's edits: one in a file both patterns produce, one in a file the migration will remove (if any).
     with (project / "client" / "install.sh").open("a") as f:
         f.write(SHARED_EDIT)
-    removed = sorted(set(tree(project)) - set(tree(fresh_target)) - {".copier-answers.yml"})
+    removed = sorted(set(tree(project)) - set(tree(fresh_target)) - {".copier-answers.yml"} - set(user_owned))
     edited_removed = removed[0] if removed else None
     if edited_removed:
         with (project / edited_removed).open("a") as f:
@@ -104,6 +110,8 @@ def test_migration_keeps_edits_backups_and_secrets(template_repo, tmp_path, sour
 
     # The migrated tree equals a fresh copy with the target answers, apart from the user's edit.
     migrated, fresh = tree(project), tree(fresh_target)
+    for rel, content in user_owned.items():  # files the user owns: untouched by the migration
+        assert migrated.pop(rel) == content, rel
     assert migrated["client/install.sh"].endswith(SHARED_EDIT.encode())
     migrated["client/install.sh"] = migrated["client/install.sh"][:-len(SHARED_EDIT)]
     assert yaml.safe_load(migrated.pop(".copier-answers.yml")) == yaml.safe_load(fresh.pop(".copier-answers.yml"))
@@ -161,6 +169,8 @@ def test_a_to_c_to_a_to_c_keeps_the_same_salt_key(template_repo, tmp_path):
     git(project, "commit", "-qm", "to C")
     subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(tmp_path), check=True, capture_output=True,
                    timeout=60)
+    git(project, "add", "-A")  # the user commits gateway/litellm_config.local.yaml (gateway/.env stays ignored)
+    git(project, "commit", "-qm", "secrets and local config")
     env_first = (project / "gateway" / ".env").read_text()
     for target in ("A", "C"):
         result = migrate(project, tmp_path, target)

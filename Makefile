@@ -42,8 +42,9 @@ demo: $(VENV)/.tools-installed
 	@echo "== $(DEMO_DIR)/client/env.sh (without comments) =="
 	@grep -v '^#' $(DEMO_DIR)/client/env.sh | sed '/^$$/d'
 
+# Two workers (the machine has two cores); one test file per worker, so each module's gateway boots once.
 test: tools
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n 2 --dist loadfile
 
 bench: tools
 	$(BIN)/python bench/bench_generate.py

@@ -80,6 +80,18 @@ def test_doctor_passes_every_hop_and_reports_the_route(enterprise):
     assert enterprise.master_key not in result.stdout
 
 
+def test_no_key_in_generated_files_or_outputs(enterprise):
+    secrets = [v for k, v in (line.split("=", 1) for line in (enterprise.project / "gateway" / ".env").read_text()
+                              .splitlines() if line and not line.startswith("#")) if v]
+    assert enterprise.master_key in secrets and len(secrets) >= 3
+    outputs = doctor(enterprise).stdout + enterprise.run("scripts/health-check.sh").stdout
+    for path in enterprise.project.rglob("*"):
+        if path.is_file() and path.name not in (".env",) and ".venv" not in path.parts:
+            text = path.read_text(errors="replace")
+            assert not [s for s in secrets if s in text], path
+    assert not [s for s in secrets if s in outputs]
+
+
 def test_doctor_names_the_provider_hop_when_the_proxy_is_down(enterprise, proxy):
     proxy.stop()
     try:

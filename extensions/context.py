@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -797,6 +798,28 @@ LOGIN_STEPS = {
 }
 
 
+def ci_doctor_setup(answers: dict[str, Any]) -> list[str]:
+    """Shell lines that let the generated CI workflow run check-status.sh --offline on a bare runner: placeholder
+    credentials (never real ones) and a stand-in file where the corporate CA is expected."""
+    lines = []
+    if answers.get("corporate_proxy") and answers.get("proxy_username"):
+        lines.append("export PROXY_PASSWORD=ci-placeholder")
+    if answers.get("corporate_proxy") and answers.get("ca_bundle"):
+        ca = shlex.quote(answers["ca_bundle"])
+        lines.append(f"sudo mkdir -p \"$(dirname {ca})\" && sudo cp /etc/ssl/certs/ca-certificates.crt {ca}"
+                     "  # stand-in for the corporate CA")
+    lines.append(". client/env.sh")
+    if answers.get("cost_tracking"):
+        lines.append("export ANTHROPIC_AUTH_TOKEN=ci-placeholder")
+    elif answers["providers"][0] == "anthropic":
+        lines.append("export ANTHROPIC_API_KEY=ci-placeholder")
+    elif answers["providers"][0] == "bedrock":
+        lines.append("export AWS_BEARER_TOKEN_BEDROCK=ci-placeholder")
+    else:
+        lines.append("export GOOGLE_APPLICATION_CREDENTIALS=client/settings.json  # any existing file stands in")
+    return lines
+
+
 def next_steps(context: dict[str, Any]) -> list[str]:
     pattern, provider = context["pattern"], context["provider"]
     steps = []
@@ -894,6 +917,7 @@ class DerivedContext(ContextHook):
             context["client_env"] = client_env(context)
             context["client_env_forbidden"] = client_env_forbidden(context)
             context["client_settings"] = client_settings(context, context["client_env"])
+            context["ci_doctor_setup"] = ci_doctor_setup(context)
             if corporate_proxy:
                 proxy = urlsplit(context["proxy_url"])
                 context["proxy_scheme"] = proxy.scheme

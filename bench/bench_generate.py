@@ -67,7 +67,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, RunningMock() as mock:
         tmp = Path(tmp_name)
         template = template_clone(tmp)
-        for pattern, data in (("A", []), ("D", ["--data", "cost_tracking=true", "--data", "corporate_proxy=true"])):
+        for pattern, data in (("A", []), ("D", ["--data", "cost_tracking=true", "--data", "corporate_proxy=true",
+                                          "--data", "proxy_url=http://proxy.example.com:8080"])):
             samples = [timed([COPIER, "copy", "--trust", "--defaults", "--quiet", *data,
                               "--data", f"anthropic_base_url={mock.url}", str(template), str(tmp / f"{pattern}{i}")])
                        for i in range(runs)]
@@ -82,6 +83,18 @@ def main() -> None:
                         [timed(doctor, cwd=project, env=env) for _ in range(runs)]))
         rows.append(row("`check-status.sh --offline`",
                         [timed(doctor[:2] + [doctor[2] + " --offline"], cwd=project, env=env) for _ in range(runs)]))
+        # scripts/migrate.sh back and forth between A and C (each run: a pristine render and a copier update).
+        git_env = {**env, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid", "GIT_COMMITTER_NAME": "b",
+                   "GIT_COMMITTER_EMAIL": "b@example.invalid", "COPIER": COPIER}
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "generated"]):
+            subprocess.run(["git", *args], cwd=project, check=True, env=git_env, capture_output=True)
+        samples = []
+        for i in range(runs):
+            samples.append(timed(["scripts/migrate.sh", "C" if i % 2 == 0 else "A"], cwd=project, env=git_env,
+                                 stdin=subprocess.DEVNULL))
+            for args in (["add", "-A"], ["commit", "-qm", f"migration {i}"]):
+                subprocess.run(["git", *args], cwd=project, check=True, env=git_env, capture_output=True)
+        rows.append(row("`scripts/migrate.sh` A↔C (alternating)", samples))
         if CLAUDE.exists():
             env_cli = {**env, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
             cli = ["sh", "-c", f'. ./client/env.sh && exec "{CLAUDE}" -p "say hi"']

@@ -907,11 +907,9 @@ class DerivedContext(ContextHook):
         context["provider_names"] = [PROVIDER_NAMES.get(p, p) for p in context["providers"]]
         context["credential_hint"] = (GATEWAY_CREDENTIAL_HINT if cost_tracking
                                       else CREDENTIAL_HINTS.get(context["provider"], ""))
-        # Which sides this pattern generates (file and folder names test these).
-        context["client_files"] = True
+        # Whether this repository carries the gateway side (file and folder names test it).
         context["gateway_files"] = pattern == "C" or (pattern == "D" and bool(context.get("deploy_gateway", True)))
         context["next_steps"] = next_steps(context)
-        context["public_anthropic_api"] = PUBLIC_ANTHROPIC_API
         provider = context["provider"]
         if provider and all(f"{provider}_{tier}_model" in context for tier in TIERS):
             context["client_env"] = client_env(context)

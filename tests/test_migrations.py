@@ -187,3 +187,25 @@ def test_usage_errors(template_repo, tmp_path):
     assert migrate(project, tmp_path, "E").returncode == 2
     refused = migrate(project, tmp_path, "C", cost_tracking="false")
     assert refused.returncode == 1 and "give the target pattern" in refused.stderr
+
+
+def test_upgrade_takes_the_new_release_and_keeps_the_pattern(template_repo, tmp_path):
+    """`scripts/migrate.sh <same pattern> --upgrade` moves to the template's newest tag, with the same safety net."""
+    project = committed_project(template_repo, tmp_path, "C")
+    newer = tmp_path / "template-newer"
+    git(tmp_path, "clone", "-q", str(template_repo), str(newer))
+    readme = newer / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nRelease note: this line arrived with v0.0.1.\n")
+    git(newer, "commit", "-qam", "a template change")
+    git(newer, "tag", "v0.0.1")
+    answers_file = project / ".copier-answers.yml"
+    answers_file.write_text(answers_file.read_text().replace(str(template_repo), str(newer)))
+    git(project, "commit", "-qam", "point at the newer template clone")
+
+    same = migrate(project, tmp_path, "C")
+    assert same.returncode == 0 and "already Pattern C; nothing to do" in same.stdout
+    result = migrate(project, tmp_path, "C", "--upgrade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert yaml.safe_load(answers_file.read_text())["_commit"] == "v0.0.1"
+    assert "Release note: this line arrived with v0.0.1." in (project / "README.md").read_text()
+    assert yaml.safe_load(answers_file.read_text())["cost_tracking"] is True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from conftest import clone_template  # noqa: E402
 from mock_provider import RunningMock  # noqa: E402
 
 COPIER = str(Path(sys.executable).parent / "copier")
@@ -44,19 +44,7 @@ def row(name: str, samples: list[tuple[float, int]]) -> str:
 
 
 def template_clone(tmp: Path) -> Path:
-    """A committed copy of the working tree, as the tests use (copier reads templates from git)."""
-    clone = tmp / "template"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
-    for rel in filter(None, files):
-        if (ROOT / rel).is_file():
-            (clone / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, clone / rel)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench"], ["tag", "v0.0.0"]):
-        subprocess.run(["git", *args], cwd=clone, check=True, env=env, capture_output=True)
-    return clone
+    return clone_template(tmp / "template")  # the same committed, tagged clone the tests use
 
 
 def main() -> None:

@@ -47,11 +47,10 @@ def require_tool(path: str | os.PathLike | None, what: str, install_hint: str) -
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def template_repo(tmp_path_factory) -> Path:
-    """The working tree's template files (committed or not) as a fresh, committed and tagged git repo."""
+def clone_template(clone: Path) -> Path:
+    """The working tree's template files (committed or not) as a fresh, committed and tagged git repo at `clone`
+    (copier reads templates from git and needs a tag for updates). Also used by bench/."""
     files = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
-    clone = tmp_path_factory.mktemp("template") / "repo"
     for rel in filter(None, files):
         source = REPO_ROOT / rel
         if rel.startswith(("tests/", ".ci/", "bench/")) or not source.is_file():
@@ -63,6 +62,11 @@ def template_repo(tmp_path_factory) -> Path:
     git(clone, "commit", "-qm", "template under test")
     git(clone, "tag", TEMPLATE_TAG)
     return clone
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory) -> Path:
+    return clone_template(tmp_path_factory.mktemp("template") / "repo")
 
 
 @pytest.fixture

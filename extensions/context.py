@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import sys
+from pathlib import Path
+
+import yaml
 from copier_template_extensions import ContextHook
 from jinja2.ext import Extension
 
@@ -35,6 +39,14 @@ DEFAULT_MODELS = {
 }
 
 PUBLIC_ANTHROPIC_API = "https://api.anthropic.com"
+
+# Answers renamed between releases: old name -> (new name, release that renamed it). The `_migrations` entry in
+# copier.yml renames them in a project's answers file on `copier update`; an old name arriving any other way
+# (a data file, --data) is an error, because copier would drop it silently and the setting would be lost.
+RENAMED_ANSWERS = {
+    # It holds one certificate, the corporate root CA; "bundle" misled users (the gateway builds the bundle).
+    "ca_bundle": ("corporate_ca_cert", "0.2.0"),
+}
 
 # The gateway (Patterns C and D). The image tag follows LiteLLM's release tag scheme for the pip version the
 # tests run; the image itself cannot be pulled from the test machines.
@@ -323,11 +335,11 @@ def no_proxy_error(value: Any) -> str:
             f"such as .corp.example.com,git.internal,10.0.0.0/8 (localhost,127.0.0.1,::1 are always included).")
 
 
-def ca_bundle_error(value: Any) -> str:
+def corporate_ca_cert_error(value: Any) -> str:
     if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.match(value)):
         return ""
-    return (f"ca_bundle: {_shown(value)} is not an absolute path; expected where the corporate root CA (PEM) lives "
-            f"on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem (no ~, quotes or $).")
+    return (f"corporate_ca_cert: {_shown(value)} is not an absolute path; expected where the corporate root CA "
+            f"(PEM) lives on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem (no ~, quotes or $).")
 
 
 def primary_provider_error(value: Any, providers: Any) -> str:
@@ -375,9 +387,17 @@ def bool_error(value: Any, question: str) -> str:
     return f"{question}: {_shown(value)} is not a yes/no answer; expected true or false."
 
 
+def renamed_answer_errors(answers: dict[str, Any]) -> list[str]:
+    return [f"{old}: {_shown(answers[old])} is given under the answer name that release {release} renamed; expected "
+            f"it as {new}. Rename it in your data file or --data (copier update renames it in an existing "
+            f"project's answers file)."
+            for old, (new, release) in RENAMED_ANSWERS.items() if old in answers]
+
+
 def answer_errors(answers: dict[str, Any]) -> list[str]:
     """Every problem with the public answers, whether or not copier asked (and so validated) the question."""
-    errors = [bool_error(answers.get(q), q) for q in ("cost_tracking", "corporate_proxy", "customize_models",
+    errors = renamed_answer_errors(answers)
+    errors += [bool_error(answers.get(q), q) for q in ("cost_tracking", "corporate_proxy", "customize_models",
                                                        "disable_nonessential_traffic")]
     errors.append(providers_error(answers.get("providers"), answers.get("cost_tracking")))
     providers = answers.get("providers") or []
@@ -390,7 +410,8 @@ def answer_errors(answers: dict[str, Any]) -> list[str]:
                    base_url_error(answers.get("vertex_base_url"), "vertex_base_url", forbid_v1=False)]
     if answers.get("corporate_proxy"):
         errors += [proxy_url_error(answers.get("proxy_url")), proxy_username_error(answers.get("proxy_username")),
-                   no_proxy_error(answers.get("no_proxy_hosts")), ca_bundle_error(answers.get("ca_bundle"))]
+                   no_proxy_error(answers.get("no_proxy_hosts")),
+                   corporate_ca_cert_error(answers.get("corporate_ca_cert"))]
     if answers.get("cost_tracking") and len(providers) > 1:
         errors.append(primary_provider_error(answers.get("primary_provider"), providers))
     if answers.get("cost_tracking"):
@@ -465,8 +486,8 @@ def proxy_env(answers: dict[str, Any]) -> list[EnvVar]:
            for name, kind in (("HTTPS_PROXY", "HTTPS"), ("HTTP_PROXY", "plain HTTP"))]
     env.append(EnvVar("NO_PROXY", ",".join(no_proxy_list(answers)),
                       "Hosts reached directly, not through the proxy (loopback always)."))
-    if answers.get("ca_bundle"):
-        env.append(EnvVar("NODE_EXTRA_CA_CERTS", answers["ca_bundle"],
+    if answers.get("corporate_ca_cert"):
+        env.append(EnvVar("NODE_EXTRA_CA_CERTS", answers["corporate_ca_cert"],
                           "Corporate root CA (PEM) for the proxy's TLS inspection; added to the public roots."))
     return env
 
@@ -682,7 +703,7 @@ def client_env_forbidden(answers: dict[str, Any]) -> list[ForbiddenVar]:
     """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend (or switch
     off what keeps it safe)."""
     never = [ForbiddenVar("NODE_TLS_REJECT_UNAUTHORIZED", "it switches off certificate checks; trust a corporate CA "
-                                                           "with NODE_EXTRA_CA_CERTS (ca_bundle) instead")]
+                                                           "with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead")]
     if answers.get("cost_tracking"):  # Anthropic format to the gateway, whatever the gateway calls upstream
         return [ForbiddenVar(flag, f"it makes Claude Code bypass the gateway for {PROVIDER_NAMES[p]}")
                 for p, (flag, _, _) in _PROVIDER_VARS.items() if flag] + never
@@ -804,8 +825,8 @@ def ci_doctor_setup(answers: dict[str, Any]) -> list[str]:
     lines = []
     if answers.get("corporate_proxy") and answers.get("proxy_username"):
         lines.append("export PROXY_PASSWORD=ci-placeholder")
-    if answers.get("corporate_proxy") and answers.get("ca_bundle"):
-        ca = shlex.quote(answers["ca_bundle"])
+    if answers.get("corporate_proxy") and answers.get("corporate_ca_cert"):
+        ca = shlex.quote(answers["corporate_ca_cert"])
         lines.append(f"sudo mkdir -p \"$(dirname {ca})\" && sudo cp /etc/ssl/certs/ca-certificates.crt {ca}"
                      "  # stand-in for the corporate CA")
     lines.append(". client/env.sh")
@@ -829,7 +850,7 @@ def next_steps(context: dict[str, Any]) -> list[str]:
         start = ("docker compose -f gateway/docker-compose.yml up -d" if context.get("gateway_runtime") == "docker"
                  else "gateway/run-local.sh start")
         steps.append("scripts/init-secrets.sh        (creates gateway/.env with a master key; fill in provider keys)")
-        if pattern == "D" and context.get("ca_bundle"):
+        if pattern == "D" and context.get("corporate_ca_cert"):
             steps.append("gateway/build-ca-bundle.sh     (public roots + the corporate CA, for the gateway)")
         steps += [start, "scripts/health-check.sh        (liveliness, readiness, models, one round trip)"]
     if pattern in ("C", "D"):
@@ -877,7 +898,7 @@ class TemplateHelpers(Extension):
         environment.filters["proxy_url_error"] = proxy_url_error
         environment.filters["proxy_username_error"] = proxy_username_error
         environment.filters["no_proxy_error"] = no_proxy_error
-        environment.filters["ca_bundle_error"] = ca_bundle_error
+        environment.filters["corporate_ca_cert_error"] = corporate_ca_cert_error
         environment.globals["default_gateway_url"] = default_gateway_url
         environment.globals["default_model"] = default_model
 
@@ -948,3 +969,52 @@ class DerivedContext(ContextHook):
                 v.name for v in context["client_env"] if v.with_proxy_credentials]
             context["endpoint_url"] = next((v.value for v in context["client_env"] if v.name == endpoint.variable),
                                            endpoint.default)
+
+
+def rename_answers(answers_file: Path) -> list[str]:
+    """Rename RENAMED_ANSWERS keys in a project's answers file in place, keeping every other line as it is.
+    Returns what was renamed. Refuses (ValueError) when the old and the new name both hold different values."""
+    text = answers_file.read_text()
+    before = yaml.safe_load(text) or {}
+    renamed, lines = [], text.splitlines(keepends=True)
+    for old, (new, _release) in RENAMED_ANSWERS.items():
+        if old not in before:
+            continue
+        if new in before and before[new] != before[old]:
+            raise ValueError(f"{answers_file}: both {old} ({before[old]!r}) and {new} ({before[new]!r}) are set; "
+                             f"keep the right value under {new}, delete {old}, then update again")
+        # Top-level keys start a line (copier writes the file with to_nice_yaml); a value's continuation lines
+        # are indented and stay with it.
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"{old}:"))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "\t", "\n", "")),
+                   len(lines))
+        if new in before:
+            del lines[start:end]
+        else:
+            lines[start] = new + lines[start][len(old):]
+        renamed.append(f"{old} -> {new}")
+    if renamed:
+        after = yaml.safe_load("".join(lines))
+        expected = {RENAMED_ANSWERS.get(k, (k,))[0]: v for k, v in before.items()}
+        assert after == expected, f"renaming {renamed} would change other answers"  # never write a damaged file
+        answers_file.write_text("".join(lines))
+    return renamed
+
+
+def main(argv: list[str]) -> int:
+    """`python extensions/context.py rename-answers ANSWERS_FILE`: the step `_migrations` runs on copier update."""
+    if len(argv) != 2 or argv[0] != "rename-answers":
+        print("usage: context.py rename-answers ANSWERS_FILE", file=sys.stderr)
+        return 2
+    try:
+        renamed = rename_answers(Path(argv[1]))
+    except ValueError as error:
+        print(f"migration: {error}", file=sys.stderr)
+        return 1
+    for change in renamed:
+        print(f"migration: renamed the answer {change} in {argv[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

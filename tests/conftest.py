@@ -25,6 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CLAUDE_CLI_DIR = REPO_ROOT / "tests" / "claude-cli"
 LITELLM_VENV = REPO_ROOT / ".cache" / "litellm-venv"
 TEMPLATE_TAG = "v0.0.0"  # the test clone's tag; copier refuses to update projects from untagged templates
+# Released tags and their commits (CHANGELOG.md), for upgrade tests from a real older release.
+RELEASE_COMMITS = {"v0.1.0": "ee22418aa2ec93cf6556ffb9a5eaf5f82f3b17a2"}
+WORKING_TREE_TAG = "v999.0.0"  # the code under test in a history clone: newer than any release
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "template tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
@@ -47,9 +50,8 @@ def require_tool(path: str | os.PathLike | None, what: str, install_hint: str) -
     pytest.skip(message)
 
 
-def clone_template(clone: Path) -> Path:
-    """The working tree's template files (committed or not) as a fresh, committed and tagged git repo at `clone`
-    (copier reads templates from git and needs a tag for updates). Also used by bench/."""
+def copy_working_tree(clone: Path) -> None:
+    """The working tree's template files (committed or not) into `clone`; tests, CI and benchmarks stay out."""
     files = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
     for rel in filter(None, files):
         source = REPO_ROOT / rel
@@ -57,10 +59,34 @@ def clone_template(clone: Path) -> Path:
             continue
         (clone / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, clone / rel)
+
+
+def clone_template(clone: Path) -> Path:
+    """The working tree's template as a fresh, committed and tagged git repo at `clone` (copier reads templates
+    from git and needs a tag for updates). Also used by bench/."""
+    copy_working_tree(clone)
     git(clone, "init", "-q", "-b", "main")
     git(clone, "add", "-A")
     git(clone, "commit", "-qm", "template under test")
     git(clone, "tag", TEMPLATE_TAG)
+    return clone
+
+
+def clone_template_since(release: str, clone: Path) -> Path:
+    """The template's own git history from `release` (a real tag) with the working tree committed on top as
+    WORKING_TREE_TAG: a project copied at `release` upgrades to the code under test, through every `_migrations`
+    step in between. Other tags are dropped so the working tree is the newest release."""
+    git(clone.parent, "clone", "-q", "--no-hardlinks", str(REPO_ROOT), str(clone))
+    if not git(clone, "tag", "--list", release).strip():  # a clone that did not bring the tags still has the commit
+        git(clone, "tag", release, RELEASE_COMMITS[release])
+    for tag in git(clone, "tag", "--list").split():
+        if tag != release:
+            git(clone, "tag", "-d", tag)
+    git(clone, "rm", "-rqf", "--", ".")
+    copy_working_tree(clone)
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "working tree under test", "--allow-empty")
+    git(clone, "tag", WORKING_TREE_TAG)
     return clone
 
 

@@ -34,7 +34,7 @@ def enterprise(copie_module, template_repo, litellm_bin, proxy, test_ca):
 
     with RunningMock(host=PROXIED_HOST, tls=(test_ca["cert"], test_ca["key"])) as mock, started_gateway(
             copie_module, template_repo, litellm_bin, mock, bind=GATEWAY_HOST, prepare=build_bundle,
-            corporate_proxy=True, proxy_url=proxy.url, ca_bundle=test_ca["ca"], anthropic_base_url=mock.url,
+            corporate_proxy=True, proxy_url=proxy.url, corporate_ca_cert=test_ca["ca"], anthropic_base_url=mock.url,
             gateway_via_proxy=False) as gw:
         yield gw
 

@@ -19,7 +19,7 @@ PROXY_USER, PROXY_PASSWORD = "alice", "s3cret-Proxy_pw.1"  # tinyproxy's BasicAu
 
 def proxied_project(generate, provider_url: str, proxy_url: str, ca: str | None, user: str | None = None) -> Path:
     return generate(corporate_proxy=True, proxy_url=proxy_url, anthropic_base_url=provider_url,
-                    ca_bundle=ca or "", proxy_username=user or "")
+                    corporate_ca_cert=ca or "", proxy_username=user or "")
 
 
 def claude(claude_bin: str, project: Path, home: Path, **env: str) -> subprocess.CompletedProcess:
@@ -76,7 +76,7 @@ def test_doctor_names_untrusted_tls(generate, tls_provider, tinyproxy, tmp_path)
     result = doctor(project, tmp_path)
     assert result.returncode == 1
     assert (f"FAIL  tls: the certificate of {PROXIED_HOST}:{tls_provider.port} is not trusted (TLS inspection?): "
-            "set ca_bundle to your corporate root CA") in result.stdout
+            "set corporate_ca_cert to your corporate root CA") in result.stdout
     assert result.stdout.rstrip().endswith("first failing hop: tls")
 
 

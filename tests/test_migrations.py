@@ -1,5 +1,6 @@
 """Migrations between patterns with the generated scripts/migrate.sh (copier update underneath), against a committed
-and tagged clone of the template: nothing the user owns or edited is lost."""
+and tagged clone of the template, and upgrades from a real older release through the template's `_migrations`:
+nothing the user owns or edited is lost."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TEMPLATE_TAG, clean_env, git, run_copier_cli
+from conftest import REPO_ROOT, TEMPLATE_TAG, WORKING_TREE_TAG, clean_env, clone_template_since, git, run_copier_cli
 
 PROXY = "http://proxy.example.com:8080"
 SOURCES = {
@@ -41,8 +42,8 @@ def target_answers(project: Path, source: str, target: str) -> dict:
             "corporate_proxy": corporate_proxy}
 
 
-def new_project(template_repo: Path, dest: Path, answers: dict) -> Path:
-    result = run_copier_cli(template_repo, dest, "--vcs-ref", TEMPLATE_TAG, data=answers)
+def new_project(template_repo: Path, dest: Path, answers: dict, ref: str = TEMPLATE_TAG) -> Path:
+    result = run_copier_cli(template_repo, dest, "--vcs-ref", ref, data=answers)
     assert result.returncode == 0, result.stderr
     return dest
 
@@ -209,3 +210,101 @@ def test_upgrade_takes_the_new_release_and_keeps_the_pattern(template_repo, tmp_
     assert yaml.safe_load(answers_file.read_text())["_commit"] == "v0.0.1"
     assert "Release note: this line arrived with v0.0.1." in (project / "README.md").read_text()
     assert yaml.safe_load(answers_file.read_text())["cost_tracking"] is True
+
+
+# -------------------------------------------------------------------------------------------------------
+# Upgrades from a real older release (a tag in the template's own history) to the code under test
+# -------------------------------------------------------------------------------------------------------
+OLD_RELEASE = "v0.1.0"  # before the answer ca_bundle was renamed corporate_ca_cert (the 0.2.0 migration)
+
+
+@pytest.fixture(scope="module")
+def template_since_old_release(tmp_path_factory) -> Path:
+    return clone_template_since(OLD_RELEASE, tmp_path_factory.mktemp("history") / "template")
+
+
+def test_upgrade_from_an_older_release_runs_its_migration_and_keeps_edits_and_secrets(
+        template_since_old_release, tmp_path):
+    template, home = template_since_old_release, tmp_path / "home"
+    home.mkdir()
+    project = new_project(template, tmp_path / "project",
+                          {**SOURCES["D"], "ca_bundle": "/etc/corp/ca.pem", "no_proxy_hosts": ".corp.example.com"},
+                          ref=OLD_RELEASE)
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated at " + OLD_RELEASE)
+    assert subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
+                          timeout=60).returncode == 0
+    env_file = project / "gateway" / ".env"
+    env_before = env_file.read_bytes()
+    local_config = project / "gateway" / "litellm_config.local.yaml"
+    local_config.write_text(local_config.read_text() + "# our own additions\n")
+    # User edits in template-owned files: one the upgrade leaves alone, one it changes (the renamed answer's name).
+    edits = {"client/install.sh": SHARED_EDIT, "docs/egress-allowlist.md": "\nOur proxy team: #net-help\n"}
+    for rel, edit in edits.items():
+        with (project / rel).open("a") as f:
+            f.write(edit)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "user edits")
+
+    before = snapshot(project)
+    preview = migrate(project, home, "D", "--upgrade", "--preview")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "changed .copier-answers.yml" in preview.stdout and "nothing was changed" in preview.stdout
+    assert snapshot(project) == before
+
+    result = migrate(project, home, "D", "--upgrade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "now Pattern D" in result.stdout and "CONFLICT" not in result.stdout
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == WORKING_TREE_TAG
+    # The migration ran: the old answer's value now lives under its new name (without it copier would have dropped
+    # the unknown ca_bundle and the CA would be gone).
+    assert "ca_bundle" not in answers and answers["corporate_ca_cert"] == "/etc/corp/ca.pem"
+    assert "export NODE_EXTRA_CA_CERTS=/etc/corp/ca.pem" in (project / "client" / "env.sh").read_text()
+
+    # The upgraded tree equals a fresh copy at the code under test, apart from the user's edits and own files.
+    fresh = tree(new_project(template, tmp_path / "fresh", {k: v for k, v in answers.items() if k[0] != "_"},
+                             ref=WORKING_TREE_TAG))
+    upgraded = tree(project)
+    assert upgraded.pop("gateway/litellm_config.local.yaml").endswith(b"# our own additions\n")
+    for rel, edit in edits.items():
+        assert upgraded[rel].endswith(edit.encode()), rel
+        upgraded[rel] = upgraded[rel][:-len(edit)]
+    assert sorted(upgraded) == sorted(fresh)
+    for rel in fresh:
+        assert upgraded[rel] == fresh[rel], rel
+    assert env_file.read_bytes() == env_before  # gateway/.env byte for byte
+    assert not (project / ".migration-backup").exists()  # nothing was removed, so nothing needed saving
+
+
+def test_rename_answers_keeps_every_other_line_and_refuses_two_different_values(tmp_path):
+    """The migration step itself, as copier runs it: the answers file keeps its comments, order and other values."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    text = ("# Changes here will be overwritten by Copier\n_commit: v0.1.0\nca_bundle: '/etc/corp/my ca.pem'\n"
+            "corporate_proxy: true\nproviders:\n- anthropic\n")
+    step = [sys.executable, str(REPO_ROOT / "extensions" / "context.py"), "rename-answers", str(answers_file)]
+
+    answers_file.write_text(text)
+    result = subprocess.run(step, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "renamed the answer ca_bundle -> corporate_ca_cert" in result.stdout
+    assert answers_file.read_text() == text.replace("ca_bundle:", "corporate_ca_cert:")
+
+    again = subprocess.run(step, capture_output=True, text=True, timeout=60)  # idempotent: nothing left to rename
+    assert again.returncode == 0 and again.stdout == ""
+    assert answers_file.read_text() == text.replace("ca_bundle:", "corporate_ca_cert:")
+
+    answers_file.write_text(text + "corporate_ca_cert: /etc/other.pem\n")
+    refused = subprocess.run(step, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "both ca_bundle ('/etc/corp/my ca.pem') and corporate_ca_cert ('/etc/other.pem') are set" in refused.stderr
+    assert answers_file.read_text() == text + "corporate_ca_cert: /etc/other.pem\n"  # untouched
+
+
+def test_min_copier_version_is_the_tested_one():
+    """`_min_copier_version` promises what the tests run: the pinned copier."""
+    pinned = next(line.split("==")[1].strip() for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+                  if line.startswith("copier=="))
+    assert yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["_min_copier_version"] == pinned

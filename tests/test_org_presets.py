@@ -50,3 +50,14 @@ def test_bad_preset_value_fails_with_the_validator_message(template_repo, tmp_pa
     last = result.stderr.strip().splitlines()[-1]
     assert "proxy_url: 'http://***@proxy.corp.example.com:8080' has credentials inside the URL" in last
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_preset_with_a_renamed_answer_fails_naming_the_new_name(template_repo, tmp_path):
+    """An org preset written for 0.1.0 (ca_bundle) must not silently lose its CA: copier would drop the unknown key."""
+    old = tmp_path / "org-defaults.yml"
+    old.write_text(PRESET.read_text().replace("corporate_ca_cert:", "ca_bundle:"))
+    dest = tmp_path / "p"
+    result = run_copier_cli(template_repo, dest, "--data-file", str(old))
+    assert result.returncode != 0 and not dest.exists()
+    assert ("ca_bundle: '/usr/local/share/ca-certificates/corp-root.pem' is given under the answer name that release "
+            "0.2.0 renamed; expected it as corporate_ca_cert.") in result.stderr.strip().splitlines()[-1]

@@ -20,7 +20,7 @@ PINS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5", "ANTHROPIC_DEFAULT_SO
 
 
 def test_exact_variables_without_authentication(generate, tmp_path):
-    project = generate(**B, no_proxy_hosts=".corp.example.com, git.internal", ca_bundle="/etc/corp/root.pem")
+    project = generate(**B, no_proxy_hosts=".corp.example.com, git.internal", corporate_ca_cert="/etc/corp/root.pem")
     expected = {**PINS, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "HTTPS_PROXY": PROXY, "HTTP_PROXY": PROXY,
                 "NO_PROXY": "localhost,127.0.0.1,::1,.corp.example.com,git.internal",
                 "NODE_EXTRA_CA_CERTS": "/etc/corp/root.pem"}
@@ -29,7 +29,7 @@ def test_exact_variables_without_authentication(generate, tmp_path):
     assert read_ps1(project / "client" / "env.ps1")[0] == expected
 
 
-def test_no_ca_bundle_no_extra_ca_and_never_reject_unauthorized(generate, tmp_path):
+def test_no_corporate_ca_cert_no_extra_ca_and_never_reject_unauthorized(generate, tmp_path):
     project = generate(**B)
     env = sourced_env(project, tmp_path, NODE_TLS_REJECT_UNAUTHORIZED="0")
     assert "NODE_EXTRA_CA_CERTS" not in env and "NODE_TLS_REJECT_UNAUTHORIZED" not in env
@@ -79,7 +79,7 @@ def test_env_ps1_composes_the_proxy_url_from_proxy_password(generate):
     assert "$env:HTTPS_PROXY = $claudeSetupProxy" in text and "$env:HTTP_PROXY = $claudeSetupProxy" in text
 
 
-@pytest.mark.parametrize("answers", [B, {**B, "proxy_username": "alice", "ca_bundle": "/etc/ca.pem"},
+@pytest.mark.parametrize("answers", [B, {**B, "proxy_username": "alice", "corporate_ca_cert": "/etc/ca.pem"},
                                      {**B, "providers": ["bedrock"]}])
 def test_shellcheck_clean(generate, shellcheck, answers):
     shellcheck(generate(**answers))
@@ -145,8 +145,8 @@ def test_proxy_url_with_credentials_is_rejected_without_echoing_the_password(tem
     ({**B, "proxy_url": "http://proxy.example.com:8080/x"}, "needs a port and nothing after it"),
     ({**B, "proxy_username": "al'ice"}, "proxy_username: \"al'ice\" is not a user name this setup can pass safely"),
     ({**B, "no_proxy_hosts": ".corp.example.com,$(id)"}, "no_proxy_hosts: '$(id)' is not a host, domain or network"),
-    ({**B, "ca_bundle": "~/corp.pem"}, "ca_bundle: '~/corp.pem' is not an absolute path"),
-    ({**B, "ca_bundle": "/etc/ca.pem\nexport X=1"}, "ca_bundle: '/etc/ca.pem\\nexport X=1' is not an absolute path"),
+    ({**B, "corporate_ca_cert": "~/corp.pem"}, "corporate_ca_cert: '~/corp.pem' is not an absolute path"),
+    ({**B, "corporate_ca_cert": "/etc/ca.pem\nexport X=1"}, "corporate_ca_cert: '/etc/ca.pem\\nexport X=1' is not an absolute path"),
 ])
 def test_bad_proxy_input(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)

@@ -19,7 +19,7 @@ D = {"cost_tracking": True, "corporate_proxy": True, "proxy_url": PROXY, "gatewa
 
 
 def test_client_env_points_at_the_gateway_with_the_proxy_and_the_gateway_host_direct(generate, tmp_path):
-    env = added_vars(generate(**D, ca_bundle="/etc/corp/ca.pem", no_proxy_hosts=".corp.example.com"), tmp_path)
+    env = added_vars(generate(**D, corporate_ca_cert="/etc/corp/ca.pem", no_proxy_hosts=".corp.example.com"), tmp_path)
     assert env["ANTHROPIC_BASE_URL"] == "https://llm-gw.example.com" and env["ANTHROPIC_API_KEY"] == ""
     assert env["HTTPS_PROXY"] == PROXY and env["NODE_EXTRA_CA_CERTS"] == "/etc/corp/ca.pem"
     assert env["NO_PROXY"] == "localhost,127.0.0.1,::1,.corp.example.com,llm-gw.example.com"
@@ -48,7 +48,7 @@ def test_client_only_repository_has_no_gateway(generate):
 
 
 def test_gateway_side_proxy_settings_and_union_bundle(generate):
-    project = generate(**D, ca_bundle="/etc/corp/ca.pem", gateway_workers=2)
+    project = generate(**D, corporate_ca_cert="/etc/corp/ca.pem", gateway_workers=2)
     litellm = yaml.safe_load((project / "gateway" / "docker-compose.yml").read_text())["services"]["litellm"]
     env = litellm["environment"]
     assert env["HTTPS_PROXY"] == f"${{GATEWAY_HTTPS_PROXY:-{PROXY}}}"
@@ -74,7 +74,7 @@ def test_spend_database_is_on_by_default_in_pattern_d(generate):
 def test_build_ca_bundle_extends_the_public_roots(generate, tmp_path):
     corp = tmp_path / "corp-ca.pem"
     corp.write_text("-----BEGIN CERTIFICATE-----\nTESTCORPCA\n-----END CERTIFICATE-----\n")
-    project = generate(**D, ca_bundle=str(corp))
+    project = generate(**D, corporate_ca_cert=str(corp))
     result = subprocess.run(["gateway/build-ca-bundle.sh"], cwd=project, capture_output=True, text=True, timeout=60,
                             env=clean_env(tmp_path, LITELLM_BIN=str(Path(sys.executable).parent / "copier")))
     assert result.returncode == 0, result.stderr
@@ -87,7 +87,7 @@ def test_build_ca_bundle_extends_the_public_roots(generate, tmp_path):
     assert missing.returncode == 1 and "cannot read the corporate CA" in missing.stderr
 
 
-@pytest.mark.parametrize("answers", [D, {**D, "proxy_username": "alice", "ca_bundle": "/etc/ca.pem",
+@pytest.mark.parametrize("answers", [D, {**D, "proxy_username": "alice", "corporate_ca_cert": "/etc/ca.pem",
                                          "providers": ["anthropic", "bedrock"]}])
 def test_shellcheck_clean(generate, shellcheck, answers):
     shellcheck(generate(**answers))

@@ -14,12 +14,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import sys
-from pathlib import Path
 
 import yaml
 from copier_template_extensions import ContextHook
@@ -339,7 +338,8 @@ def corporate_ca_cert_error(value: Any) -> str:
     if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.match(value)):
         return ""
     return (f"corporate_ca_cert: {_shown(value)} is not an absolute path; expected where the corporate root CA "
-            f"(PEM) lives on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem (no ~, quotes or $).")
+            f"(PEM) lives on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem "
+            f"(no ~, quotes or $).")
 
 
 def primary_provider_error(value: Any, providers: Any) -> str:
@@ -996,7 +996,9 @@ def rename_answers(answers_file: Path) -> list[str]:
     if renamed:
         after = yaml.safe_load("".join(lines))
         expected = {RENAMED_ANSWERS.get(k, (k,))[0]: v for k, v in before.items()}
-        assert after == expected, f"renaming {renamed} would change other answers"  # never write a damaged file
+        if after != expected:  # never write a damaged answers file
+            raise ValueError(f"{answers_file}: renaming {', '.join(renamed)} would change other answers; "
+                             f"rename by hand and update again")
         answers_file.write_text("".join(lines))
     return renamed
 

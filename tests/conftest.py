@@ -22,6 +22,8 @@ import pytest
 from mock_provider import RunningMock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The template's logic is a package in extensions/: unit tests import it directly, without copier.
+sys.path.insert(0, str(REPO_ROOT / "extensions"))
 CLAUDE_CLI_DIR = REPO_ROOT / "tests" / "claude-cli"
 LITELLM_VENV = REPO_ROOT / ".cache" / "litellm-venv"
 TEMPLATE_TAG = "v0.0.0"  # the test clone's tag; copier refuses to update projects from untagged templates

@@ -107,7 +107,7 @@ def test_env_ps1_quotes_single_quotes_the_powershell_way():
 
     from conftest import REPO_ROOT
     sys.path.insert(0, str(REPO_ROOT))
-    from extensions.context import ps_quote
+    from claude_gateway_template.common import ps_quote
     assert ps_quote("it's $(x) `n") == "'it''s $(x) `n'"
     assert ps_quote("a\u2019b") == "'a\u2019\u2019b'"  # PowerShell also ends strings at typographic quotes
 

@@ -14,8 +14,8 @@ from jinja2_ansible_filters import AnsibleCoreFiltersExtension
 
 from conftest import REPO_ROOT, clean_env, run_copier_cli
 
-sys.path.insert(0, str(REPO_ROOT))
-from extensions.context import EnvVar, ForbiddenVar  # noqa: E402
+from claude_gateway_template.providers import REGISTRY
+from claude_gateway_template.records import EnvVar, ForbiddenVar
 
 
 def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
@@ -111,7 +111,7 @@ def render_client_template(name: str, env: list[EnvVar]) -> str:
     source = next((REPO_ROOT / "template").rglob(f"{name}.jinja")).read_text()
     return environment.from_string(source).render(
         client_env=env, client_settings={"env": {v.name: v.value for v in env}}, client_env_forbidden=[ForbiddenVar("CLAUDE_CODE_USE_VERTEX", "test")], pattern="A",
-        pattern_info={"name": "test"}, provider_name="test")
+        pattern_info={"name": "test"}, provider_name="test", provider_info=REGISTRY["anthropic"])
 
 
 @pytest.mark.parametrize("value", HOSTILE)

@@ -1,0 +1,12 @@
+"""The template's logic, one module per concern, each importable and testable without copier.
+
+- patterns: the decision tree (A-D), each pattern's facts and the migration paths between them
+- providers: the provider registry, one record per provider (providers/<key>.py)
+- rules: the table of answer rules, used by copier.yml's validators and by the re-validation of every answer
+- client: the environment and settings Claude Code gets on developer machines
+- gateway: the LiteLLM gateway's config, pins and secrets
+- egress: the hosts a proxy must allow
+- guidance: next steps, CI placeholders and other text rendered for the user
+- derived: everything the templates render, derived from the answers
+- answer_migrations: answers renamed between releases, and the command `_migrations` runs
+"""

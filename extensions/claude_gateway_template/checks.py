@@ -1,0 +1,189 @@
+"""Validators: each returns "" when the value is fine, else a message that names the question, the value and
+what is expected. It is the last line a user sees, so it must stand alone. Which answer uses which check, and
+when, is the rules table (rules.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from .common import is_loopback, shown, split_hosts
+
+# Characters a URL may carry here: nothing a shell, YAML or JSON file would treat specially.
+_URL_CHARS = re.compile(r"^[A-Za-z0-9._~:/%\[\]+=,-]*$")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$")
+_USERNAME = re.compile(r"^[^\x00-\x1f\x7f'\"`$]{1,128}$")  # DOMAIN\user is fine: quoted and encoded
+_HOST_ENTRY = re.compile(r"^[A-Za-z0-9.*_:\[\]/-]{1,253}$")
+_ABSOLUTE_PATH = re.compile(r"^(/|[A-Za-z]:\\)[^\x00-\x1f\x7f'\"`$]*$")
+EXAMPLE_MODEL = "claude-opus-5-5"
+
+
+def base_url_error(value: Any, question: str, forbid_v1: bool = True) -> str:
+    if value in (None, ""):
+        return ""
+    expected = ("expected an http(s) URL" + (" without /v1" if forbid_v1 else "")
+                + ", such as https://llm.example.com (empty for the provider's public endpoint)")
+    if not isinstance(value, str):
+        return f"{question}: {shown(value)} is not text; {expected}."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"{question}: {shown(value)} is not a valid URL; {expected}."
+    if parts.username is not None or parts.password is not None:
+        masked = f"{parts.scheme}://***@{host}" + (f":{parts.port}" if parts.port else "")
+        return (f"{question}: {masked!r} has credentials inside the URL; they would be stored in plain text in "
+                f".copier-answers.yml and the generated files. Give the URL without user:password@; "
+                f"credentials come from the environment or the provider's own login.")
+    if not _URL_CHARS.match(value):
+        return (f"{question}: {shown(value)} contains a character that is not allowed here (spaces, quotes, $, "
+                f"backticks, ;, newlines and the like could break the generated shell and JSON files); {expected}.")
+    if parts.scheme not in ("http", "https") or not host:
+        return f"{question}: {shown(value)} is not an http:// or https:// URL with a host; {expected}."
+    if parts.query or parts.fragment:
+        return f"{question}: {shown(value)} has a query or fragment; {expected}."
+    if parts.scheme == "http" and not is_loopback(host):
+        return (f"{question}: {shown(value)} uses plain http:// to a non-loopback host, which would send the API "
+                f"credential unencrypted; use https:// (http:// is accepted only for localhost/127.x/::1).")
+    if forbid_v1 and parts.path.rstrip("/").endswith("/v1"):
+        return (f"{question}: {shown(value)} ends in /v1; give it without /v1 "
+                f"(Claude Code appends /v1/messages itself), e.g. {value.rstrip('/')[:-3]!r}.")
+    return ""
+
+
+def model_id_error(value: Any, question: str) -> str:
+    if isinstance(value, str) and _MODEL_ID.match(value):
+        return ""
+    return (f"{question}: {shown(value)} is not a model id; expected letters, digits and . _ : @ / - "
+            f"(no spaces or quotes, at most 200 characters), e.g. {EXAMPLE_MODEL!r}.")
+
+
+def port_error(value: Any, question: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return ""
+    return f"{question}: {shown(value)} is not a TCP port; expected a whole number from 1 to 65535, e.g. 4000."
+
+
+def bind_error(value: Any) -> str:
+    try:
+        ipaddress.ip_address(str(value))
+        return ""
+    except ValueError:
+        return (f"gateway_bind: {shown(value)} is not an IP address to listen on; expected 127.0.0.1 (this machine "
+                f"only), 0.0.0.0 (every interface, a shared gateway) or one of this host's addresses.")
+
+
+def default_gateway_url(bind: Any, port: Any) -> str:
+    """Clients on this machine reach a loopback gateway at its bind address; a shared one has no guessable URL."""
+    if not is_loopback(str(bind)):
+        return ""
+    host = f"[{bind}]" if ":" in str(bind) else str(bind)
+    return f"http://{host}:{port}"
+
+
+def gateway_url_error(value: Any, bind: Any) -> str:
+    if value in (None, ""):
+        if is_loopback(str(bind)):
+            return ""
+        return (f"gateway_url: empty, but the gateway listens on {bind} (shared), so clients need its URL; "
+                f"expected the https:// URL developers use, e.g. https://llm-gateway.example.com.")
+    return base_url_error(value, "gateway_url")
+
+
+def proxy_url_error(value: Any) -> str:
+    expected = "expected http://host:port or https://host:port, e.g. http://proxy.example.com:8080"
+    if not isinstance(value, str) or not value:
+        return f"proxy_url: {shown(value or '')} is empty; your network needs a proxy, so {expected}."
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return f"proxy_url: {shown(value)} is not a valid URL; {expected}."
+    if parts.username is not None or parts.password is not None:
+        masked = f"{parts.scheme}://***@{parts.hostname}" + (f":{port}" if port else "")
+        return (f"proxy_url: {masked!r} has credentials inside the URL, which would be stored in plain text. Give the "
+                f"URL without them, the user as proxy_username, and the password at run time in PROXY_PASSWORD "
+                f"(client/env.sh adds both).")
+    if not _URL_CHARS.match(value) or parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"proxy_url: {shown(value)} is not a proxy URL; {expected} (Claude Code supports no SOCKS)."
+    if port is None or parts.path.strip("/") or parts.query or parts.fragment:
+        return f"proxy_url: {shown(value)} needs a port and nothing after it; {expected}."
+    return ""
+
+
+def proxy_username_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _USERNAME.match(value)):
+        return ""
+    return (f"proxy_username: {shown(value)} is not a user name this setup can pass safely; expected up to 128 "
+            f"characters without quotes, $, backticks or control characters (the password is never "
+            f"asked: it is read from PROXY_PASSWORD at run time).")
+
+
+def no_proxy_error(value: Any) -> str:
+    bad = [h for h in split_hosts(value) if not _HOST_ENTRY.match(h)]
+    if not bad:
+        return ""
+    return (f"no_proxy_hosts: {shown(bad[0])} is not a host, domain or network; expected a comma-separated list "
+            f"such as .corp.example.com,git.internal,10.0.0.0/8 (localhost,127.0.0.1,::1 are always included).")
+
+
+def corporate_ca_cert_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.match(value)):
+        return ""
+    return (f"corporate_ca_cert: {shown(value)} is not an absolute path; expected where the corporate root CA "
+            f"(PEM) lives on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem "
+            f"(no ~, quotes or $).")
+
+
+def primary_provider_error(value: Any, providers: Any) -> str:
+    providers = list(providers or [])
+    if value in providers:
+        return ""
+    return (f"primary_provider: {shown(value)} is not one of the selected providers; expected one of "
+            f"{', '.join(providers)}.")
+
+
+def workers_error(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 32:
+        return ""
+    return f"gateway_workers: {shown(value)} is not a worker count; expected a whole number from 1 to 32."
+
+
+def api_key_helper_error(value: Any) -> str:
+    if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
+        return ""
+    return (f"api_key_helper: {shown(value)} is not a command; expected one line whose output is the gateway "
+            f"key and nothing else, e.g. vault kv get -field=key secret/claude/gateway.")
+
+
+def providers_error(value: Any, cost_tracking: Any, known: tuple[str, ...]) -> str:
+    choices = ", ".join(known)
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return f"providers: {shown(value)} is not a list; expected a list from {choices}, e.g. [anthropic]."
+    if not value:
+        return f"providers: nothing selected; expected at least one of {choices}."
+    unknown = [p for p in value if p not in known]
+    if unknown:
+        return f"providers: {shown(unknown[0])} is not a known provider; expected a list from {choices}."
+    if len(set(value)) != len(value):
+        return f"providers: {list(value)!r} lists a provider twice; list each provider once."
+    if len(value) > 1 and not cost_tracking:
+        return (f"providers: {list(value)!r} selects {len(value)} providers, but without cost tracking "
+                f"(Patterns A and B) Claude Code talks to exactly one provider. Choose one, or answer yes to "
+                f"cost tracking (cost_tracking=true) to get a LiteLLM gateway with multi-provider routing.")
+    return ""
+
+
+def bool_error(value: Any, question: str) -> str:
+    if isinstance(value, bool):
+        return ""
+    return f"{question}: {shown(value)} is not a yes/no answer; expected true or false."
+
+
+def choice_error(value: Any, question: str, choices: tuple[str, ...], what: str) -> str:
+    if value in choices:
+        return ""
+    return f"{question}: {shown(value)} is not {what}; expected {' or '.join(choices)}."

@@ -1,0 +1,48 @@
+"""Small helpers shared by the other modules: URLs, hosts, quoting and how a value is shown in a message."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def shown(value: Any) -> str:
+    """The value as the user should see it in a message: quoted, control characters escaped."""
+    return repr(value) if isinstance(value, str) else repr(str(value))
+
+
+def ps_quote(value: Any) -> str:
+    """A PowerShell single-quoted string literal: nothing inside is expanded. PowerShell treats the typographic
+    single quotes as quote characters too, so every kind is doubled."""
+    return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", str(value)) + "'"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def with_v1(url: str) -> str:
+    """Vertex base URLs are given to Claude Code with /v1; accept the answer with or without it."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
+def host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or url, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def split_hosts(value: Any) -> list[str]:
+    return [h.strip() for h in str(value or "").replace(" ", ",").split(",") if h.strip()]
+
+
+def bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as URLs and host:port strings need it."""
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,94 @@
+"""Everything the templates render, derived from the answers. Every pattern gets every key (with an empty value
+where it does not apply), so templates rendered with StrictUndefined fail on a typo instead of printing ""."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import client, egress, gateway, guidance
+from .patterns import PATTERNS, derive_pattern, pattern_reason, pattern_summary
+from .providers import REGISTRY, TIERS
+from .records import Answers, Endpoint
+
+
+def derive(answers: Answers) -> dict[str, Any]:
+    """The derived values for complete, valid answers (run rules.answer_errors first)."""
+    cost_tracking, corporate_proxy = bool(answers["cost_tracking"]), bool(answers["corporate_proxy"])
+    pattern = derive_pattern(cost_tracking, corporate_proxy)
+    reason = pattern_reason(cost_tracking, corporate_proxy)
+    provider = REGISTRY[answers["providers"][0]]
+    selected = gateway.selected(answers)
+    env = client.client_env(answers)
+    forbidden = client.client_env_forbidden(answers)
+    derived: dict[str, Any] = {
+        # The pattern is always derived here, so a `--data pattern=...` can never make it diverge.
+        "pattern": pattern,
+        "pattern_info": PATTERNS[pattern],
+        "pattern_reason": reason,
+        "pattern_summary": pattern_summary(pattern, reason),
+        "patterns": list(PATTERNS.values()),
+        "provider": provider.key,
+        "provider_info": provider,
+        "provider_name": provider.name,
+        "provider_names": [REGISTRY[key].name for key in answers["providers"]],
+        "credential_hint": guidance.credential_hint(answers),
+        "gateway_in_repo": gateway.gateway_in_repo(pattern, answers),
+        "client_env": env,
+        "client_env_forbidden": forbidden,
+        "client_settings": client.client_settings(answers, env),
+        "ci_doctor_setup": guidance.ci_doctor_setup(answers),
+        "settings_conflicts": [v.name for v in forbidden] + [v.name for v in env if v.with_proxy_credentials],
+        # The proxy (B and D)
+        "proxy_scheme": "", "proxy_hostport": "", "proxy_auth": False, "egress_hosts": [],
+        "gateway_egress_hosts": [], "gateway_proxy_env": {}, "no_proxy_list_value": "",
+        # The gateway (C and D)
+        "gateway_url_value": "", "gateway_model_list": [], "gateway_model_names": [], "gateway_env_vars": [],
+        "gateway_providers": selected, "compose_port": "", "gateway_local_url": "", "provider_order": [],
+        "gateway_uses_redis": False, "compose_environment": {}, "compose_volumes": [],
+        "gateway_credential_docs": [],
+        "router_settings": gateway.ROUTER_SETTINGS,
+        "litellm_version": gateway.LITELLM_VERSION,
+        "prometheus_client_version": gateway.PROMETHEUS_CLIENT_VERSION,
+        "litellm_image": gateway.LITELLM_IMAGE,
+        "postgres_image": gateway.POSTGRES_IMAGE,
+        "redis_image": gateway.REDIS_IMAGE,
+    }
+    if corporate_proxy:
+        proxy = urlsplit(answers["proxy_url"])
+        derived.update(proxy_scheme=proxy.scheme, proxy_hostport=proxy.netloc,
+                       proxy_auth=bool(answers.get("proxy_username")), egress_hosts=egress.egress_hosts(answers),
+                       no_proxy_list_value=",".join(client.no_proxy_list(answers)))
+        if cost_tracking:
+            derived.update(gateway_egress_hosts=egress.gateway_egress_hosts(answers),
+                           gateway_proxy_env=gateway_proxy_env(answers))
+    if cost_tracking:
+        derived.update(
+            gateway_url_value=gateway.gateway_url(answers),
+            gateway_model_list=gateway.gateway_model_list(answers),
+            gateway_model_names=[answers[f"anthropic_{tier}_model"] for tier in TIERS],
+            gateway_env_vars=gateway.gateway_env_vars(answers),
+            compose_port=gateway.compose_port(answers),
+            gateway_local_url=gateway.gateway_local_url(answers),
+            provider_order=gateway.provider_order(answers),
+            gateway_uses_redis=answers.get("gateway_workers", 1) > 1,
+            compose_environment={k: v for p in selected for k, v in p.compose_environment(answers).items()},
+            compose_volumes=[volume for p in selected for volume in p.compose_volumes(answers)],
+            gateway_credential_docs=[p.gateway_credential_doc(answers) for p in selected],
+        )
+        endpoint = Endpoint("ANTHROPIC_BASE_URL", gateway.gateway_url(answers), "/health/liveliness")
+    else:
+        endpoint = provider.endpoint(answers)
+    derived["endpoint"] = endpoint
+    derived["endpoint_name"] = "gateway" if cost_tracking else "provider"
+    derived["endpoint_url"] = next((v.value for v in env if v.name == endpoint.variable), endpoint.default)
+    derived["next_steps"] = guidance.next_steps({**answers, **derived})
+    return derived
+
+
+def gateway_proxy_env(answers: Answers) -> dict[str, str]:
+    """The gateway's own outbound proxy settings (Pattern D): providers through the proxy; its database, Redis
+    and internal hosts directly."""
+    url = answers["proxy_url"].rstrip("/")
+    return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
+            "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, ("postgres", "redis")))}

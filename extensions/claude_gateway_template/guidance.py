@@ -1,0 +1,59 @@
+"""Text rendered for the user: next steps after copy, and the CI doctor's placeholder setup."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from .providers import REGISTRY
+from .records import Answers
+
+GATEWAY_CREDENTIAL_HINT = ("Claude Code sends the gateway key from ANTHROPIC_AUTH_TOKEN in your environment (or "
+                           "the apiKeyHelper command); ANTHROPIC_API_KEY stays empty.")
+
+
+def credential_hint(answers: Answers) -> str:
+    if answers.get("cost_tracking"):
+        return GATEWAY_CREDENTIAL_HINT
+    return REGISTRY[answers["providers"][0]].credential_hint
+
+
+def ci_doctor_setup(answers: Answers) -> list[str]:
+    """Shell lines that let the generated CI workflow run check-status.sh --offline on a bare runner: placeholder
+    credentials (never real ones) and a stand-in file where the corporate CA is expected."""
+    lines = []
+    if answers.get("corporate_proxy") and answers.get("proxy_username"):
+        lines.append("export PROXY_PASSWORD=ci-placeholder")
+    if answers.get("corporate_proxy") and answers.get("corporate_ca_cert"):
+        ca = shlex.quote(answers["corporate_ca_cert"])
+        lines.append(f"sudo mkdir -p \"$(dirname {ca})\" && sudo cp /etc/ssl/certs/ca-certificates.crt {ca}"
+                     "  # stand-in for the corporate CA")
+    lines.append(". client/env.sh")
+    if answers.get("cost_tracking"):
+        lines.append("export ANTHROPIC_AUTH_TOKEN=ci-placeholder")
+    else:
+        lines.append(REGISTRY[answers["providers"][0]].ci_credential)
+    return lines
+
+
+def next_steps(context: dict[str, Any]) -> list[str]:
+    pattern = context["pattern"]
+    steps = []
+    if pattern in ("B", "D") and context.get("proxy_username"):
+        steps.append("export PROXY_PASSWORD=...      (your proxy password; never written to a file)")
+    if context["gateway_in_repo"]:
+        start = ("docker compose -f gateway/docker-compose.yml up -d" if context.get("gateway_runtime") == "docker"
+                 else "gateway/run-local.sh start")
+        steps.append("scripts/init-secrets.sh        (creates gateway/.env with a master key; fill in provider keys)")
+        if pattern == "D" and context.get("corporate_ca_cert"):
+            steps.append("gateway/build-ca-bundle.sh     (public roots + the corporate CA, for the gateway)")
+        steps += [start, "scripts/health-check.sh        (liveliness, readiness, models, one round trip)"]
+    if context.get("cost_tracking"):
+        steps.append("export ANTHROPIC_AUTH_TOKEN=... (your gateway key; see README.md for per-developer keys)")
+    else:
+        steps.append(REGISTRY[context["providers"][0]].login_step)
+    steps += ["client/install.sh              (merges client/settings.json into ~/.claude/settings.json; --undo)",
+              "   or: . client/env.sh         (this shell only; PowerShell: . .\\client\\env.ps1)",
+              "scripts/check-status.sh        (checks what Claude Code will see, hop by hop)",
+              'claude -p "Hello, test!"']
+    return steps

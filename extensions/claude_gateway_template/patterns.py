@@ -1,0 +1,98 @@
+"""The decision tree: two answers give one of four patterns. The pattern is derived, never asked or stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pattern:
+    letter: str
+    name: str
+    cost_tracking: bool    # decision 1: a LiteLLM gateway
+    corporate_proxy: bool  # decision 2: a corporate proxy
+    pros: tuple[str, ...]
+    cons: tuple[str, ...]
+    setup_time: str
+    latency: str
+
+
+PATTERNS = {
+    "A": Pattern(
+        "A", "Direct provider access", False, False,
+        ("Minimal configuration", "Lowest latency (direct connection)", "Simple security model (just API keys)",
+         "No additional infrastructure costs"),
+        ("No usage tracking or cost analytics", "No automatic failover or load balancing",
+         "Manual API key distribution for teams", "Single provider only"),
+        "5 minutes or less", "lowest (direct)",
+    ),
+    "B": Pattern(
+        "B", "Corporate proxy", False, True,
+        ("Network-level security enforcement", "Centralized audit logs at proxy level",
+         "Complies with corporate security policies", "Can inspect/filter traffic (if TLS interception is configured)"),
+        ("Adds latency (proxy hop overhead)", "Requires proxy infrastructure and maintenance",
+         "More complex troubleshooting (network layer issues)", "Still no usage/cost tracking"),
+        "10-15 minutes (depends on proxy configuration complexity)", "+20-50 ms",
+    ),
+    "C": Pattern(
+        "C", "LLM gateway (LiteLLM, recommended for teams)", True, False,
+        ("Complete usage tracking and cost analytics", "Automatic load balancing and failover",
+         "Multi-provider support (Anthropic, Bedrock, Vertex)", "Cost optimization through routing strategies",
+         "Team management with per-user API keys", "Centralized rate limiting and quotas"),
+        ("Additional service to run and maintain", "Requires compute resources (LiteLLM: ~350 MB RAM idle, measured)",
+         "One more component to troubleshoot", "Single point of failure (mitigate with an HA deployment)"),
+        "15-20 minutes", "+10-30 ms",
+    ),
+    "D": Pattern(
+        "D", "Corporate proxy + LLM gateway (enterprise)", True, True,
+        ("Maximum compliance (network + application layers)", "Enterprise-grade security (SSO, audit trails)",
+         "Centralized governance and cost tracking", "Multi-team support with proper isolation",
+         "Defense in depth (multiple security layers)"),
+        ("Most complex setup and maintenance", "Highest latency (multiple hops)",
+         "Most expensive (proxy + gateway infrastructure)",
+         "Requires coordination between teams (network, platform, security)",
+         "Complex troubleshooting (multiple failure points)"),
+        "30-60 minutes (plus coordination time with IT/networking teams)", "+30-100 ms",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str
+    target: str
+    what: str
+
+
+# The seed's migration paths and their rollbacks (scripts/migrate.sh runs each; the tests run every one).
+MIGRATIONS = (
+    Migration("A", "C", "add a gateway"),
+    Migration("B", "D", "add a gateway behind the proxy"),
+    Migration("C", "D", "add a proxy"),
+    Migration("C", "A", "roll back: remove the gateway"),
+    Migration("D", "B", "roll back: remove the gateway"),
+    Migration("D", "C", "roll back: remove the proxy"),
+    Migration("A", "B", "add a proxy"),
+)
+
+
+def derive_pattern(cost_tracking: bool, corporate_proxy: bool) -> str:
+    """The seed's decision tree: cost tracking -> gateway, proxy required -> proxy."""
+    return next(p.letter for p in PATTERNS.values()
+                if p.cost_tracking == bool(cost_tracking) and p.corporate_proxy == bool(corporate_proxy))
+
+
+def pattern_reason(cost_tracking: bool, corporate_proxy: bool) -> str:
+    yes_no = {True: "yes", False: "no"}
+    return (f"you answered {yes_no[bool(cost_tracking)]} to cost tracking (cost_tracking) and "
+            f"{yes_no[bool(corporate_proxy)]} to a required network proxy (corporate_proxy)")
+
+
+def pattern_summary(pattern: str, reason: str) -> str:
+    info = PATTERNS[pattern]
+    lines = [f"Pattern {pattern}: {info.name}", f"Why: {reason}.",
+             f"Setup time: {info.setup_time}. Added latency: {info.latency}.", "Pros:"]
+    lines += [f"  + {p}" for p in info.pros]
+    lines.append("Cons:")
+    lines += [f"  - {c}" for c in info.cons]
+    return "\n".join(lines)

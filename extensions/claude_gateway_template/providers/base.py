@@ -1,0 +1,67 @@
+"""The shape of a provider record: everything the template knows about one provider, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..records import Answers, EgressHost, Endpoint, EnvVar, GatewayVar, Rule
+
+TIERS = ("opus", "sonnet", "haiku")
+
+
+@dataclass(frozen=True)
+class Provider:
+    key: str   # the `providers` answer value
+    name: str  # what users call it
+    # The ids Claude Code sends for each tier when nothing is pinned (measured against a loopback mock).
+    default_models: dict[str, str]
+    # Claude Code, talking to this provider directly (Patterns A/B): the provider's variables, model pins apart.
+    client_env: Callable[[Answers], list[EnvVar]]
+    # Where Claude Code sends requests when the endpoint variable is unset, and what the doctor probes.
+    endpoint: Callable[[Answers], Endpoint]
+    # The gateway (Patterns C/D): LiteLLM's litellm_params for one model id; secrets only as os.environ/NAME.
+    litellm_params: Callable[[Answers, str], dict[str, Any]]
+    # What gateway/.env may hold for this provider.
+    gateway_env: Callable[[Answers], list[GatewayVar]]
+    # Hosts whoever calls the provider must reach (Claude Code in A/B, the gateway in C/D).
+    egress: Callable[[Answers], list[EgressHost]]
+    # Rules for this provider's own answers (model ids are added for every provider).
+    rules: tuple[Rule, ...]
+    # The flag that selects the provider in Claude Code, the variable overriding its endpoint, and the flag
+    # that makes Claude Code skip signing (right only behind a gateway in provider format).
+    use_flag: str | None
+    base_url_var: str
+    skip_auth_var: str | None
+    # How the credential reaches Claude Code (never through a file this template writes): one sentence for
+    # comments and the README, one next step, and a shell line that gives the CI doctor a placeholder.
+    credential_hint: str
+    login_step: str
+    ci_credential: str
+    # Template fragments (paths from the template root): the doctor's credential check (scripts/check-status.sh)
+    # and the README's login instructions.
+    doctor_check: str
+    login_doc: str
+    # client/env.sh warns when none of these is set (empty: the provider has a login that needs no variable).
+    credential_vars: tuple[str, ...] = ()
+    credential_alternative: str = ""  # what else works, in the warning ("or configure an apiKeyHelper")
+    credential_doc: str = ""          # the README's variables row for the credential, if it is a variable
+    # The model id of a tier may depend on other answers (Bedrock: the region's inference-profile prefix).
+    model_prefix: Callable[[str], str] | None = None
+    # Behind the gateway, bridged from Anthropic format: Claude Code's new beta fields give HTTP 400 there.
+    rejects_new_betas: bool = False
+    # docker compose: environment entries and read-only mounts (comment, volume) the gateway container needs.
+    compose_environment: Callable[[Answers], dict[str, str]] = lambda answers: {}
+    compose_volumes: Callable[[Answers], list[tuple[str, str]]] = lambda answers: []
+    # The README's note on where the gateway's credential for this provider comes from.
+    gateway_credential_doc: Callable[[Answers], str] = lambda answers: ""
+    # The request path Claude Code uses for a model (tests point a loopback mock at it).
+    request_path: Callable[[Answers, str], str] = lambda answers, model: "/v1/messages"
+    questions: tuple[str, ...] = field(default=())  # this provider's own answers in copier.yml
+
+    def default_model(self, tier: str, region: Any = "") -> str:
+        model = self.default_models[tier]
+        return f"{self.model_prefix(str(region or ''))}.{model}" if self.model_prefix else model
+
+    def model_question(self, tier: str) -> str:
+        return f"{self.key}_{tier}_model"

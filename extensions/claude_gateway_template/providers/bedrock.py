@@ -1,0 +1,130 @@
+"""AWS Bedrock."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..checks import base_url_error
+from ..common import host_port, shown
+from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, Rule
+from .base import Provider
+
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]{1,2}$")
+_AWS_PROFILE = re.compile(r"^[A-Za-z0-9_.+=@-]{1,64}$")
+
+
+def inference_profile_prefix(region: str) -> str:
+    """The cross-region inference-profile prefix Bedrock uses for a region (us., eu., apac., us-gov.)."""
+    for start, prefix in (("us-gov-", "us-gov"), ("us-", "us"), ("eu-", "eu"), ("ap-", "apac")):
+        if region.startswith(start):
+            return prefix
+    return "global"
+
+
+def runtime_endpoint(region: str) -> str:
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+def aws_region_error(value):
+    if isinstance(value, str) and _AWS_REGION.match(value):
+        return ""
+    return (f"aws_region: {shown(value)} is not an AWS region; expected a region code such as us-east-1, "
+            f"eu-central-1 or ap-northeast-1 (where Bedrock serves Claude).")
+
+
+def aws_profile_error(value):
+    if value in (None, "") or (isinstance(value, str) and _AWS_PROFILE.match(value)):
+        return ""
+    return (f"aws_profile: {shown(value)} is not an AWS profile name; expected letters, digits and _ . + = @ - "
+            f"(at most 64), as in ~/.aws/config, or empty to use the default credential chain.")
+
+
+def client_env(answers):
+    env = [EnvVar("CLAUDE_CODE_USE_BEDROCK", "1", "Send requests to AWS Bedrock."),
+           EnvVar("AWS_REGION", answers["aws_region"], "Bedrock region (always set; the model ids' prefix follows it).")]
+    if answers.get("aws_profile"):
+        env.append(EnvVar("AWS_PROFILE", answers["aws_profile"],
+                          "AWS profile (named or SSO) whose credentials sign the requests."))
+    if answers.get("bedrock_base_url"):
+        env.append(EnvVar("ANTHROPIC_BEDROCK_BASE_URL", answers["bedrock_base_url"].rstrip("/"),
+                          "Bedrock runtime endpoint (e.g. a VPC endpoint); needs CLAUDE_CODE_USE_BEDROCK=1."))
+    return env
+
+
+def litellm_params(answers, model):
+    params = {"model": f"bedrock/{model}", "aws_region_name": answers["aws_region"]}
+    if answers.get("aws_profile"):
+        params["aws_profile_name"] = answers["aws_profile"]
+    if answers.get("bedrock_base_url"):
+        params["aws_bedrock_runtime_endpoint"] = answers["bedrock_base_url"].rstrip("/")
+    return params
+
+
+def gateway_env(answers):
+    keys_needed = not answers.get("aws_profile")
+    return [
+        GatewayVar("AWS_ACCESS_KEY_ID", "AWS keys with Bedrock access (or mount a profile: see the README).",
+                   example="AKIA...", required=keys_needed),
+        GatewayVar("AWS_SECRET_ACCESS_KEY", "Secret of the AWS key above.", example="...", required=keys_needed),
+        GatewayVar("AWS_SESSION_TOKEN", "Only for temporary AWS credentials.", example="..."),
+    ]
+
+
+def egress(answers):
+    region = answers["aws_region"]
+    return [EgressHost(*host_port(answers.get("bedrock_base_url") or runtime_endpoint(region)),
+                       "Bedrock runtime: every model request", True),
+            EgressHost(f"bedrock.{region}.amazonaws.com", 443, "Bedrock control plane: inference profiles", True),
+            EgressHost(f"sts.{region}.amazonaws.com", 443, "AWS STS: role and SSO credentials", False),
+            EgressHost(f"oidc.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False),
+            EgressHost(f"portal.sso.{region}.amazonaws.com", 443, "AWS SSO login (aws sso login)", False)]
+
+
+def compose_volumes(answers):
+    if not answers.get("aws_profile"):
+        return []
+    return [(f"The AWS profile {json.dumps(answers['aws_profile'])} (read-only); or put keys in .env instead.",
+             "${HOME}/.aws:/root/.aws:ro")]
+
+
+def gateway_credential_doc(answers):
+    if answers.get("aws_profile"):
+        return f" (the AWS profile `{answers['aws_profile']}` is mounted from `~/.aws`)"
+    return " (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)"
+
+
+def _in_providers(answers):
+    return "bedrock" in (answers.get("providers") or [])
+
+
+PROVIDER = Provider(
+    key="bedrock",
+    name="AWS Bedrock",
+    default_models={"opus": "anthropic.claude-opus-5-5", "sonnet": "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                    "haiku": "anthropic.claude-haiku-4-5-20251001-v1:0"},
+    model_prefix=inference_profile_prefix,
+    questions=("aws_region", "aws_profile", "bedrock_base_url"),
+    client_env=client_env,
+    endpoint=lambda answers: Endpoint("ANTHROPIC_BEDROCK_BASE_URL", runtime_endpoint(answers["aws_region"]), "/"),
+    litellm_params=litellm_params,
+    gateway_env=gateway_env,
+    egress=egress,
+    rules=(Rule("aws_region", lambda value, answers: aws_region_error(value), _in_providers),
+           Rule("aws_profile", lambda value, answers: aws_profile_error(value), _in_providers),
+           Rule("bedrock_base_url", lambda value, answers: base_url_error(value, "bedrock_base_url", forbid_v1=False),
+                _in_providers)),
+    use_flag="CLAUDE_CODE_USE_BEDROCK",
+    base_url_var="ANTHROPIC_BEDROCK_BASE_URL",
+    skip_auth_var="CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+    credential_hint="Claude Code signs requests with your AWS credentials: a profile or SSO login "
+                    "(aws sso login --profile NAME), or keys in your environment.",
+    login_step="aws sso login --profile NAME  (or aws configure; your AWS login, never written here)",
+    ci_credential="export AWS_BEARER_TOKEN_BEDROCK=ci-placeholder",
+    doctor_check="includes/providers/bedrock/doctor-credential.sh.jinja",
+    login_doc="includes/providers/bedrock/login.md.jinja",
+    rejects_new_betas=True,
+    compose_volumes=compose_volumes,
+    gateway_credential_doc=gateway_credential_doc,
+    request_path=lambda answers, model: f"/model/{model}/invoke-with-response-stream",
+)

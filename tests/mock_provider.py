@@ -1,5 +1,6 @@
 """A loopback stand-in for the LLM provider: the Anthropic Messages API, and the Bedrock and Vertex AI request
-paths Claude Code uses for the same API (Bedrock answers in AWS's binary event-stream framing).
+paths Claude Code uses for the same API (Bedrock answers in AWS's binary event-stream framing), and Microsoft
+Foundry's (the Messages API under /anthropic).
 
 Only the provider is mocked in this test suite; everything the generated files configure (the Claude
 Code CLI, LiteLLM, proxies) is the real program. The mock records every request so tests can assert on
@@ -178,6 +179,9 @@ def _make_handler(state: MockProvider):
                 else:
                     self._json(200, self._message_json(model))
                 return
+            # Microsoft Foundry: the Anthropic Messages API under /anthropic (x-api-key or an Entra bearer token).
+            if path.startswith("/anthropic/"):
+                path = path[len("/anthropic"):]
             if not self._authorised():
                 self._json(401, {"type": "error",
                                  "error": {"type": "authentication_error", "message": "no credential"}})

@@ -111,9 +111,9 @@ def direct_client_forbidden(answers: Answers) -> list[ForbiddenVar]:
     rendered = {var.name for var in client_env(answers)}
     forbidden = [ForbiddenVar(other.use_flag, f"it switches Claude Code to {other.name}")
                  for other in REGISTRY.values() if other.use_flag and other is not provider]
-    if provider.base_url_var not in rendered:
-        forbidden.append(ForbiddenVar(provider.base_url_var, f"it would send {provider.name} traffic to another "
-                                                             f"endpoint"))
+    for var in (provider.base_url_var, *provider.endpoint_vars):
+        if var not in rendered:
+            forbidden.append(ForbiddenVar(var, f"it would send {provider.name} traffic to another endpoint"))
     if provider.skip_auth_var:
         forbidden.append(ForbiddenVar(provider.skip_auth_var, "it stops Claude Code signing its requests (right "
                                                               "only behind a gateway)"))

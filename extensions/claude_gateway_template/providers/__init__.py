@@ -5,10 +5,11 @@ questions in copier.yml (and its key in the `providers` and `primary_provider` c
 
 from __future__ import annotations
 
-from . import anthropic, bedrock, vertex
+from . import anthropic, bedrock, foundry, vertex
 from .base import TIERS, Provider
 
-REGISTRY: dict[str, Provider] = {p.key: p for p in (anthropic.PROVIDER, bedrock.PROVIDER, vertex.PROVIDER)}
+REGISTRY: dict[str, Provider] = {p.key: p for p in (anthropic.PROVIDER, bedrock.PROVIDER, vertex.PROVIDER,
+                                                 foundry.PROVIDER)}
 PROVIDERS = tuple(REGISTRY)
 
 __all__ = ["PROVIDERS", "REGISTRY", "TIERS", "Provider"]

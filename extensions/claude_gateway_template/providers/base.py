@@ -58,6 +58,8 @@ class Provider:
     # The request path Claude Code uses for a model (tests point a loopback mock at it).
     request_path: Callable[[Answers, str], str] = lambda answers, model: "/v1/messages"
     questions: tuple[str, ...] = field(default=())  # this provider's own answers in copier.yml
+    # Other variables that point Claude Code at an endpoint of this provider (must be unset unless generated).
+    endpoint_vars: tuple[str, ...] = ()
 
     def default_model(self, tier: str, region: Any = "") -> str:
         model = self.default_models[tier]

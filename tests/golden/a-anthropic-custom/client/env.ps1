@@ -21,6 +21,8 @@ $env:CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = '1'
 Remove-Item -Path Env:CLAUDE_CODE_USE_BEDROCK -ErrorAction SilentlyContinue
 # Must not be set: it switches Claude Code to Google Vertex AI.
 Remove-Item -Path Env:CLAUDE_CODE_USE_VERTEX -ErrorAction SilentlyContinue
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.
 Remove-Item -Path Env:NODE_TLS_REJECT_UNAUTHORIZED -ErrorAction SilentlyContinue
 

@@ -17,6 +17,8 @@ $env:ANTHROPIC_DEFAULT_HAIKU_MODEL = 'claude-haiku-5-5'
 Remove-Item -Path Env:CLAUDE_CODE_USE_BEDROCK -ErrorAction SilentlyContinue
 # Must not be set: it switches Claude Code to Google Vertex AI.
 Remove-Item -Path Env:CLAUDE_CODE_USE_VERTEX -ErrorAction SilentlyContinue
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it would send Anthropic API traffic to another endpoint.
 Remove-Item -Path Env:ANTHROPIC_BASE_URL -ErrorAction SilentlyContinue
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.

@@ -20,6 +20,8 @@ export ANTHROPIC_DEFAULT_HAIKU_MODEL=claude-haiku-5-5
 unset CLAUDE_CODE_USE_BEDROCK
 # Must not be set: it switches Claude Code to Google Vertex AI.
 unset CLAUDE_CODE_USE_VERTEX
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+unset CLAUDE_CODE_USE_FOUNDRY
 # Must not be set: it would send Anthropic API traffic to another endpoint.
 unset ANTHROPIC_BASE_URL
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.

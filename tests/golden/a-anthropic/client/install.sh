@@ -28,7 +28,7 @@ command -v python3 >/dev/null 2>&1 || { echo "install.sh: python3 is needed for 
 here=$(cd "$(dirname "$0")" && pwd)
 settings_dir="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
 # Variables that must not be in the settings for this setup (removed on install, put back on --undo).
-conflicting='["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "ANTHROPIC_BASE_URL", "NODE_TLS_REJECT_UNAUTHORIZED"]'
+conflicting='["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY", "ANTHROPIC_BASE_URL", "NODE_TLS_REJECT_UNAUTHORIZED"]'
 
 exec python3 - "$mode" "$dry_run" "$settings_dir" "$here/settings.json" "$conflicting" <<'PY'
 import copy, datetime, difflib, json, os, sys, tempfile

@@ -134,6 +134,7 @@ forbid() {
 
 forbid CLAUDE_CODE_USE_BEDROCK 'it switches Claude Code to AWS Bedrock'
 forbid CLAUDE_CODE_USE_VERTEX 'it switches Claude Code to Google Vertex AI'
+forbid CLAUDE_CODE_USE_FOUNDRY 'it switches Claude Code to Microsoft Foundry'
 forbid ANTHROPIC_BASE_URL 'it would send Anthropic API traffic to another endpoint'
 forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'
 

@@ -26,6 +26,8 @@ export ANTHROPIC_DEFAULT_HAIKU_MODEL=eu.anthropic.claude-haiku-4-5-20251001-v1:0
 
 # Must not be set: it switches Claude Code to Google Vertex AI.
 unset CLAUDE_CODE_USE_VERTEX
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+unset CLAUDE_CODE_USE_FOUNDRY
 # Must not be set: it stops Claude Code signing its requests (right only behind a gateway).
 unset CLAUDE_CODE_SKIP_BEDROCK_AUTH
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.

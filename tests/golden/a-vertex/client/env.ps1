@@ -23,6 +23,8 @@ $env:ANTHROPIC_DEFAULT_HAIKU_MODEL = 'claude-haiku-4-5@20251001'
 
 # Must not be set: it switches Claude Code to AWS Bedrock.
 Remove-Item -Path Env:CLAUDE_CODE_USE_BEDROCK -ErrorAction SilentlyContinue
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it stops Claude Code signing its requests (right only behind a gateway).
 Remove-Item -Path Env:CLAUDE_CODE_SKIP_VERTEX_AUTH -ErrorAction SilentlyContinue
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.

@@ -137,6 +137,7 @@ forbid() {
 }
 
 forbid CLAUDE_CODE_USE_BEDROCK 'it switches Claude Code to AWS Bedrock'
+forbid CLAUDE_CODE_USE_FOUNDRY 'it switches Claude Code to Microsoft Foundry'
 forbid CLAUDE_CODE_SKIP_VERTEX_AUTH 'it stops Claude Code signing its requests (right only behind a gateway)'
 forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'
 

@@ -27,6 +27,8 @@ $env:NO_PROXY = 'localhost,127.0.0.1,::1'
 
 # Must not be set: it switches Claude Code to Google Vertex AI.
 Remove-Item -Path Env:CLAUDE_CODE_USE_VERTEX -ErrorAction SilentlyContinue
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it would send AWS Bedrock traffic to another endpoint.
 Remove-Item -Path Env:ANTHROPIC_BEDROCK_BASE_URL -ErrorAction SilentlyContinue
 # Must not be set: it stops Claude Code signing its requests (right only behind a gateway).

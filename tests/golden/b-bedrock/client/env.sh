@@ -30,6 +30,8 @@ export NO_PROXY=localhost,127.0.0.1,::1
 
 # Must not be set: it switches Claude Code to Google Vertex AI.
 unset CLAUDE_CODE_USE_VERTEX
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+unset CLAUDE_CODE_USE_FOUNDRY
 # Must not be set: it would send AWS Bedrock traffic to another endpoint.
 unset ANTHROPIC_BEDROCK_BASE_URL
 # Must not be set: it stops Claude Code signing its requests (right only behind a gateway).

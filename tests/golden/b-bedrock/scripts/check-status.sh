@@ -142,6 +142,7 @@ forbid() {
 }
 
 forbid CLAUDE_CODE_USE_VERTEX 'it switches Claude Code to Google Vertex AI'
+forbid CLAUDE_CODE_USE_FOUNDRY 'it switches Claude Code to Microsoft Foundry'
 forbid ANTHROPIC_BEDROCK_BASE_URL 'it would send AWS Bedrock traffic to another endpoint'
 forbid CLAUDE_CODE_SKIP_BEDROCK_AUTH 'it stops Claude Code signing its requests (right only behind a gateway)'
 forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'

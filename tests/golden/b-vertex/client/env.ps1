@@ -29,6 +29,8 @@ $env:NO_PROXY = 'localhost,127.0.0.1,::1'
 
 # Must not be set: it switches Claude Code to AWS Bedrock.
 Remove-Item -Path Env:CLAUDE_CODE_USE_BEDROCK -ErrorAction SilentlyContinue
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it would send Google Vertex AI traffic to another endpoint.
 Remove-Item -Path Env:ANTHROPIC_VERTEX_BASE_URL -ErrorAction SilentlyContinue
 # Must not be set: it stops Claude Code signing its requests (right only behind a gateway).

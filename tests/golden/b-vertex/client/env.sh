@@ -32,6 +32,8 @@ export NO_PROXY=localhost,127.0.0.1,::1
 
 # Must not be set: it switches Claude Code to AWS Bedrock.
 unset CLAUDE_CODE_USE_BEDROCK
+# Must not be set: it switches Claude Code to Microsoft Foundry.
+unset CLAUDE_CODE_USE_FOUNDRY
 # Must not be set: it would send Google Vertex AI traffic to another endpoint.
 unset ANTHROPIC_VERTEX_BASE_URL
 # Must not be set: it stops Claude Code signing its requests (right only behind a gateway).

@@ -24,6 +24,8 @@ export ANTHROPIC_DEFAULT_HAIKU_MODEL=claude-haiku-5-5
 unset CLAUDE_CODE_USE_BEDROCK
 # Must not be set: it makes Claude Code bypass the gateway for Google Vertex AI.
 unset CLAUDE_CODE_USE_VERTEX
+# Must not be set: it makes Claude Code bypass the gateway for Microsoft Foundry.
+unset CLAUDE_CODE_USE_FOUNDRY
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.
 unset NODE_TLS_REJECT_UNAUTHORIZED
 

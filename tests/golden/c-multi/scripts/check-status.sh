@@ -139,6 +139,7 @@ forbid() {
 
 forbid CLAUDE_CODE_USE_BEDROCK 'it makes Claude Code bypass the gateway for AWS Bedrock'
 forbid CLAUDE_CODE_USE_VERTEX 'it makes Claude Code bypass the gateway for Google Vertex AI'
+forbid CLAUDE_CODE_USE_FOUNDRY 'it makes Claude Code bypass the gateway for Microsoft Foundry'
 forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'
 
 # -- credential (never printed) --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 settings_dir="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
 # Variables that must not be in the settings for this setup (removed on install, put back on --undo);
 # the proxy URLs among them because settings would override the shell's URL that carries your credentials.
-conflicting='["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "NODE_TLS_REJECT_UNAUTHORIZED", "HTTPS_PROXY", "HTTP_PROXY"]'
+conflicting='["CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY", "NODE_TLS_REJECT_UNAUTHORIZED", "HTTPS_PROXY", "HTTP_PROXY"]'
 
 exec python3 - "$mode" "$dry_run" "$settings_dir" "$here/settings.json" "$conflicting" <<'PY'
 import copy, datetime, difflib, json, os, sys, tempfile

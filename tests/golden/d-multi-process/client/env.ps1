@@ -31,6 +31,8 @@ $env:NO_PROXY = 'localhost,127.0.0.1,::1'
 Remove-Item -Path Env:CLAUDE_CODE_USE_BEDROCK -ErrorAction SilentlyContinue
 # Must not be set: it makes Claude Code bypass the gateway for Google Vertex AI.
 Remove-Item -Path Env:CLAUDE_CODE_USE_VERTEX -ErrorAction SilentlyContinue
+# Must not be set: it makes Claude Code bypass the gateway for Microsoft Foundry.
+Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.
 Remove-Item -Path Env:NODE_TLS_REJECT_UNAUTHORIZED -ErrorAction SilentlyContinue
 

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# check-status.sh: does the environment Claude Code will see match Pattern A (Direct provider access,
+# Microsoft Foundry)?
+#
+# Claude Code sees your shell environment overlaid with the `env` object of ~/.claude/settings.json (the
+# settings win). This script checks that overlay and then each network hop in order, one line per check, and
+# names the first failing hop:
+#   config      the variables this pattern needs are set to the generated values
+#   conflicts   variables that would send Claude Code elsewhere are absent
+#   credential  a credential is available (never printed), and not two that conflict
+#   provider    https://my-foundry.services.ai.azure.com/anthropic answers an HTTP request (any status counts)
+# Every network step has a short timeout; no password or key is ever printed.
+#
+# Usage:  scripts/check-status.sh [--offline]     --offline skips the network checks
+# Exit:   0 all checks passed; 1 at least one check failed; 2 usage error
+set -eu
+
+ENDPOINT_TIMEOUT=10   # seconds for the whole endpoint request
+CONNECT_TIMEOUT=5     # seconds to open the connection
+
+usage() { echo "usage: $0 [--offline]" >&2; exit 2; }
+offline=0
+for arg in "$@"; do
+  case "$arg" in
+    --offline) offline=1 ;;
+    -h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d'; exit 0 ;;
+    *) usage ;;
+  esac
+done
+
+settings_file="${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json"
+failures=0
+checks=0
+pass() { checks=$((checks + 1)); printf 'ok    %s\n' "$1"; }
+first_failed=""
+fail() {
+  checks=$((checks + 1)); failures=$((failures + 1)); printf 'FAIL  %s\n' "$1"
+  [ -n "$first_failed" ] || first_failed=${1%%:*}
+}
+skip() { printf 'skip  %s\n' "$1"; }
+
+# settings_lookup KEY: print settings.json's value for KEY (`env.NAME` or a top-level key); exit 1 if absent.
+settings_lookup() {
+  [ -f "$settings_file" ] || return 1
+  python3 - "$settings_file" "$1" <<'PY'
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    data = json.load(f)
+section, _, key = sys.argv[2].rpartition(".")
+node = data.get(section, {}) if section else data
+if not isinstance(node, dict) or key not in node:
+    sys.exit(1)
+value = node[key]
+print(value if isinstance(value, str) else json.dumps(value))
+PY
+}
+
+# effective NAME: sets $value and $source to what Claude Code will see for NAME (settings win over shell).
+effective() {
+  if value=$(settings_lookup "env.$1"); then
+    source="$settings_file"
+  elif [ -n "$(printenv "$1" 2>/dev/null || true)" ]; then
+    value=$(printenv "$1"); source="your shell"
+  else
+    value=""; source=""
+  fi
+}
+
+# -- settings file ---------------------------------------------------------------------------------------
+if [ ! -f "$settings_file" ]; then
+  pass "settings: no $settings_file; Claude Code sees your shell environment only"
+elif ! command -v python3 >/dev/null 2>&1; then
+  fail "settings: python3 not found, so $settings_file cannot be read; install python3"
+  settings_file=/nonexistent
+elif python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if isinstance(d, dict) and isinstance(d.get("env", {}), dict) else 1)' "$settings_file" 2>/dev/null; then
+  pass "settings: $settings_file is valid JSON"
+else
+  fail "settings: $settings_file is not valid JSON or its \"env\" is not an object; fix it (Claude Code ignores a broken file)"
+  settings_file=/nonexistent   # read the shell only from here on
+fi
+
+# -- config: what this pattern needs ---------------------------------------------------------------------
+expect() {
+  effective "$1"
+  if [ "$value" = "$2" ]; then
+    pass "config: $1=$2"
+  elif [ -z "$source" ]; then
+    fail "config: $1 is not set, expected '$2'; source client/env.sh or merge client/settings.json into $settings_file"
+  else
+    fail "config: $1 is '$value' (from $source), expected '$2'; fix it there or re-source client/env.sh"
+  fi
+}
+# expect_empty NAME: NAME must be unset or empty (its value is never printed: it may be a key)
+expect_empty() {
+  effective "$1"
+  if [ -z "$value" ]; then
+    pass "config: $1 is empty"
+  else
+    fail "config: $1 is set (from $source) but must be empty: $2"
+  fi
+}
+# expect_proxy NAME URL: NAME is URL with user:password added (the password is never printed)
+expect_proxy() {
+  effective "$1"
+  bare=$(printf '%s' "$value" | sed -E 's#^([A-Za-z]+://)[^@/]*@#\1#')
+  if [ -z "$source" ]; then
+    fail "config: $1 is not set, expected $2 with your credentials; export PROXY_PASSWORD and source client/env.sh"
+  elif [ "$bare" != "$2" ]; then
+    fail "config: $1 (from $source) points at $bare, expected $2; source client/env.sh"
+  elif [ "$bare" = "$value" ]; then
+    if [ "$source" = "your shell" ]; then
+      fail "config: $1 carries no credentials; export PROXY_PASSWORD and source client/env.sh again"
+    else
+      fail "config: $1 in $source carries no credentials and overrides your shell; run client/install.sh (it removes it)"
+    fi
+  else
+    pass "config: $1=$2 with credentials (from $source)"
+  fi
+}
+
+expect CLAUDE_CODE_USE_FOUNDRY 1
+expect ANTHROPIC_FOUNDRY_RESOURCE my-foundry
+expect ANTHROPIC_DEFAULT_OPUS_MODEL claude-opus-5-5
+expect ANTHROPIC_DEFAULT_SONNET_MODEL claude-sonnet-5-5
+expect ANTHROPIC_DEFAULT_HAIKU_MODEL claude-haiku-4-5
+
+# -- conflicts: what would send Claude Code somewhere else -----------------------------------------------
+forbid() {
+  effective "$1"
+  if [ -z "$source" ]; then
+    pass "conflicts: $1 is not set"
+  else
+    fail "conflicts: $1 is set (from $source) but must not be: $2; remove it"
+  fi
+}
+
+forbid CLAUDE_CODE_USE_BEDROCK 'it switches Claude Code to AWS Bedrock'
+forbid CLAUDE_CODE_USE_VERTEX 'it switches Claude Code to Google Vertex AI'
+forbid ANTHROPIC_FOUNDRY_BASE_URL 'it would send Microsoft Foundry traffic to another endpoint'
+forbid CLAUDE_CODE_SKIP_FOUNDRY_AUTH 'it stops Claude Code signing its requests (right only behind a gateway)'
+forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'
+
+# -- credential (never printed) --------------------------------------------------------------------------
+# Microsoft Foundry: the resource key, or a Microsoft Entra ID sign-in (checked without calling az: it may be
+# absent, and a token request would be a network call).
+effective ANTHROPIC_FOUNDRY_API_KEY; key_source=$source
+effective ANTHROPIC_FOUNDRY_AUTH_TOKEN; token_source=$source
+effective AZURE_CLIENT_ID; client_source=$source
+azure_dir="${AZURE_CONFIG_DIR:-$HOME/.azure}"
+if [ -n "$key_source" ]; then
+  pass "credential: ANTHROPIC_FOUNDRY_API_KEY is set (from $key_source)"
+elif [ -n "$token_source" ]; then
+  pass "credential: ANTHROPIC_FOUNDRY_AUTH_TOKEN is set (from $token_source)"
+elif [ -n "$client_source" ]; then
+  pass "credential: AZURE_CLIENT_ID is set (from $client_source): Entra ID through a service principal or managed identity"
+elif ls "$azure_dir"/msal_token_cache.* >/dev/null 2>&1; then
+  pass "credential: an Azure CLI sign-in is cached in $azure_dir (Entra ID)"
+else
+  fail "credential: no ANTHROPIC_FOUNDRY_API_KEY and no Entra ID sign-in ($azure_dir has no token cache); export ANTHROPIC_FOUNDRY_API_KEY=<resource key>, or run: az login"
+fi
+
+# -- network: provider ------------------------------------------------
+effective ANTHROPIC_FOUNDRY_BASE_URL
+endpoint="${value:-https://my-foundry.services.ai.azure.com/anthropic}"
+endpoint="${endpoint%/}"
+target=$(printf '%s' "$endpoint" | sed -E 's#^[A-Za-z]+://([^/]*).*#\1#')   # host[:port]
+proxy=""        # the proxy URL Claude Code will use for this endpoint; it may carry credentials: never printed
+proxy_shown=""  # the same without user:password
+ca_file=""
+
+# probe [CA-FILE]: one request to the endpoint, through the proxy when routed; sets probe_rc, probe_connect
+# (the proxy's answer to CONNECT), probe_status and probe_error. Options reach curl on stdin, not argv.
+probe() {
+  probe_rc=0
+  out=$(curl_options "$endpoint/" "${1:-}" \
+    | curl -sS -o /dev/null -w '%{http_connect} %{http_code}' --connect-timeout "$CONNECT_TIMEOUT" \
+          --max-time "$ENDPOINT_TIMEOUT" --config - 2>&1) || probe_rc=$?
+  probe_connect=$(printf '%s' "$out" | tail -n 1 | awk '{print $(NF-1)}')
+  probe_status=$(printf '%s' "$out" | tail -n 1 | awk '{print $NF}')
+  probe_error=$(printf '%s' "$out" | grep '^curl:' | head -n 1 || true)
+}
+
+# curl_options URL [CA-FILE] [TOKEN] [JSON-BODY]: a curl config (read from stdin, so secrets stay off argv)
+curl_options() {
+  printf 'url = "%s"\n' "$1"
+  if [ -n "$proxy" ]; then printf 'proxy = "%s"\n' "$proxy"; else printf 'noproxy = "*"\n'; fi
+  if [ -n "${2:-}" ]; then printf 'cacert = "%s"\n' "$2"; fi
+  if [ -n "${3:-}" ]; then printf 'header = "Authorization: Bearer %s"\n' "$3"; fi
+  if [ -n "${4:-}" ]; then
+    printf 'header = "content-type: application/json"\nheader = "anthropic-version: 2023-06-01"\n'
+    printf 'data = "%s"\n' "$(printf '%s' "$4" | sed 's/["\\]/\\&/g')"
+  fi
+}
+
+if [ "$offline" -eq 1 ]; then
+  skip "network: not contacted (--offline)"
+elif ! command -v curl >/dev/null 2>&1; then
+  fail "network: curl not found; install curl, or run with --offline"
+else
+  network_ok=1
+  if [ "$network_ok" -eq 1 ]; then
+    trusted_ca=""
+    probe
+    if [ "$probe_rc" -eq 60 ] && [ -n "$ca_file" ]; then
+      trusted_ca=$ca_file
+      probe "$ca_file"   # Node trusts its public roots plus NODE_EXTRA_CA_CERTS: try the corporate CA too
+      [ "$probe_rc" -ne 0 ] || pass "tls: $target presents a certificate from your corporate CA ($trusted_ca)"
+    fi
+    case "$probe_rc:$probe_connect" in
+      0:*)
+        if [ -n "$proxy" ]; then pass "proxy: CONNECT to $target accepted (HTTP ${probe_connect:-200})"; fi
+        pass "provider: $endpoint answered HTTP $probe_status"
+        ;;
+      *:407|*:401)  # 407 is the standard answer; some proxies (tinyproxy) answer 401
+        if [ "$proxy" = "$proxy_shown" ]; then
+          fail "proxy: the proxy requires authentication (HTTP $probe_connect); answer proxy_username and export PROXY_PASSWORD"
+        else
+          fail "proxy: the proxy refused the credentials (HTTP $probe_connect): check PROXY_PASSWORD (and proxy_username), then source client/env.sh again"
+        fi ;;
+      56:[1-9]*)
+        fail "proxy: the proxy refused CONNECT to $target (HTTP $probe_connect); ask for it to be allowed (docs/egress-allowlist.md)" ;;
+      60:*)
+        if [ -n "$ca_file" ]; then
+          fail "tls: the certificate of $target is not trusted, not even with NODE_EXTRA_CA_CERTS=$ca_file; is that the root CA that signs your proxy's certificates?"
+        else
+          fail "tls: the certificate of $target is not trusted (TLS inspection?): set corporate_ca_cert to your corporate root CA (PEM)"
+        fi ;;
+      35:*|58:*|59:*|77:*|80:*|83:*)
+        fail "tls: the TLS handshake with $target failed ($probe_error)" ;;
+      5:*)
+        fail "proxy: cannot resolve the proxy host ($probe_error)" ;;
+      7:*|28:*)
+        if [ -n "$proxy" ]; then
+          fail "proxy: no answer through the proxy within ${ENDPOINT_TIMEOUT}s ($probe_error)"
+        else
+          fail "provider: $endpoint did not answer within ${ENDPOINT_TIMEOUT}s ($probe_error); check the URL and your network"
+        fi ;;
+      *)
+        fail "provider: $endpoint did not answer ($probe_error); check the URL and your network" ;;
+    esac
+  fi
+fi
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures of $checks checks failed; first failing hop: $first_failed"
+  exit 1
+fi
+echo "all $checks checks passed"

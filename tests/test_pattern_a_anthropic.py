@@ -9,37 +9,13 @@ from pathlib import Path
 import pytest
 
 from conftest import clean_env
+from helpers import added_vars, check_status, sourced_env, write_user_settings
 
 DEFAULT_PINS = {
     "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5",
     "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-5-5",
     "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-haiku-5-5",
 }
-
-
-def sourced_env(project: Path, home: Path, **start: str) -> dict[str, str]:
-    """What `. client/env.sh` leaves exported, starting from a minimal environment plus `start`."""
-    script = '. ./client/env.sh >/dev/null 2>&1; env -0'
-    out = subprocess.run(["sh", "-c", script], cwd=project, env=clean_env(home, **start),
-                         capture_output=True, check=True, timeout=30).stdout.decode()
-    return dict(item.split("=", 1) for item in out.split("\0") if item)
-
-
-def added_vars(project: Path, home: Path) -> dict[str, str]:
-    """The variables sourcing client/env.sh adds to a minimal environment (the shell's own ones left out)."""
-    before = clean_env(home)
-    return {k: v for k, v in sourced_env(project, home).items()
-            if before.get(k) != v and k not in ("PWD", "SHLVL", "_", "OLDPWD")}
-
-
-def check_status(project: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["scripts/check-status.sh", *args], cwd=project, env=clean_env(home, **env),
-                          capture_output=True, text=True, timeout=60)
-
-
-def write_user_settings(home: Path, settings: dict) -> None:
-    (home / ".claude").mkdir(parents=True, exist_ok=True)
-    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
 
 
 # -------------------------------------------------------------------------------------------------------

@@ -4,14 +4,13 @@ PowerShell parity, and the doctor's credential checks (which never call a cloud 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import clean_env
-from test_pattern_a_anthropic import added_vars, check_status
+from helpers import added_vars, check_status, read_ps1, read_unsets
 
 BEDROCK_US = {
     "CLAUDE_CODE_USE_BEDROCK": "1",
@@ -62,18 +61,6 @@ def test_exact_variables(generate, tmp_path, answers, expected):
     project = generate(**answers)
     assert added_vars(project, tmp_path) == expected
     assert json.loads((project / "client" / "settings.json").read_text())["env"] == expected
-
-
-def read_ps1(path: Path) -> tuple[dict[str, str], list[str]]:
-    """(variables set, variables removed) by a generated env.ps1, undoing its single-quote escaping."""
-    text = path.read_text()
-    assigned = {m[0]: m[1].replace("''", "'") for m in re.findall(r"^\$env:(\w+) = '((?:[^']|'')*)'$", text, re.M)}
-    removed = re.findall(r"^Remove-Item -Path Env:(\w+) -ErrorAction SilentlyContinue$", text, re.M)
-    return assigned, removed
-
-
-def read_unsets(path: Path) -> list[str]:
-    return re.findall(r"^unset (\w+)$", path.read_text(), re.M)
 
 
 ANSWER_SETS = [{}, {"anthropic_base_url": "https://llm.example.com"}, BEDROCK,

@@ -9,9 +9,7 @@ import subprocess
 import pytest
 
 from conftest import clean_env
-from test_pattern_a_anthropic import added_vars, sourced_env
-from test_pattern_a_providers import read_ps1
-from test_validation import rejected
+from helpers import added_vars, read_ps1, rejected, sourced_env
 
 PROXY = "http://proxy.example.com:8080"
 B = {"corporate_proxy": True, "proxy_url": PROXY}

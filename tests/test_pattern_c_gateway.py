@@ -13,8 +13,7 @@ import yaml
 
 from conftest import REPO_ROOT, clean_env, run_copier_cli
 from test_client_install import install, settings
-from test_pattern_a_anthropic import added_vars, check_status
-from test_validation import rejected
+from helpers import added_vars, check_status, rejected
 
 C = {"cost_tracking": True}
 PINS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5", "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-5-5",

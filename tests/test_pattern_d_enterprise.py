@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from conftest import clean_env
-from test_pattern_a_anthropic import added_vars
-from test_validation import rejected
+from helpers import added_vars, rejected
 
 PROXY = "http://proxy.example.com:8080"
 D = {"cost_tracking": True, "corporate_proxy": True, "proxy_url": PROXY, "gateway_url": "https://llm-gw.example.com"}

@@ -13,18 +13,10 @@ import pytest
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension
 
 from conftest import REPO_ROOT, clean_env, run_copier_cli
+from helpers import rejected
 
 from claude_gateway_template.providers import REGISTRY
 from claude_gateway_template.records import EnvVar, ForbiddenVar
-
-
-def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
-    """Run the copier CLI with `data`; assert it failed and left no destination; return its last line."""
-    dest = tmp_path / "project"
-    result = run_copier_cli(template_repo, dest, data=data)
-    assert result.returncode != 0, result.stdout
-    assert not dest.exists(), "a failed copy must not leave a half-written destination"
-    return (result.stderr.strip().splitlines() or [""])[-1]
 
 
 # -------------------------------------------------------------------------------------------------------

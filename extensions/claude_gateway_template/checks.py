@@ -38,7 +38,7 @@ def base_url_error(value: Any, question: str, forbid_v1: bool = True) -> str:
         return (f"{question}: {masked!r} has credentials inside the URL; they would be stored in plain text in "
                 f".copier-answers.yml and the generated files. Give the URL without user:password@; "
                 f"credentials come from the environment or the provider's own login.")
-    if not _URL_CHARS.match(value):
+    if not _URL_CHARS.fullmatch(value):
         return (f"{question}: {shown(value)} contains a character that is not allowed here (spaces, quotes, $, "
                 f"backticks, ;, newlines and the like could break the generated shell and JSON files); {expected}.")
     if parts.scheme not in ("http", "https") or not host:
@@ -55,7 +55,7 @@ def base_url_error(value: Any, question: str, forbid_v1: bool = True) -> str:
 
 
 def model_id_error(value: Any, question: str) -> str:
-    if isinstance(value, str) and _MODEL_ID.match(value):
+    if isinstance(value, str) and _MODEL_ID.fullmatch(value):
         return ""
     return (f"{question}: {shown(value)} is not a model id; expected letters, digits and . _ : @ / - "
             f"(no spaces or quotes, at most 200 characters), e.g. {EXAMPLE_MODEL!r}.")
@@ -107,7 +107,7 @@ def proxy_url_error(value: Any) -> str:
         return (f"proxy_url: {masked!r} has credentials inside the URL, which would be stored in plain text. Give the "
                 f"URL without them, the user as proxy_username, and the password at run time in PROXY_PASSWORD "
                 f"(client/env.sh adds both).")
-    if not _URL_CHARS.match(value) or parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _URL_CHARS.fullmatch(value) or parts.scheme not in ("http", "https") or not parts.hostname:
         return f"proxy_url: {shown(value)} is not a proxy URL; {expected} (Claude Code supports no SOCKS)."
     if port is None or parts.path.strip("/") or parts.query or parts.fragment:
         return f"proxy_url: {shown(value)} needs a port and nothing after it; {expected}."
@@ -115,7 +115,7 @@ def proxy_url_error(value: Any) -> str:
 
 
 def proxy_username_error(value: Any) -> str:
-    if value in (None, "") or (isinstance(value, str) and _USERNAME.match(value)):
+    if value in (None, "") or (isinstance(value, str) and _USERNAME.fullmatch(value)):
         return ""
     return (f"proxy_username: {shown(value)} is not a user name this setup can pass safely; expected up to 128 "
             f"characters without quotes, $, backticks or control characters (the password is never "
@@ -123,7 +123,7 @@ def proxy_username_error(value: Any) -> str:
 
 
 def no_proxy_error(value: Any) -> str:
-    bad = [h for h in split_hosts(value) if not _HOST_ENTRY.match(h)]
+    bad = [h for h in split_hosts(value) if not _HOST_ENTRY.fullmatch(h)]
     if not bad:
         return ""
     return (f"no_proxy_hosts: {shown(bad[0])} is not a host, domain or network; expected a comma-separated list "
@@ -131,7 +131,7 @@ def no_proxy_error(value: Any) -> str:
 
 
 def corporate_ca_cert_error(value: Any) -> str:
-    if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.match(value)):
+    if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.fullmatch(value)):
         return ""
     return (f"corporate_ca_cert: {shown(value)} is not an absolute path; expected where the corporate root CA "
             f"(PEM) lives on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem "

@@ -62,8 +62,8 @@ def gateway_model_list(answers: Answers) -> list[dict[str, Any]]:
 def gateway_env_vars(answers: Answers) -> list[GatewayVar]:
     """Everything gateway/.env may hold, for init-secrets.sh and .env.example."""
     variables = [
-        GatewayVar("LITELLM_MASTER_KEY", "Admin key of the gateway (sk-...). Full control: never hand it to developers.",
-                   True),
+        GatewayVar("LITELLM_MASTER_KEY",
+                   "Admin key of the gateway (sk-...). Full control: never hand it to developers.", True),
         GatewayVar("LITELLM_SALT_KEY", "Encrypts credentials stored in the database. Never change it once set.", True),
     ]
     if answers.get("spend_database"):

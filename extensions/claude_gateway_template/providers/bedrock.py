@@ -27,14 +27,14 @@ def runtime_endpoint(region: str) -> str:
 
 
 def aws_region_error(value):
-    if isinstance(value, str) and _AWS_REGION.match(value):
+    if isinstance(value, str) and _AWS_REGION.fullmatch(value):
         return ""
     return (f"aws_region: {shown(value)} is not an AWS region; expected a region code such as us-east-1, "
             f"eu-central-1 or ap-northeast-1 (where Bedrock serves Claude).")
 
 
 def aws_profile_error(value):
-    if value in (None, "") or (isinstance(value, str) and _AWS_PROFILE.match(value)):
+    if value in (None, "") or (isinstance(value, str) and _AWS_PROFILE.fullmatch(value)):
         return ""
     return (f"aws_profile: {shown(value)} is not an AWS profile name; expected letters, digits and _ . + = @ - "
             f"(at most 64), as in ~/.aws/config, or empty to use the default credential chain.")
@@ -42,7 +42,8 @@ def aws_profile_error(value):
 
 def client_env(answers):
     env = [EnvVar("CLAUDE_CODE_USE_BEDROCK", "1", "Send requests to AWS Bedrock."),
-           EnvVar("AWS_REGION", answers["aws_region"], "Bedrock region (always set; the model ids' prefix follows it).")]
+           EnvVar("AWS_REGION", answers["aws_region"],
+                  "Bedrock region (always set; the model ids' prefix follows it).")]
     if answers.get("aws_profile"):
         env.append(EnvVar("AWS_PROFILE", answers["aws_profile"],
                           "AWS profile (named or SSO) whose credentials sign the requests."))

@@ -34,7 +34,7 @@ def base_url(answers) -> str:
 def foundry_resource_error(value, answers):
     if value in (None, ""):
         return ""  # the base URL's rule says when neither is given
-    if isinstance(value, str) and _RESOURCE.match(value):
+    if isinstance(value, str) and _RESOURCE.fullmatch(value):
         return ""
     return (f"foundry_resource: {shown(value)} is not an Azure resource name; expected 2-64 letters, digits and "
             f"hyphens, the part before .services.ai.azure.com (a full URL goes in foundry_base_url).")
@@ -61,8 +61,8 @@ def foundry_base_url_error(value, answers):
 def client_env(answers):
     env = [EnvVar("CLAUDE_CODE_USE_FOUNDRY", "1", "Send requests to Microsoft Foundry.")]
     if answers.get("foundry_base_url"):
-        env.append(EnvVar("ANTHROPIC_FOUNDRY_BASE_URL", base_url(answers),
-                          "Foundry endpoint with /anthropic (e.g. a private endpoint); needs CLAUDE_CODE_USE_FOUNDRY=1."))
+        env.append(EnvVar("ANTHROPIC_FOUNDRY_BASE_URL", base_url(answers), "Foundry endpoint with /anthropic "
+                          "(e.g. a private endpoint); needs CLAUDE_CODE_USE_FOUNDRY=1."))
     else:
         env.append(EnvVar("ANTHROPIC_FOUNDRY_RESOURCE", answers["foundry_resource"],
                           "Azure resource: https://<resource>.services.ai.azure.com/anthropic."))

@@ -19,7 +19,7 @@ def regional_endpoint(region: str) -> str:
 
 
 def gcp_project_error(value):
-    if isinstance(value, str) and _GCP_PROJECT.match(value):
+    if isinstance(value, str) and _GCP_PROJECT.fullmatch(value):
         return ""
     if value in (None, ""):
         return ("gcp_project_id: empty; Vertex AI needs your Google Cloud project id, e.g. my-team-prod "
@@ -29,7 +29,7 @@ def gcp_project_error(value):
 
 
 def gcp_region_error(value):
-    if isinstance(value, str) and _GCP_REGION.match(value):
+    if isinstance(value, str) and _GCP_REGION.fullmatch(value):
         return ""
     return (f"gcp_region: {shown(value)} is not a Vertex AI region; expected global or a region such as "
             f"us-east5 or europe-west1.")

@@ -1,0 +1,57 @@
+"""Helpers shared by the test modules (test modules never import each other): run the generated scripts and
+read what they produced."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from conftest import clean_env, run_copier_cli
+
+
+def sourced_env(project: Path, home: Path, **start: str) -> dict[str, str]:
+    """What `. client/env.sh` leaves exported, starting from a minimal environment plus `start`."""
+    script = '. ./client/env.sh >/dev/null 2>&1; env -0'
+    out = subprocess.run(["sh", "-c", script], cwd=project, env=clean_env(home, **start),
+                         capture_output=True, check=True, timeout=30).stdout.decode()
+    return dict(item.split("=", 1) for item in out.split("\0") if item)
+
+
+def added_vars(project: Path, home: Path) -> dict[str, str]:
+    """The variables sourcing client/env.sh adds to a minimal environment (the shell's own ones left out)."""
+    before = clean_env(home)
+    return {k: v for k, v in sourced_env(project, home).items()
+            if before.get(k) != v and k not in ("PWD", "SHLVL", "_", "OLDPWD")}
+
+
+def check_status(project: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["scripts/check-status.sh", *args], cwd=project, env=clean_env(home, **env),
+                          capture_output=True, text=True, timeout=60)
+
+
+def write_user_settings(home: Path, settings: dict) -> None:
+    (home / ".claude").mkdir(parents=True, exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+
+
+def read_ps1(path: Path) -> tuple[dict[str, str], list[str]]:
+    """(variables set, variables removed) by a generated env.ps1, undoing its single-quote escaping."""
+    text = path.read_text()
+    assigned = {m[0]: m[1].replace("''", "'") for m in re.findall(r"^\$env:(\w+) = '((?:[^']|'')*)'$", text, re.M)}
+    removed = re.findall(r"^Remove-Item -Path Env:(\w+) -ErrorAction SilentlyContinue$", text, re.M)
+    return assigned, removed
+
+
+def read_unsets(path: Path) -> list[str]:
+    return re.findall(r"^unset (\w+)$", path.read_text(), re.M)
+
+
+def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
+    """Run the copier CLI with `data`; assert it failed and left no destination; return its last line."""
+    dest = tmp_path / "project"
+    result = run_copier_cli(template_repo, dest, data=data)
+    assert result.returncode != 0, result.stdout
+    assert not dest.exists(), "a failed copy must not leave a half-written destination"
+    return (result.stderr.strip().splitlines() or [""])[-1]

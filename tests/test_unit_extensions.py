@@ -1,0 +1,182 @@
+"""Unit tests of the template's logic (extensions/claude_gateway_template), without copier: milliseconds each.
+
+They keep the registry, the rules table and copier.yml in step, so adding a provider or a question cannot
+half-succeed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from claude_gateway_template import derived, gateway, patterns, rules
+from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
+from conftest import REPO_ROOT
+
+COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
+
+
+def complete_answers(**overrides):
+    """Answers as copier passes them after asking: every question with its default (Jinja defaults evaluated)."""
+    answers = {"cost_tracking": False, "corporate_proxy": False, "providers": ["anthropic"], "anthropic_base_url": "",
+               "aws_region": "us-east-1", "aws_profile": "", "bedrock_base_url": "", "gcp_project_id": "my-team-prod",
+               "gcp_region": "global", "vertex_base_url": "", "foundry_resource": "my-foundry", "foundry_base_url": "",
+               "primary_provider": "anthropic", "deploy_gateway": True, "gateway_port": 4000,
+               "gateway_bind": "127.0.0.1", "gateway_url": "http://127.0.0.1:4000", "gateway_via_proxy": False,
+               "gateway_runtime": "docker", "gateway_workers": 1, "spend_database": False, "client_auth": "env",
+               "customize_models": False, "disable_nonessential_traffic": False,
+               "proxy_url": "http://proxy.example.com:8080", "proxy_username": "", "no_proxy_hosts": "",
+               "corporate_ca_cert": ""}
+    for provider in REGISTRY.values():
+        for tier in TIERS:
+            answers[provider.model_question(tier)] = provider.default_model(tier, "us-east-1")
+    answers.update(overrides)
+    return answers
+
+
+# -------------------------------------------------------------------------------------------------------
+# The registry and copier.yml agree
+# -------------------------------------------------------------------------------------------------------
+def test_copier_choices_list_the_registry_in_order():
+    assert list(QUESTIONS["providers"]["choices"].values()) == list(PROVIDERS)
+    assert list(QUESTIONS["primary_provider"]["choices"].values()) == list(PROVIDERS)
+    assert list(QUESTIONS["providers"]["choices"]) == [p.name for p in REGISTRY.values()]
+
+
+@pytest.mark.parametrize("key", PROVIDERS)
+def test_each_provider_record_is_complete(key):
+    provider = REGISTRY[key]
+    assert set(provider.default_models) == set(TIERS)
+    for fragment in (provider.doctor_check, provider.login_doc):
+        assert (REPO_ROOT / fragment).is_file(), fragment
+    for question in provider.questions:
+        assert f"'{key}' in providers" in QUESTIONS[question]["when"], question
+        assert question in rules.RULES_BY_QUESTION, question
+    for tier in TIERS:
+        question = QUESTIONS[provider.model_question(tier)]
+        assert question["default"] == f"{{{{ default_model('{key}', '{tier}'{', aws_region' if provider.model_prefix else ''}) }}}}"
+    assert (provider.use_flag is None) == (key == "anthropic")  # Claude Code's default needs no switch
+
+
+def test_every_validator_is_the_rule_of_its_own_question():
+    validated = {name for name, q in QUESTIONS.items() if "validator" in q}
+    for name in validated:
+        assert QUESTIONS[name]["validator"] == f"{{{{ answer_error('{name}') }}}}", name
+    assert validated <= set(rules.RULES_BY_QUESTION)
+    assert set(rules.RULES_BY_QUESTION) <= set(QUESTIONS)  # no rule for a question that does not exist
+
+
+# -------------------------------------------------------------------------------------------------------
+# The decision tree
+# -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pattern", list(patterns.PATTERNS.values()), ids=lambda p: p.letter)
+def test_pattern_table_round_trips_through_the_decision_tree(pattern):
+    assert patterns.derive_pattern(pattern.cost_tracking, pattern.corporate_proxy) == pattern.letter
+
+
+def test_migrations_name_real_patterns_and_each_path_once():
+    pairs = [(m.source, m.target) for m in patterns.MIGRATIONS]
+    assert len(set(pairs)) == len(pairs) and all(s != t for s, t in pairs)
+    assert {x for pair in pairs for x in pair} == set(patterns.PATTERNS)
+
+
+# -------------------------------------------------------------------------------------------------------
+# Rules: one line naming the question, the value and what is expected
+# -------------------------------------------------------------------------------------------------------
+BAD = [
+    ("gateway_port", 0), ("gateway_bind", "127.0.0.1%$(id)x"), ("gateway_workers", 0), ("proxy_url", "socks5://p:1"),
+    ("no_proxy_hosts", "a b;c"), ("corporate_ca_cert", "~/ca.pem"), ("aws_region", "us-east-1\n"),
+    ("anthropic_base_url", "https://llm.example.com\n"), ("gcp_region", "us-central"), ("foundry_resource", "a b"),
+    ("anthropic_opus_model", "claude opus"), ("client_auth", "magic"), ("gateway_runtime", "k8s"),
+]
+
+
+@pytest.mark.parametrize(("question", "value"), BAD, ids=[q for q, _ in BAD])
+def test_bad_values_get_one_line_naming_question_value_and_expectation(question, value):
+    answers = complete_answers(cost_tracking=True, corporate_proxy=True, providers=["anthropic", "bedrock", "vertex",
+                                                                                   "foundry"], **{question: value})
+    message = rules.answer_error(question, answers)
+    assert message.startswith(f"{question}: ")
+    assert "\n" not in message and "expected" in message, message
+    assert rules.answer_errors(answers)[0] == message  # the hook's re-validation says the same
+
+
+def test_defaults_pass_every_rule():
+    for providers in (["anthropic"], ["bedrock"], ["vertex"], ["foundry"]):
+        assert rules.answer_errors(complete_answers(providers=providers)) == []
+    assert rules.answer_errors(complete_answers(cost_tracking=True, providers=list(PROVIDERS))) == []
+
+
+def test_trailing_newline_is_rejected_everywhere_a_pattern_checks():
+    for question in ("aws_profile", "proxy_username", "corporate_ca_cert", "foundry_base_url", "gcp_project_id"):
+        answers = complete_answers(corporate_proxy=True, providers=["foundry"] if "foundry" in question else
+                                   ["bedrock"] if "aws" in question else ["vertex"],
+                                   foundry_resource="", **{question: {"aws_profile": "dev",
+                                                                      "proxy_username": "alice",
+                                                                      "corporate_ca_cert": "/etc/ca.pem",
+                                                                      "foundry_base_url": "https://f.example.com/anthropic",
+                                                                      "gcp_project_id": "my-team-prod"}[question] + "\n"})
+        assert rules.answer_error(question, answers), question
+
+
+# -------------------------------------------------------------------------------------------------------
+# Derived values: complete for every pattern and provider (StrictUndefined renders rely on it)
+# -------------------------------------------------------------------------------------------------------
+CASES = [(ct, cp, p) for ct in (False, True) for cp in (False, True) for p in PROVIDERS]
+
+
+@pytest.mark.parametrize(("cost_tracking", "corporate_proxy", "provider"), CASES)
+def test_every_pattern_gets_the_same_complete_context(cost_tracking, corporate_proxy, provider):
+    context = derived.derive(complete_answers(cost_tracking=cost_tracking, corporate_proxy=corporate_proxy,
+                                              providers=[provider], primary_provider=provider))
+    reference = derived.derive(complete_answers())
+    assert set(context) == set(reference)
+    assert context["pattern"] == patterns.derive_pattern(cost_tracking, corporate_proxy)
+    names = [v.name for v in context["client_env"]]
+    assert len(names) == len(set(names))
+    assert not set(names) & {v.name for v in context["client_env_forbidden"]}  # never set and forbidden at once
+
+
+def test_gateway_model_list_orders_the_primary_first_in_each_group():
+    answers = complete_answers(cost_tracking=True, providers=["anthropic", "foundry"], primary_provider="foundry")
+    model_list = gateway.gateway_model_list(answers)
+    assert [(d["model_name"], d["litellm_params"]["order"]) for d in model_list][:2] == [
+        ("claude-opus-5-5", 1), ("claude-opus-5-5", 2)]
+    assert model_list[0]["litellm_params"]["api_base"] == "https://my-foundry.services.ai.azure.com/anthropic"
+    assert all(not str(v).startswith("sk-") for d in model_list for v in d["litellm_params"].values())
+
+
+# -------------------------------------------------------------------------------------------------------
+# The glue copier loads
+# -------------------------------------------------------------------------------------------------------
+def test_glue_runs_each_release_with_its_own_package(tmp_path):
+    """copier update renders two releases in one process: the second glue must not reuse the first's modules."""
+    import shutil
+    other = tmp_path / "other-release" / "extensions"
+    shutil.copytree(REPO_ROOT / "extensions", other, ignore=shutil.ignore_patterns("__pycache__"))
+    (other / "claude_gateway_template" / "patterns.py").write_text(
+        (other / "claude_gateway_template" / "patterns.py").read_text().replace('"Direct provider access"',
+                                                                                '"Other release"'))
+    script = ("import importlib.util, sys\n"
+              "def load(path, name):\n"
+              "    spec = importlib.util.spec_from_file_location(name, path)\n"
+              "    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); return module\n"
+              f"a = load({str(REPO_ROOT / 'extensions' / 'context.py')!r}, 'glue_a')\n"
+              f"b = load({str(other / 'context.py')!r}, 'glue_b')\n"
+              "print(b._modules['derived'].PATTERNS['A'].name)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Other release"
+
+
+def test_rename_answers_command_still_runs_from_the_glue(tmp_path):
+    answers = tmp_path / ".copier-answers.yml"
+    answers.write_text("_commit: v0.1.0\nca_bundle: /etc/ca.pem\ncost_tracking: false\n")
+    step = [sys.executable, str(REPO_ROOT / "extensions" / "context.py"), "rename-answers", str(answers)]
+    out = subprocess.run(step, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^corporate_ca_cert: /etc/ca.pem$", answers.read_text(), re.M)

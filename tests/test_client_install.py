@@ -1,5 +1,6 @@
 """client/install.sh on a throwaway HOME: merges the template's keys into ~/.claude/settings.json with a backup,
---undo takes back exactly those keys, --dry-run writes nothing, and a second install changes nothing."""
+--undo takes back exactly those keys, --dry-run writes nothing, and a second install changes nothing. The merge
+itself (client/settings_merge.py) has fast unit tests in tests/test_settings_merge.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import clean_env
+from conftest import REPO_ROOT, clean_env
 
 
 def install(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -84,17 +85,6 @@ def test_install_without_existing_settings_and_undo_leaves_no_trace(generate, tm
     assert not (tmp_path / ".claude" / "settings.installed-by-template.json").exists()
 
 
-def test_undo_keeps_an_owned_key_the_user_changed_since(generate, tmp_path):
-    project = generate()
-    assert install(project, tmp_path).returncode == 0
-    edited = settings(tmp_path)
-    edited["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"] = "chosen-by-user"
-    write_settings(tmp_path, edited)
-    result = install(project, tmp_path, "--undo")
-    assert "kept      env.ANTHROPIC_DEFAULT_OPUS_MODEL (changed since install)" in result.stdout
-    assert settings(tmp_path)["env"] == {"ANTHROPIC_DEFAULT_OPUS_MODEL": "chosen-by-user"}
-
-
 def test_dry_run_prints_the_diff_and_writes_nothing(generate, tmp_path):
     project = generate()
     write_settings(tmp_path, {"theme": "dark"})
@@ -115,6 +105,17 @@ def test_broken_settings_file_is_left_alone(generate, tmp_path):
     assert result.returncode == 1
     assert "is not valid JSON" in result.stderr and "nothing was changed" in result.stderr
     assert (tmp_path / ".claude" / "settings.json").read_text() == "{ not json"
+
+
+def test_without_its_python_helper_install_fails_and_writes_nothing(generate, tmp_path):
+    project = generate()
+    assert (project / "client" / "settings_merge.py").read_bytes() == \
+        (REPO_ROOT / "template" / "client" / "settings_merge.py").read_bytes()  # copied verbatim
+    (project / "client" / "settings_merge.py").unlink()
+    result = install(project, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == f"install.sh: {project / 'client' / 'settings_merge.py'} is missing; nothing was changed\n"
+    assert not (tmp_path / ".claude").exists()
 
 
 def test_reinstall_after_answers_change_takes_back_keys_no_longer_owned(generate, tmp_path):

@@ -240,7 +240,8 @@ def test_upgrade_from_an_older_release_runs_its_migration_and_keeps_edits_and_se
     local_config = project / "gateway" / "litellm_config.local.yaml"
     local_config.write_text(local_config.read_text() + "# our own additions\n")
     # User edits in template-owned files: one the upgrade leaves alone, one it changes (the renamed answer's name).
-    edits = {"client/install.sh": SHARED_EDIT, "docs/egress-allowlist.md": "\nOur proxy team: #net-help\n"}
+    # (client/install.sh changed at its end since v0.1.0, so an edit appended there would now rightly conflict.)
+    edits = {"scripts/health-check.sh": SHARED_EDIT, "docs/egress-allowlist.md": "\nOur proxy team: #net-help\n"}
     for rel, edit in edits.items():
         with (project / rel).open("a") as f:
             f.write(edit)

@@ -1,0 +1,238 @@
+"""client/settings_merge.py (the JSON work of client/install.sh), imported straight from template/: the merge for
+install and undo as pure functions, and main() on a temporary settings directory. No copier, no shell: fast.
+tests/test_client_install.py runs the same file through the generated install.sh."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+MODULE_PATH = Path(__file__).resolve().parent.parent / "template" / "client" / "settings_merge.py"
+CONFLICTING = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")
+SOURCE = {"$schema": "https://json.schemastore.org/claude-code-settings.json",
+          "env": {"ANTHROPIC_BASE_URL": "https://llm.example.com", "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5"}}
+OURS = SOURCE["env"]
+
+
+def load_module():
+    spec = importlib.util.spec_from_file_location("settings_merge", MODULE_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in template/
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = dont_write_bytecode
+    return module
+
+
+sm = load_module()
+
+
+def install(current: dict, record: dict | None = None, text: str = "x", source: dict = SOURCE):
+    return sm.plan("install", text, current, record or {}, source, CONFLICTING)
+
+
+def undo(current: dict, record: dict, text: str = "x"):
+    return sm.plan("undo", text, current, record)
+
+
+# -------------------------------------------------------------------------------------------------------------
+# The merge (pure)
+# -------------------------------------------------------------------------------------------------------------
+def test_install_into_absent_settings_writes_our_keys_and_notes_the_file_was_created():
+    result = install({}, text="")
+    assert result.settings == {"env": OURS}
+    assert result.text == sm.dump({"env": OURS}) and not result.remove_file
+    assert result.report == ["set       env.ANTHROPIC_BASE_URL", "set       env.ANTHROPIC_DEFAULT_OPUS_MODEL"]
+    assert result.record == {"keys": {
+        "env.ANTHROPIC_BASE_URL": {"had_previous": False, "previous": None, "value": "https://llm.example.com",
+                                   "removed": False},
+        "env.ANTHROPIC_DEFAULT_OPUS_MODEL": {"had_previous": False, "previous": None, "value": "claude-opus-5-5",
+                                             "removed": False},
+    }, "created_settings_file": True}
+    assert list(result.record) == ["keys", "created_settings_file"]  # the record file's key order
+
+
+def test_install_keeps_unrelated_keys_and_leaves_its_arguments_alone():
+    user = {"model": "opus", "permissions": {"allow": ["Bash(ls)"]}, "env": {"MY_VAR": "mine"}}
+    before = json.loads(json.dumps(user))
+    result = install(user)
+    assert result.settings == {"model": "opus", "permissions": {"allow": ["Bash(ls)"]},
+                               "env": {"MY_VAR": "mine", **OURS}}
+    assert user == before
+    assert "$schema" not in result.settings and not result.record["created_settings_file"]
+
+
+def test_install_removes_conflicting_variables_and_undo_puts_them_back():
+    user = {"env": {"CLAUDE_CODE_USE_VERTEX": "1", "ANTHROPIC_DEFAULT_OPUS_MODEL": "my-old-pin"}}
+    installed = install(user)
+    assert installed.settings == {"env": {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5",
+                                          "ANTHROPIC_BASE_URL": "https://llm.example.com"}}
+    assert "removed   env.CLAUDE_CODE_USE_VERTEX (conflicts with this setup)" in installed.report
+    assert "env.CLAUDE_CODE_USE_BEDROCK" not in installed.record["keys"]  # absent and unwanted: not owned
+    undone = undo(installed.settings, installed.record)
+    assert undone.settings == user
+    assert undone.report == ["removed   env.ANTHROPIC_BASE_URL", "restored  env.ANTHROPIC_DEFAULT_OPUS_MODEL",
+                             "restored  env.CLAUDE_CODE_USE_VERTEX"]
+    assert undone.record["keys"] == {}
+
+
+def test_second_install_changes_nothing():
+    first = install({"theme": "dark"}, text='{"theme": "dark"}')
+    second = install(first.settings, first.record, text=first.text)
+    assert second.text == first.text and second.report == [] and second.record == first.record
+
+
+def test_undo_keeps_what_the_user_changed_after_install():
+    installed = install({"env": {"MY_VAR": "mine"}})
+    edited = json.loads(json.dumps(installed.settings))
+    edited["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"] = "chosen-by-user"  # an owned key, changed since
+    edited["env"]["MY_OTHER_VAR"] = "added later"
+    edited["theme"] = "dark"
+    undone = undo(edited, installed.record)
+    assert undone.settings == {"env": {"MY_VAR": "mine", "ANTHROPIC_DEFAULT_OPUS_MODEL": "chosen-by-user",
+                                       "MY_OTHER_VAR": "added later"}, "theme": "dark"}
+    assert "kept      env.ANTHROPIC_DEFAULT_OPUS_MODEL (changed since install)" in undone.report
+
+
+def test_undo_of_an_install_that_created_the_file_removes_it_unless_the_user_added_keys():
+    installed = install({}, text="")
+    assert undo(installed.settings, installed.record, text=installed.text).remove_file
+    with_theme = {**installed.settings, "theme": "dark"}
+    kept = undo(with_theme, installed.record, text=sm.dump(with_theme))
+    assert not kept.remove_file and kept.settings == {"theme": "dark"}
+
+
+def test_reinstall_takes_back_keys_the_source_no_longer_has():
+    first = install({"env": {"ANTHROPIC_BASE_URL": "https://old.example.com"}})
+    second = install(first.settings, first.record, source={"env": {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5"}})
+    assert second.settings == {"env": {"ANTHROPIC_BASE_URL": "https://old.example.com",
+                                       "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5"}}
+    assert second.report[0] == "restored  env.ANTHROPIC_BASE_URL"
+    assert set(second.record["keys"]) == {"env.ANTHROPIC_DEFAULT_OPUS_MODEL"}
+
+
+def test_top_level_keys_are_owned_whole_and_a_non_object_env_is_replaced():
+    result = install({"env": "not an object"}, source={"apiKeyHelper": "vault get", "env": {"A": "1"}})
+    assert result.settings == {"env": {"A": "1"}, "apiKeyHelper": "vault get"}
+    assert undo(result.settings, result.record).settings == {}
+
+
+def test_diff_text_is_a_unified_diff_named_after_the_settings_file():
+    diff = sm.diff_text('{"a": 1}\n', '{"a": 2}\n', "/h/.claude/settings.json")
+    assert diff.splitlines() == ["--- /h/.claude/settings.json (before)", "+++ /h/.claude/settings.json (after)",
+                                 "@@ -1 +1 @@", '-{"a": 1}', '+{"a": 2}']
+    assert sm.diff_text("same\n", "same\n", "p") == ""
+
+
+def test_dump_keeps_non_ascii_as_is():
+    assert sm.dump({"env": {"X": "ünï"}}) == '{\n  "env": {\n    "X": "ünï"\n  }\n}\n'
+
+
+# -------------------------------------------------------------------------------------------------------------
+# main(): files, messages and exit codes
+# -------------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def home(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "settings.json").write_text(json.dumps(SOURCE, indent=2))
+    return tmp_path
+
+
+def run(home: Path, mode: str = "install", dry_run: bool = False) -> int:
+    return sm.main([mode, "1" if dry_run else "0", str(home / ".claude"), str(home / "src" / "settings.json"),
+                    json.dumps(list(CONFLICTING))])
+
+
+def files(home: Path) -> dict[str, str]:
+    claude = home / ".claude"
+    return {p.name: p.read_text() for p in sorted(claude.iterdir())} if claude.exists() else {}
+
+
+def write_settings(home: Path, text: str) -> None:
+    (home / ".claude").mkdir(exist_ok=True)
+    (home / ".claude" / "settings.json").write_text(text)
+
+
+def test_main_install_and_undo_without_earlier_settings(home, capsys):
+    path = home / ".claude" / "settings.json"
+    assert run(home) == 0
+    assert capsys.readouterr().out == ("set       env.ANTHROPIC_BASE_URL\nset       env.ANTHROPIC_DEFAULT_OPUS_MODEL\n"
+                                       f"{path}: installed\n")
+    assert json.loads(path.read_text()) == {"env": OURS}
+    assert set(files(home)) == {"settings.json", "settings.installed-by-template.json"}  # nothing to back up
+    assert run(home, "undo") == 0
+    assert capsys.readouterr().out.endswith(f"{path}: undone\n")
+    [(backup, text)] = files(home).items()  # the settings and the record are gone; the backup of what undo removed
+    assert backup.startswith("settings.json.backup-") and json.loads(text) == {"env": OURS}
+
+
+def test_main_second_install_changes_nothing_and_makes_one_backup(home, capsys):
+    write_settings(home, '{"theme": "dark"}')
+    assert run(home) == 0
+    first = files(home)
+    [backup] = [name for name in first if ".backup-" in name]
+    assert first[backup] == '{"theme": "dark"}'
+    assert f"backup:   {home / '.claude' / backup}\n" in capsys.readouterr().out
+    assert run(home) == 0
+    assert capsys.readouterr().out == f"{home / '.claude' / 'settings.json'}: already up to date, nothing to change\n"
+    assert files(home) == first
+
+
+def test_main_dry_run_prints_the_diff_and_writes_nothing(home, capsys):
+    write_settings(home, '{"theme": "dark"}')
+    assert run(home, dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert '+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5"' in out
+    assert out.endswith("dry run: nothing was written\n")
+    assert files(home) == {"settings.json": '{"theme": "dark"}'}
+    assert run(home, "undo", dry_run=True) == 0
+    assert capsys.readouterr().out == f"{home / '.claude' / 'settings.json'}: nothing to change\n" \
+                                      "dry run: nothing was written\n"
+
+
+@pytest.mark.parametrize("text", ["[]", "42", '"text"', "null"])
+def test_main_refuses_settings_that_are_not_an_object(home, capsys, text):
+    write_settings(home, text)
+    assert run(home) == 1
+    captured = capsys.readouterr()
+    path = home / ".claude" / "settings.json"
+    assert captured.err == f"install.sh: {path} does not hold a JSON object; nothing was changed\n"
+    assert captured.out == ""
+    assert files(home) == {"settings.json": text}
+
+
+def test_main_refuses_invalid_json(home, capsys):
+    write_settings(home, "{ not json")
+    assert run(home) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"install.sh: {home / '.claude' / 'settings.json'} is not valid JSON (")
+    assert err.endswith("); fix it first; nothing was changed\n") and err.count("\n") == 1
+    assert files(home) == {"settings.json": "{ not json"}
+
+
+def test_main_refuses_a_missing_source(home, capsys):
+    (home / "src" / "settings.json").unlink()
+    assert run(home) == 1
+    assert capsys.readouterr().err == f"install.sh: {home / 'src' / 'settings.json'} is missing; nothing was changed\n"
+    assert files(home) == {}
+
+
+@pytest.mark.parametrize("argv", [[], ["install", "0", "d", "s"], ["remove", "0", "d", "s", "[]"],
+                                  ["install", "yes", "d", "s", "[]"]])
+def test_main_wrong_arguments_exit_2(capsys, argv):
+    assert sm.main(argv) == 2
+    assert capsys.readouterr().err.startswith("usage: settings_merge.py ")
+
+
+def test_backup_names_stay_distinct_within_one_second(tmp_path):
+    settings = str(tmp_path / "settings.json")
+    assert sm.backup_path(settings, "20261128-120000") == f"{settings}.backup-20261128-120000"
+    (tmp_path / "settings.json.backup-20261128-120000").write_text("")
+    (tmp_path / "settings.json.backup-20261128-120000-1").write_text("")
+    assert sm.backup_path(settings, "20261128-120000") == f"{settings}.backup-20261128-120000-2"

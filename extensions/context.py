@@ -43,9 +43,9 @@ rules = _modules["rules"]
 if __name__ == "__main__":
     sys.exit(_modules["answer_migrations"].main(sys.argv[1:]))
 
-from copier_template_extensions import ContextHook  # noqa: E402 - not needed by the migration step above
-from jinja2 import pass_context  # noqa: E402
-from jinja2.ext import Extension  # noqa: E402
+from copier_template_extensions import ContextHook
+from jinja2 import pass_context
+from jinja2.ext import Extension
 
 InvalidAnswer = rules.InvalidAnswer
 

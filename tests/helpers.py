@@ -28,7 +28,7 @@ def added_vars(project: Path, home: Path) -> dict[str, str]:
 
 def check_status(project: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(["scripts/check-status.sh", *args], cwd=project, env=clean_env(home, **env),
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def write_user_settings(home: Path, settings: dict) -> None:
@@ -39,13 +39,13 @@ def write_user_settings(home: Path, settings: dict) -> None:
 def read_ps1(path: Path) -> tuple[dict[str, str], list[str]]:
     """(variables set, variables removed) by a generated env.ps1, undoing its single-quote escaping."""
     text = path.read_text()
-    assigned = {m[0]: m[1].replace("''", "'") for m in re.findall(r"^\$env:(\w+) = '((?:[^']|'')*)'$", text, re.M)}
-    removed = re.findall(r"^Remove-Item -Path Env:(\w+) -ErrorAction SilentlyContinue$", text, re.M)
+    assigned = {m[0]: m[1].replace("''", "'") for m in re.findall(r"^\$env:(\w+) = '((?:[^']|'')*)'$", text, re.MULTILINE)}
+    removed = re.findall(r"^Remove-Item -Path Env:(\w+) -ErrorAction SilentlyContinue$", text, re.MULTILINE)
     return assigned, removed
 
 
 def read_unsets(path: Path) -> list[str]:
-    return re.findall(r"^unset (\w+)$", path.read_text(), re.M)
+    return re.findall(r"^unset (\w+)$", path.read_text(), re.MULTILINE)
 
 
 def rejected(template_repo: Path, tmp_path: Path, **data) -> str:

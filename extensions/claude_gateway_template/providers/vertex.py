@@ -96,10 +96,10 @@ PROVIDER = Provider(
     rejects_new_betas=True,
     compose_environment=lambda answers: {"GOOGLE_APPLICATION_CREDENTIALS": "/run/secrets/gcp-credentials.json"},
     compose_volumes=lambda answers: [(
-        "Google credentials (read-only): a service-account key, or your ADC file from "
-        "`gcloud auth application-default login`.",
-        "${GCP_CREDENTIALS_FILE:-${HOME}/.config/gcloud/application_default_credentials.json}"
-        ":/run/secrets/gcp-credentials.json:ro")],
+        ("Google credentials (read-only): a service-account key, or your ADC file from "
+         "`gcloud auth application-default login`."),
+        ("${GCP_CREDENTIALS_FILE:-${HOME}/.config/gcloud/application_default_credentials.json}"
+         ":/run/secrets/gcp-credentials.json:ro"))],
     gateway_credential_doc=lambda answers: (" (Google credentials: Docker mounts `GCP_CREDENTIALS_FILE`, default "
                                             "your ADC file; the local process reads `GOOGLE_APPLICATION_CREDENTIALS`)"),
     request_path=request_path,

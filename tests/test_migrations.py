@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from claude_gateway_template.patterns import MIGRATIONS, PATTERNS
+
 from conftest import REPO_ROOT, TEMPLATE_TAG, WORKING_TREE_TAG, clean_env, clone_template_since, git, run_copier_cli
 
 PROXY = "http://proxy.example.com:8080"
@@ -21,8 +23,9 @@ SOURCES = {
     "D": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": PROXY, "gateway_runtime": "process",
           "spend_database": False},
 }
-FLAGS = {"A": (False, False), "B": (False, True), "C": (True, False), "D": (True, True)}
-PATHS = [("A", "C"), ("B", "D"), ("C", "D"), ("C", "A"), ("D", "B"), ("D", "C"), ("A", "B")]
+FLAGS = {p.letter: (p.cost_tracking, p.corporate_proxy) for p in PATTERNS.values()}
+# The migration paths of the pattern table (the seed's paths and their rollbacks).
+PATHS = [(m.source, m.target) for m in MIGRATIONS]
 SHARED_EDIT = "# team note: kept across migrations\n"
 MIGRATE_TIMEOUT = 180
 

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import client, egress, gateway, guidance
-from .patterns import PATTERNS, derive_pattern, pattern_reason, pattern_summary
+from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
 from .records import Answers, Endpoint
 
@@ -28,6 +28,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "pattern_reason": reason,
         "pattern_summary": pattern_summary(pattern, reason),
         "patterns": list(PATTERNS.values()),
+        "migrations": list(MIGRATIONS),
         "provider": provider.key,
         "provider_info": provider,
         "provider_name": provider.name,

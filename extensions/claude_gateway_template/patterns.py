@@ -61,18 +61,30 @@ PATTERNS = {
 class Migration:
     source: str
     target: str
-    what: str
+    what: str     # the seed's name for the path
+    changes: str  # what it changes in the repository (markdown)
 
+    @property
+    def command(self) -> str:
+        """scripts/migrate.sh's command line for it: a path that adds the proxy needs the proxy's URL."""
+        adds_proxy = PATTERNS[self.target].corporate_proxy and not PATTERNS[self.source].corporate_proxy
+        return f"scripts/migrate.sh {self.target}" + (" --data proxy_url=http://proxy:8080" if adds_proxy else "")
+
+
+_REMOVE_GATEWAY = "removes the gateway files; clients talk to the provider again"
 
 # The seed's migration paths and their rollbacks (scripts/migrate.sh runs each; the tests run every one).
 MIGRATIONS = (
-    Migration("A", "C", "add a gateway"),
-    Migration("B", "D", "add a gateway behind the proxy"),
-    Migration("C", "D", "add a proxy"),
-    Migration("C", "A", "roll back: remove the gateway"),
-    Migration("D", "B", "roll back: remove the gateway"),
-    Migration("D", "C", "roll back: remove the proxy"),
-    Migration("A", "B", "add a proxy"),
+    Migration("A", "C", "add a gateway for cost tracking", "adds `gateway/` and the gateway scripts; "
+              "`ANTHROPIC_BASE_URL` now points at the gateway and the key moves to `ANTHROPIC_AUTH_TOKEN`"),
+    Migration("B", "D", "add a gateway behind the proxy", "adds the gateway (with its own proxy settings and CA "
+              "bundle); clients point at it"),
+    Migration("C", "D", "add the proxy requirement", "adds the proxy variables, `NO_PROXY` with the gateway host, "
+              "the CA, `docs/egress-allowlist.md`"),
+    Migration("A", "B", "add the proxy", "adds the proxy variables and the egress allowlist"),
+    Migration("C", "A", "roll back (remove the gateway)", _REMOVE_GATEWAY),
+    Migration("D", "B", "roll back (remove the gateway)", _REMOVE_GATEWAY),
+    Migration("D", "C", "remove the proxy", "removes the proxy variables and the allowlist"),
 )
 
 

@@ -36,11 +36,35 @@ def timed(cmd: list[str], **kw) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
-def row(name: str, samples: list[tuple[float, int]]) -> str:
+def row(name: str, samples: list[tuple[float, int]], ratio: str = "") -> str:
     secs = sorted(s for s, _ in samples)
     p95 = secs[min(len(secs) - 1, round(0.95 * (len(secs) - 1)))]
     rss = max(r for _, r in samples) / 1024
-    return f"| {name} | {len(secs)} | {statistics.median(secs) * 1000:.0f} | {p95 * 1000:.0f} | {rss:.0f} |"
+    return (f"| {name} | {len(secs)} | {statistics.median(secs) * 1000:.0f} | {p95 * 1000:.0f} | {ratio} "
+            f"| {rss:.0f} |")
+
+
+PROXY = ["--data", "corporate_proxy=true", "--data", "proxy_url=http://proxy.example.com:8080"]
+PATTERN_DATA = {
+    "A": [],
+    "A (Foundry)": ["--data", "providers=[foundry]", "--data", "foundry_resource=bench"],
+    "B": PROXY,
+    "C": ["--data", "cost_tracking=true"],
+    "D": ["--data", "cost_tracking=true", *PROXY],
+}
+
+
+def floor_template(tmp: Path) -> Path:
+    """copier's floor: a committed, tagged template with one question and one file (the same CLI and flags)."""
+    floor = tmp / "floor"
+    (floor / "template").mkdir(parents=True)
+    (floor / "copier.yml").write_text("_subdirectory: template\nanthropic_base_url:\n  type: str\n  default: ''\n")
+    (floor / "template" / "README.md.jinja").write_text("{{ anthropic_base_url }}\n")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@example.invalid"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "floor"], ["tag", "v0.0.0"]):
+        subprocess.run(["git", *args], cwd=floor, check=True, env=env, capture_output=True)
+    return floor
 
 
 def template_clone(tmp: Path) -> Path:
@@ -55,12 +79,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, RunningMock() as mock:
         tmp = Path(tmp_name)
         template = template_clone(tmp)
-        for pattern, data in (("A", []), ("D", ["--data", "cost_tracking=true", "--data", "corporate_proxy=true",
-                                          "--data", "proxy_url=http://proxy.example.com:8080"])):
-            samples = [timed([COPIER, "copy", "--trust", "--defaults", "--quiet", *data,
-                              "--data", f"anthropic_base_url={mock.url}", str(template), str(tmp / f"{pattern}{i}")])
-                       for i in range(runs)]
-            rows.append(row(f"`copier copy` (CLI), Pattern {pattern}", samples))
+        floor = floor_template(tmp)
+        # Every configuration once per round, rounds interleaved, so drift of this shared machine hits all alike;
+        # each pattern is reported as a ratio to copier's floor measured in the same run.
+        configs = {"floor": (floor, [])}
+        configs.update({pattern: (template, data) for pattern, data in PATTERN_DATA.items()})
+        samples: dict[str, list[tuple[float, int]]] = {name: [] for name in configs}
+        for i in range(runs):
+            for name, (source, data) in configs.items():
+                samples[name].append(timed([COPIER, "copy", "--trust", "--defaults", "--quiet", *data,
+                                            "--data", f"anthropic_base_url={mock.url}", str(source),
+                                            str(tmp / f"{name}{i}")]))
+        floor_median = statistics.median(s for s, _ in samples["floor"])
+        rows.append(row("`copier copy` (CLI) of a one-file template: copier's floor", samples["floor"]))
+        for pattern in PATTERN_DATA:
+            ratio = statistics.median(s for s, _ in samples[pattern]) / floor_median
+            rows.append(row(f"`copier copy` (CLI), Pattern {pattern}", samples[pattern], f"{ratio:.2f}×"))
 
         project = tmp / "A0"
         home = tmp / "home"
@@ -88,8 +122,8 @@ def main() -> None:
             cli = ["sh", "-c", f'. ./client/env.sh && exec "{CLAUDE}" -p "say hi"']
             rows.append(row("`claude -p` via generated `client/env.sh` → mock",
                             [timed(cli, cwd=project, env=env_cli) for _ in range(runs)]))
-    print("| what | runs | median ms | p95 ms | peak RSS MiB |")
-    print("|---|---|---|---|---|")
+    print("| what | runs | median ms | p95 ms | ratio to the floor (medians) | peak RSS MiB |")
+    print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\n(python {sys.version.split()[0]}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')})")
 

@@ -97,10 +97,22 @@ _DECISION_ANSWERS = ("cost_tracking", "corporate_proxy", "providers")
 class DerivedContext(ContextHook):
     """Adds the derived values to every rendering once the answers are known."""
 
+    def __init__(self, environment):
+        super().__init__(environment)
+        # copier-template-extensions calls the hook for every template, string and path copier renders (about 400
+        # per copy), always with the same answers: validate and derive once per set of answers.
+        self._derived: dict[str, Any] = {}
+        self._derived_for = None
+
     def hook(self, context: dict[str, Any]) -> None:
         if str(context.get("_copier_phase")) == "prompt" or any(key not in context for key in _DECISION_ANSWERS):
             return  # still asking: answers may be partial or unparsed, and nothing needs derived values yet
-        errors = rules.answer_errors(context)
-        if errors:
-            raise InvalidAnswer(errors[0])
-        context.update(_modules["derived"].derive(context))
+        answers = {k: v for k, v in context.items() if not k.startswith("_") and k not in self._derived}
+        key = repr(sorted(answers.items()))
+        if key != self._derived_for:
+            errors = rules.answer_errors(answers)
+            if errors:
+                raise InvalidAnswer(errors[0])
+            self._derived = _modules["derived"].derive(answers)
+            self._derived_for = key
+        context.update(self._derived)

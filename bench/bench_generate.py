@@ -1,7 +1,7 @@
 """Benchmarks: how long generating a project takes, how long the doctor takes, and what a real Claude Code
 round trip through the generated configuration costs. Prints a Markdown table for the README.
 
-Run: make bench   (or .venv/bin/python bench/bench_generate.py [--runs N])
+Run: make bench   (or .venv/bin/python bench/bench_generate.py [--runs N] [--compare REF])
 Only loopback traffic: the provider is the tests' mock on 127.0.0.1.
 """
 
@@ -54,6 +54,19 @@ PATTERN_DATA = {
 }
 
 
+def template_at(ref: str, tmp: Path) -> Path:
+    """This repository at `ref` (a commit or tag), as its only tag, so copier copies exactly that."""
+    clone = tmp / "at-ref"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@example.invalid"}
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True, env=env)
+    subprocess.run(["git", "checkout", "-q", "-B", "bench", ref], cwd=clone, check=True, env=env)
+    for tag in subprocess.run(["git", "tag"], cwd=clone, check=True, capture_output=True, text=True).stdout.split():
+        subprocess.run(["git", "tag", "-d", tag], cwd=clone, check=True, capture_output=True)
+    subprocess.run(["git", "tag", "v0.0.0"], cwd=clone, check=True, env=env)
+    return clone
+
+
 def floor_template(tmp: Path) -> Path:
     """copier's floor: a committed, tagged template with one question and one file (the same CLI and flags)."""
     floor = tmp / "floor"
@@ -74,7 +87,9 @@ def template_clone(tmp: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    runs = parser.parse_args().runs
+    parser.add_argument("--compare", metavar="REF", help="also time Pattern D from this commit or tag (before/after)")
+    args = parser.parse_args()
+    runs = args.runs
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name, RunningMock() as mock:
         tmp = Path(tmp_name)
@@ -84,6 +99,8 @@ def main() -> None:
         # each pattern is reported as a ratio to copier's floor measured in the same run.
         configs = {"floor": (floor, [])}
         configs.update({pattern: (template, data) for pattern, data in PATTERN_DATA.items()})
+        if args.compare:
+            configs[f"D at {args.compare}"] = (template_at(args.compare, tmp), PATTERN_DATA["D"])
         samples: dict[str, list[tuple[float, int]]] = {name: [] for name in configs}
         for i in range(runs):
             for name, (source, data) in configs.items():
@@ -92,7 +109,7 @@ def main() -> None:
                                             str(tmp / f"{name}{i}")]))
         floor_median = statistics.median(s for s, _ in samples["floor"])
         rows.append(row("`copier copy` (CLI) of a one-file template: copier's floor", samples["floor"]))
-        for pattern in PATTERN_DATA:
+        for pattern in [name for name in configs if name != "floor"]:
             ratio = statistics.median(s for s, _ in samples[pattern]) / floor_median
             rows.append(row(f"`copier copy` (CLI), Pattern {pattern}", samples[pattern], f"{ratio:.2f}×"))
 

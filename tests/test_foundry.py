@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 import yaml
+from claude_gateway_template.providers import REGISTRY
 from conftest import HANG_GUARD, clean_env, free_port, post_messages, started_gateway
 from helpers import added_vars, check_status, read_ps1, read_unsets, rejected, write_user_settings
 from mock_provider import DEFAULT_REPLY, RunningMock
@@ -17,6 +18,7 @@ FOUNDRY = {"providers": ["foundry"], "foundry_resource": "my-foundry"}
 DEFAULT_PINS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5", "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-5-5",
                 "ANTHROPIC_DEFAULT_HAIKU_MODEL": "claude-haiku-4-5"}
 CLI_TIMEOUT = 120  # hang guard only
+FOUNDRY_PATH = REGISTRY["foundry"].request_path({}, "any")  # where Claude Code and the gateway post: the mock serves it
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -115,7 +117,7 @@ def test_cli_posts_to_the_foundry_path_with_the_deployment_name(generate, claude
                             capture_output=True, text=True, timeout=CLI_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr
     assert DEFAULT_REPLY in result.stdout
-    sent = [r for r in mock_provider.requests if r.path.split("?")[0] == "/anthropic/v1/messages"]
+    sent = [r for r in mock_provider.requests if r.path.split("?")[0] == FOUNDRY_PATH]
     assert sent, mock_provider.paths()
     assert sent[-1].body["model"] == "sonnet-prod"
     assert sent[-1].headers.get("x-api-key") == "foundry-key"
@@ -150,7 +152,7 @@ def test_requests_fail_over_to_foundry_with_the_deployment_name(gateway):
     for _ in range(5):
         status, body = post_messages(gateway.url, gateway.master_key, "claude-opus-5-5")
         assert status == 200 and DEFAULT_REPLY in body, body
-    sent = [r for r in gateway.mock.requests if r.path.split("?")[0] == "/anthropic/v1/messages"]
+    sent = [r for r in gateway.mock.requests if r.path.split("?")[0] == FOUNDRY_PATH]
     assert len(sent) == 5, gateway.mock.paths()
     assert {r.body["model"] for r in sent} == {"opus-prod"}
     assert {r.headers.get("x-api-key") for r in sent} == {FOUNDRY_KEY}

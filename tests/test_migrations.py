@@ -200,6 +200,10 @@ def test_upgrade_takes_the_new_release_and_keeps_the_pattern(template_repo, tmp_
     git(tmp_path, "clone", "-q", str(template_repo), str(newer))
     readme = newer / "template" / "README.md.jinja"
     readme.write_text(readme.read_text() + "\nRelease note: this line arrived with v0.0.1.\n")
+    # The running scripts/migrate.sh is rewritten by the update; a longer start must not derail the run (bash reads
+    # a script while it runs it).
+    script = newer / "template" / "scripts" / "migrate.sh.jinja"
+    script.write_text(script.read_text().replace("\n", "\n# a comment line that arrived with v0.0.1\n", 1))
     git(newer, "commit", "-qam", "a template change")
     git(newer, "tag", "v0.0.1")
     answers_file = project / ".copier-answers.yml"
@@ -212,6 +216,8 @@ def test_upgrade_takes_the_new_release_and_keeps_the_pattern(template_repo, tmp_
     assert result.returncode == 0, result.stdout + result.stderr
     assert yaml.safe_load(answers_file.read_text())["_commit"] == "v0.0.1"
     assert "Release note: this line arrived with v0.0.1." in (project / "README.md").read_text()
+    assert "arrived with v0.0.1" in (project / "scripts" / "migrate.sh").read_text()
+    assert "now Pattern C" in result.stdout and not list((project / "scripts").glob(".migrate.sh*"))
     assert yaml.safe_load(answers_file.read_text())["cost_tracking"] is True
 
 

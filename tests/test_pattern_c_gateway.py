@@ -172,7 +172,7 @@ def test_gateway_files_are_not_in_pattern_a(generate):
 
 @pytest.mark.parametrize("answers", VARIANTS)
 def test_gateway_scripts_pass_shellcheck(generate, shellcheck, answers):
-    assert len(shellcheck(generate(**answers))) >= 9  # client 2, gateway 1, scripts 5 (+ new-key.sh), lib 1
+    assert len(shellcheck(generate(**answers))) >= 10  # client 2, gateway 1, scripts 5 (+ new-key.sh), lib 2
 
 
 def test_init_secrets_database_values(generate, tmp_path):

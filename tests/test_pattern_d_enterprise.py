@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,10 +88,93 @@ def test_build_ca_bundle_extends_the_public_roots(generate, tmp_path):
     assert missing.returncode == 1 and "cannot read the corporate CA" in missing.stderr
 
 
-@pytest.mark.parametrize("answers", [D, {**D, "proxy_username": "alice", "corporate_ca_cert": "/etc/ca.pem",
-                                         "providers": ["anthropic", "bedrock"]}])
-def test_shellcheck_clean(generate, shellcheck, answers):
-    shellcheck(generate(**answers))
+def test_shellcheck_clean(generate, shellcheck):
+    shellcheck(generate(**D))
+
+
+# -------------------------------------------------------------------------------------------------------
+# Every generated script, and what they share (scripts/lib/common.sh), in one project that has them all
+# -------------------------------------------------------------------------------------------------------
+EVERY_SCRIPT = {**D, "proxy_username": "alice", "corporate_ca_cert": "/etc/ca.pem",
+                "providers": ["anthropic", "bedrock"]}  # D: gateway, database (new-key.sh), CA bundle
+SCRIPTS = ["client/install.sh", "gateway/build-ca-bundle.sh", "gateway/run-local.sh", "scripts/check-status.sh",
+           "scripts/health-check.sh", "scripts/init-secrets.sh", "scripts/migrate.sh", "scripts/new-key.sh",
+           "scripts/usage-report.sh"]
+
+
+@pytest.fixture(scope="module")
+def every_script(copie_module, template_repo) -> Path:
+    """A Pattern D project with every script the template generates; tests only read it."""
+    result = copie_module.copy(extra_answers=EVERY_SCRIPT, template_dir=template_repo)
+    assert result.exception is None, result.exception
+    return result.project_dir
+
+
+def test_every_script_is_listed_and_shellcheck_clean(every_script, shellcheck):
+    assert shellcheck(every_script) == sorted([*SCRIPTS, "client/env.sh", "scripts/lib/common.sh",
+                                               "scripts/lib/gateway-api.sh"])
+    for rel in SCRIPTS:
+        assert os.access(every_script / rel, os.X_OK), rel
+    for rel in ("scripts/lib/common.sh", "scripts/lib/gateway-api.sh"):  # sourced, never run
+        assert not os.access(every_script / rel, os.X_OK), rel
+        assert (every_script / rel).read_text().startswith("# shellcheck shell=bash\n"), rel
+
+
+def header_comment(script: Path) -> str:
+    """The comment lines after the #! line up to the first other line, without their leading "# "."""
+    lines = []
+    for line in script.read_text().splitlines()[1:]:
+        if not line.startswith("#"):
+            break
+        lines.append(re.sub(r"^# ?", "", line))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_script_answers_help_with_its_header(every_script, tmp_path, flag):
+    for rel in SCRIPTS:  # run from elsewhere: a script finds its lib beside itself, not in the working directory
+        result = subprocess.run([str(every_script / rel), flag], cwd=tmp_path, env=clean_env(tmp_path),
+                                capture_output=True, text=True, timeout=30, check=False)
+        assert (result.returncode, result.stderr) == (0, ""), rel
+        assert result.stdout == header_comment(every_script / rel), rel
+        name = rel.rsplit("/", 1)[1]
+        assert result.stdout.startswith(f"{name}: ") and "\nExit:" in result.stdout, rel
+    assert not (every_script / "gateway" / ".env").exists()  # --help did nothing else (init-secrets.sh wrote nothing)
+    assert not (every_script / "gateway" / "litellm.pid").exists()
+
+
+def test_client_scripts_stand_alone(every_script):
+    for path in (every_script / "client").iterdir():  # copied to developer machines on their own
+        assert "lib/" not in path.read_text(), path.name
+
+
+def lib(project: Path, script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`script` run by bash after sourcing the project's scripts/lib/common.sh (set -eu, as the scripts run)."""
+    return subprocess.run(["bash", "-c", f"set -eu; . scripts/lib/common.sh; {script}"], cwd=project,
+                          env=clean_env(tmp_path), capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_lib_env_reader_skips_comments_and_takes_the_first_value(every_script, tmp_path):
+    env_file = tmp_path / "gateway.env"
+    env_file.write_text("# LITELLM_MASTER_KEY=sk-commented\n#LITELLM_MASTER_KEY=sk-commented-too\n"
+                        " LITELLM_MASTER_KEY=sk-indented\nLITELLM_MASTER_KEY_OLD=sk-other-name\n"
+                        "LITELLM_MASTER_KEY=sk-first=with=equals\nLITELLM_MASTER_KEY=sk-second\n"
+                        "QUOTED=\"sk-double\"\nSINGLE='two words'\nEMPTY=\nCRLF=sk-windows\r\nLAST=no-newline")
+    read = "dotenv_value " + str(env_file) + " {0} && echo \"rc=0\" || echo \"rc=$?\""
+    expected = {"LITELLM_MASTER_KEY": "sk-first=with=equals\nrc=0\n", "QUOTED": "sk-double\nrc=0\n",
+                "SINGLE": "two words\nrc=0\n", "EMPTY": "\nrc=0\n", "CRLF": "sk-windows\nrc=0\n",
+                "LAST": "no-newline\nrc=0\n", "MISSING": "rc=1\n", "LITELLM": "rc=1\n"}
+    for name, want in expected.items():
+        result = lib(every_script, read.format(name), tmp_path)
+        assert (result.stdout, result.stderr) == (want, ""), name
+    assert lib(every_script, f"dotenv_value {tmp_path}/nonexistent NAME", tmp_path).returncode == 1
+
+
+def test_lib_reporters_and_curl_config(every_script, tmp_path):
+    result = lib(every_script, "report_ok 'a: b'; report_fail 'c: d'; report_skip 'e: f'; "
+                               "curl_config data 'say \"hi\" \\ bye'; curl_bearer ''; curl_bearer sk-token", tmp_path)
+    assert result.stdout.splitlines() == ["ok    a: b", "FAIL  c: d", "skip  e: f", 'data = "say \\"hi\\" \\\\ bye"',
+                                          'header = "Authorization: Bearer sk-token"']
 
 
 def test_plain_http_gateway_url_is_only_for_loopback(template_repo, tmp_path):

@@ -99,7 +99,8 @@ HOSTILE = ["$(touch PWNED)", "`touch PWNED`", "a'b\"c", "x; touch PWNED", "line1
 
 def render_client_template(name: str, env: list[EnvVar]) -> str:
     """Render a client template with copier's own filters and values that skipped validation."""
-    environment = jinja2.Environment(extensions=[AnsibleCoreFiltersExtension], keep_trailing_newline=True)
+    environment = jinja2.Environment(extensions=[AnsibleCoreFiltersExtension], keep_trailing_newline=True,
+                                     loader=jinja2.FileSystemLoader(REPO_ROOT))  # as copier's: includes/ resolves
     source = next((REPO_ROOT / "template").rglob(f"{name}.jinja")).read_text()
     return environment.from_string(source).render(
         client_env=env, client_settings={"env": {v.name: v.value for v in env}}, client_env_forbidden=[ForbiddenVar("CLAUDE_CODE_USE_VERTEX", "test")], pattern="A",

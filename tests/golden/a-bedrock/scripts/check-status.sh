@@ -15,6 +15,8 @@
 # Exit:   0 all checks passed; 1 at least one check failed; 2 usage error
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 ENDPOINT_TIMEOUT=10   # seconds for the whole endpoint request
 CONNECT_TIMEOUT=5     # seconds to open the connection
 
@@ -23,21 +25,22 @@ offline=0
 for arg in "$@"; do
   case "$arg" in
     --offline) offline=1 ;;
-    -h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d'; exit 0 ;;
+    -h|--help) script_help "$0"; exit 0 ;;
     *) usage ;;
   esac
 done
 
 settings_file="${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json"
+# The policy here: every check runs; they are counted, and the first failing hop is named at the end.
 failures=0
 checks=0
-pass() { checks=$((checks + 1)); printf 'ok    %s\n' "$1"; }
+pass() { checks=$((checks + 1)); report_ok "$1"; }
 first_failed=""
 fail() {
-  checks=$((checks + 1)); failures=$((failures + 1)); printf 'FAIL  %s\n' "$1"
+  checks=$((checks + 1)); failures=$((failures + 1)); report_fail "$1"
   [ -n "$first_failed" ] || first_failed=${1%%:*}
 }
-skip() { printf 'skip  %s\n' "$1"; }
+skip() { report_skip "$1"; }
 
 # settings_lookup KEY: print settings.json's value for KEY (`env.NAME` or a top-level key); exit 1 if absent.
 settings_lookup() {
@@ -205,13 +208,14 @@ probe() {
 
 # curl_options URL [CA-FILE] [TOKEN] [JSON-BODY]: a curl config (read from stdin, so secrets stay off argv)
 curl_options() {
-  printf 'url = "%s"\n' "$1"
-  if [ -n "$proxy" ]; then printf 'proxy = "%s"\n' "$proxy"; else printf 'noproxy = "*"\n'; fi
-  if [ -n "${2:-}" ]; then printf 'cacert = "%s"\n' "$2"; fi
-  if [ -n "${3:-}" ]; then printf 'header = "Authorization: Bearer %s"\n' "$3"; fi
+  curl_config url "$1"
+  if [ -n "$proxy" ]; then curl_config proxy "$proxy"; else curl_config noproxy '*'; fi
+  if [ -n "${2:-}" ]; then curl_config cacert "$2"; fi
+  curl_bearer "${3:-}"
   if [ -n "${4:-}" ]; then
-    printf 'header = "content-type: application/json"\nheader = "anthropic-version: 2023-06-01"\n'
-    printf 'data = "%s"\n' "$(printf '%s' "$4" | sed 's/["\\]/\\&/g')"
+    curl_config header "content-type: application/json"
+    curl_config header "anthropic-version: 2023-06-01"
+    curl_config data "$4"
   fi
 }
 

@@ -7,9 +7,13 @@
 # is not a template file: no `copier update` can change or delete it.
 #
 # Usage:  scripts/init-secrets.sh
-# Exit:   0 done (or nothing to add); 1 failed
+# Exit:   0 done (or nothing to add); 1 failed; 2 usage error
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+answer_help "$@"
+[ "$#" -eq 0 ] || { echo "usage: $0   (no arguments)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 envfile="$here/gateway/.env"
 

@@ -7,9 +7,13 @@
 # is not a template file: no `copier update` can change or delete it.
 #
 # Usage:  scripts/init-secrets.sh
-# Exit:   0 done (or nothing to add); 1 failed
+# Exit:   0 done (or nothing to add); 1 failed; 2 usage error
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+answer_help "$@"
+[ "$#" -eq 0 ] || { echo "usage: $0   (no arguments)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 envfile="$here/gateway/.env"
 
@@ -39,7 +43,8 @@ add() {  # add KEY VALUE: append unless set; a commented or empty KEY= line is r
 add LITELLM_MASTER_KEY "sk-$(random_hex 24)"
 add LITELLM_SALT_KEY "sk-$(random_hex 24)"
 if ! has POSTGRES_PASSWORD; then add POSTGRES_PASSWORD "$(random_hex 18)"; fi
-postgres_password=$(grep '^POSTGRES_PASSWORD=' "$envfile" | head -n 1 | cut -d= -f2-)
+postgres_password=$(dotenv_value "$envfile" POSTGRES_PASSWORD) \
+  || { echo "init-secrets.sh: gateway/.env has no POSTGRES_PASSWORD line" >&2; exit 1; }
 # For gateway/run-local.sh (a local Postgres); docker compose sets its own DATABASE_URL with host `postgres`.
 add DATABASE_URL "postgresql://litellm:${postgres_password}@127.0.0.1:5432/litellm"
 add REDIS_PASSWORD "$(random_hex 18)"

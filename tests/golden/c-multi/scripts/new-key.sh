@@ -8,6 +8,9 @@
 # Exit:   0 key created; 1 the gateway refused or did not answer; 2 usage error
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+answer_help "$@"
 usage() { echo "usage: $0 <developer> [--budget USD]" >&2; exit 2; }
 [ "$#" -ge 1 ] || usage
 developer=$1; shift

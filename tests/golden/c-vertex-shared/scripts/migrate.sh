@@ -18,6 +18,9 @@
 #         3 migrated, but conflicts need resolving (listed)
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+answer_help "$@"
 usage() { echo "usage: $0 <A|B|C|D> [--preview] [--upgrade] [--data KEY=VALUE]... [--data-file FILE]" >&2; exit 2; }
 refuse() { echo "migrate.sh: $*; nothing was changed" >&2; exit 1; }
 
@@ -86,6 +89,11 @@ fi
 interactive=(--defaults)
 if [ -t 0 ] && [ "$preview" -eq 0 ]; then interactive=(--skip-answered); fi   # ask only what the target adds
 echo "migrating Pattern $current -> $target$([ "$preview" -eq 1 ] && echo ' (preview: nothing is changed)')"
+# copier rewrites files in place, this one too, and bash reads a script while it runs it: a fresh copy at this
+# path lets the run go on reading the file it started from.
+if [ "$preview" -eq 0 ]; then
+  cp -p scripts/migrate.sh scripts/.migrate.sh.$$ && mv -f scripts/.migrate.sh.$$ scripts/migrate.sh
+fi
 (cd "$tree" && "$COPIER" update --trust --quiet "${interactive[@]}" --conflict inline \
     ${vcs_ref:+--vcs-ref "$vcs_ref"} --data "cost_tracking=$cost_tracking" --data "corporate_proxy=$corporate_proxy" \
     ${copier_data[@]+"${copier_data[@]}"}) >"$work/update.log" 2>&1 \

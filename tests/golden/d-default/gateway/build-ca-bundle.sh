@@ -9,6 +9,9 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../scripts/lib/common.sh
+. "$here/../scripts/lib/common.sh"
+answer_help "$@"
 ca=${1:-/etc/ssl/corp-root.pem}
 die() { echo "build-ca-bundle.sh: $*" >&2; exit 1; }
 

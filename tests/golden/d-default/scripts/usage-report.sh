@@ -10,6 +10,9 @@
 # Exit:   0 report printed; 1 the gateway did not answer or refused the key; 2 usage error
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+answer_help "$@"
 [ "$#" -eq 0 ] || { echo "usage: $0" >&2; exit 2; }
 # shellcheck source=lib/gateway-api.sh
 . "$(dirname "$0")/lib/gateway-api.sh"

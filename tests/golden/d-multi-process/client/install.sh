@@ -19,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --undo) mode=undo ;;
     --dry-run) dry_run=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;  # the header above
     *) echo "usage: $0 [--undo] [--dry-run]" >&2; exit 2 ;;
   esac
 done

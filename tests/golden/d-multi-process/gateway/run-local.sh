@@ -12,6 +12,9 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../scripts/lib/common.sh
+. "$here/../scripts/lib/common.sh"
+answer_help "$@"
 bind=127.0.0.1
 port=4000
 pidfile="$here/litellm.pid"
@@ -54,9 +57,8 @@ load_env() {
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac
     key=${line%%=*}
-    value=${line#*=}
     case "$key" in ''|[0-9]*|*[!A-Za-z0-9_]*) die "gateway/.env: cannot read line '$key=...'" ;; esac
-    case "$value" in \"*\") value=${value#\"}; value=${value%\"} ;; \'*\') value=${value#\'}; value=${value%\'} ;; esac
+    value=$(dotenv_unquote "${line#*=}")
     export "$key=$value"
   done < "$envfile"
 }

@@ -14,6 +14,9 @@
 # Exit:   0 all steps passed; 1 a step failed (named); 2 usage error
 set -eu
 
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+answer_help "$@"
 [ "$#" -eq 0 ] || { echo "usage: $0   (no arguments; GATEWAY_URL overrides the URL)" >&2; exit 2; }
 # shellcheck source=lib/gateway-api.sh
 . "$(dirname "$0")/lib/gateway-api.sh"
@@ -22,12 +25,13 @@ ROUND_TRIP_TIMEOUT=60  # seconds for the model call (a real provider can be slow
 expected_models='claude-haiku-5-5 claude-opus-5-5 claude-sonnet-5-5'
 round_trip_model=claude-haiku-5-5
 
-command -v curl >/dev/null 2>&1 || { echo "FAIL  setup: curl not found; install curl"; exit 1; }
-command -v python3 >/dev/null 2>&1 || { echo "FAIL  setup: python3 not found (needed to read JSON); install it"; exit 1; }
+command -v curl >/dev/null 2>&1 || { report_fail "setup: curl not found; install curl"; exit 1; }
+command -v python3 >/dev/null 2>&1 || { report_fail "setup: python3 not found (needed to read JSON); install it"; exit 1; }
 
+# The policy here: the first failure stops the run, naming its step.
 step=0
-fail() { printf 'FAIL  %s\n' "$1"; echo "health check failed at step $step ($2)"; exit 1; }
-pass() { printf 'ok    %s\n' "$1"; }
+fail() { report_fail "$1"; echo "health check failed at step $step ($2)"; exit 1; }
+pass() { report_ok "$1"; }
 gateway_key
 
 step=1

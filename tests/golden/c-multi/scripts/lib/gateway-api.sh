@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # gateway-api.sh: what the gateway scripts share: the gateway URL, the key, and one way to call the API.
-# Sourced by scripts/health-check.sh, scripts/usage-report.sh and scripts/new-key.sh; not a program.
+# Sourced by scripts/health-check.sh, scripts/usage-report.sh and scripts/new-key.sh, after lib/common.sh
+# (its dotenv_value and curl_bearer); not a program.
 
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 gateway="${GATEWAY_URL:-http://127.0.0.1:4000}"
@@ -13,7 +14,7 @@ gateway_key() {
   key="${LITELLM_MASTER_KEY:-}"
   key_source="LITELLM_MASTER_KEY"
   if [ -z "$key" ] && [ -f "$project_root/gateway/.env" ]; then
-    key=$(grep '^LITELLM_MASTER_KEY=' "$project_root/gateway/.env" | head -n 1 | cut -d= -f2-)
+    key=$(dotenv_value "$project_root/gateway/.env" LITELLM_MASTER_KEY || true)
     key_source="gateway/.env"
   fi
   if [ -z "$key" ] && [ "${1:-}" != admin ]; then
@@ -31,7 +32,7 @@ gateway_request() {
   if [ -n "${4:-}" ]; then
     data=(--data-binary "$4" -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01')
   fi
-  if status=$(printf 'header = "Authorization: Bearer %s"\n' "${key:-}" \
+  if status=$(curl_bearer "${key:-}" \
       | curl -sS -o "$body_file" -w '%{http_code}' -X "$1" --connect-timeout 5 --max-time "$3" --config - \
           "${data[@]}" "$gateway$2" 2>&1); then
     printf '%s %s' "$status" "$(cat "$body_file")"

@@ -140,6 +140,7 @@ def gateway(copie_module, template_repo, litellm_bin):
         yield gw
 
 
+@pytest.mark.live
 def test_gateway_config_has_a_foundry_deployment_per_group(gateway):
     config = yaml.safe_load((gateway.project / "gateway" / "litellm_config.yaml").read_text())
     foundry = [d for d in config["model_list"] if d["litellm_params"].get("api_key") == "os.environ/AZURE_AI_API_KEY"]

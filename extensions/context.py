@@ -68,7 +68,8 @@ def compile_each_source_once(environment) -> None:
     compiled: dict[tuple, Any] = {}
 
     def compile_once(source, name=None, filename=None, raw=False, defer_init=False):
-        if not isinstance(source, str):  # a parsed template (not hashable): nothing to reuse
+        # A parsed template (not hashable) has nothing to reuse; copier's {% yield %} keeps state per compile.
+        if not isinstance(source, str) or "yield" in source:
             return compile_source(source, name, filename, raw, defer_init)
         key = (source, name, filename, raw, defer_init)
         if key not in compiled:

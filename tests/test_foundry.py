@@ -76,6 +76,8 @@ BAD_FOUNDRY_INPUTS = [
     ({**FOUNDRY, "customize_models": True, "foundry_opus_model": "opus prod"},
      "foundry_opus_model: 'opus prod' is not a model id"),
     ({**FOUNDRY, "providers": ["anthropic", "foundry"]}, "providers: ['anthropic', 'foundry'] selects 2 providers"),
+    ({**FOUNDRY, "cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
+      "deploy_gateway": False}, "gateway_url: empty, but this repository does not deploy the gateway"),
 ]
 
 

@@ -84,8 +84,12 @@ def default_gateway_url(bind: Any, port: Any) -> str:
     return f"http://{host}:{port}"
 
 
-def gateway_url_error(value: Any, bind: Any) -> str:
+def gateway_url_error(value: Any, bind: Any, deployed_here: bool = True) -> str:
     if value in (None, ""):
+        if not deployed_here:
+            return ("gateway_url: empty, but this repository does not deploy the gateway (deploy_gateway=false), so "
+                    "clients need the URL of the gateway your platform team runs; expected its https:// URL, e.g. "
+                    "https://llm-gateway.example.com.")
         if is_loopback(str(bind)):
             return ""
         return (f"gateway_url: empty, but the gateway listens on {bind} (shared), so clients need its URL; "

@@ -47,9 +47,11 @@ def gateway_client_env(answers: Answers) -> list[EnvVar]:
            EnvVar("ANTHROPIC_API_KEY", "", "Empty on purpose: the gateway key goes in ANTHROPIC_AUTH_TOKEN "
                                            "(or the apiKeyHelper); both at once conflict.")]
     env += model_pins(answers, "anthropic")
-    if any(REGISTRY[p].rejects_new_betas for p in answers["providers"]):
+    bridged = [REGISTRY[p].name for p in answers["providers"] if REGISTRY[p].rejects_new_betas]
+    if bridged:
         env.append(EnvVar("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "1",
-                          "The gateway bridges to Bedrock/Vertex, which reject new beta fields with HTTP 400."))
+                          f"The gateway bridges to {' and '.join(bridged)}: new beta fields get HTTP 400 there "
+                          f"(Claude Code works around that only when it talks to the provider directly)."))
     return env + _nonessential_traffic(answers)
 
 

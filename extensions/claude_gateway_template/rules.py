@@ -49,7 +49,9 @@ RULES: tuple[Rule, ...] = (
     Rule("gateway_port", lambda value, answers: checks.port_error(value, "gateway_port"), _gateway),
     Rule("gateway_bind", lambda value, answers: checks.bind_error(value), _gateway),
     Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _gateway),
-    Rule("gateway_url", lambda value, answers: checks.gateway_url_error(value, answers.get("gateway_bind")), _gateway),
+    Rule("gateway_url", lambda value, answers: checks.gateway_url_error(
+        value, answers.get("gateway_bind"), deployed_here=not (_proxy(answers) and answers.get("deploy_gateway") is False)),
+        _gateway),
     _yes_no("spend_database", _gateway),
     Rule("gateway_runtime", lambda value, answers: checks.choice_error(
         value, "gateway_runtime", ("docker", "process"), "a runtime"), _gateway),

@@ -107,6 +107,9 @@ PROVIDER = Provider(
     ci_credential="export ANTHROPIC_FOUNDRY_API_KEY=ci-placeholder",
     doctor_check="includes/providers/foundry/doctor-credential.sh.jinja",
     login_doc="includes/providers/foundry/login.md.jinja",
+    # Claude Code retries Foundry's "features are not available" 400s without them only in Foundry mode (read in
+    # the 2.1.332 binary); behind the gateway it runs in Anthropic mode, so new betas stay off.
+    rejects_new_betas=True,
     credential_doc="| `ANTHROPIC_FOUNDRY_API_KEY` | *(yours, from your environment; or your Entra ID login)* | The "
                    "resource key, sent as `x-api-key`. Never written by this template. |",
     gateway_credential_doc=lambda answers: " (`AZURE_AI_API_KEY`, the Foundry resource key)",

@@ -19,6 +19,8 @@ export ANTHROPIC_DEFAULT_OPUS_MODEL=claude-opus-5-5
 export ANTHROPIC_DEFAULT_SONNET_MODEL=claude-sonnet-5-5
 # Haiku-tier model; also used for background work. Pinned so Claude Code sends an id the provider knows.
 export ANTHROPIC_DEFAULT_HAIKU_MODEL=claude-haiku-5-5
+# The gateway bridges to Microsoft Foundry: new beta fields get HTTP 400 there (Claude Code works around that only when it talks to the provider directly).
+export CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1
 
 # Must not be set: it makes Claude Code bypass the gateway for AWS Bedrock.
 unset CLAUDE_CODE_USE_BEDROCK

@@ -128,6 +128,7 @@ expect_empty ANTHROPIC_API_KEY 'Empty on purpose: the gateway key goes in ANTHRO
 expect ANTHROPIC_DEFAULT_OPUS_MODEL claude-opus-5-5
 expect ANTHROPIC_DEFAULT_SONNET_MODEL claude-sonnet-5-5
 expect ANTHROPIC_DEFAULT_HAIKU_MODEL claude-haiku-5-5
+expect CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS 1
 
 # -- conflicts: what would send Claude Code somewhere else -----------------------------------------------
 forbid() {

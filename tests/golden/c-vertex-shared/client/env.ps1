@@ -16,7 +16,7 @@ $env:ANTHROPIC_DEFAULT_OPUS_MODEL = 'claude-opus-5-5'
 $env:ANTHROPIC_DEFAULT_SONNET_MODEL = 'claude-sonnet-5-5'
 # Haiku-tier model; also used for background work. Pinned so Claude Code sends an id the provider knows.
 $env:ANTHROPIC_DEFAULT_HAIKU_MODEL = 'claude-haiku-5-5'
-# The gateway bridges to Bedrock/Vertex, which reject new beta fields with HTTP 400.
+# The gateway bridges to Google Vertex AI: new beta fields get HTTP 400 there (Claude Code works around that only when it talks to the provider directly).
 $env:CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS = '1'
 
 # Must not be set: it makes Claude Code bypass the gateway for AWS Bedrock.

@@ -43,11 +43,21 @@ rules = _modules["rules"]
 if __name__ == "__main__":
     sys.exit(_modules["answer_migrations"].main(sys.argv[1:]))
 
+# Below: only what copier loads (the migration step above runs without copier's extension loader).
+from copier.errors import UserMessageError
 from copier_template_extensions import ContextHook
 from jinja2 import pass_context
 from jinja2.ext import Extension
 
-InvalidAnswer = rules.InvalidAnswer
+
+class InvalidAnswer(UserMessageError, rules.InvalidAnswer):
+    """copier prints a UserMessageError as one line and exits 1, with no traceback."""
+
+
+def given_answers(context) -> dict[str, Any]:
+    """The answers as given on the command line or in a data file (copier's raw `data`, before its casts)."""
+    conf = context.get("_copier_conf")
+    return dict(conf.get("data") or {}) if conf is not None else {}
 
 
 @pass_context
@@ -111,7 +121,7 @@ class DerivedContext(ContextHook):
         answers = {k: v for k, v in context.items() if not k.startswith("_") and k not in self._derived}
         key = repr(sorted(answers.items()))
         if key != self._derived_for:
-            errors = rules.answer_errors(answers)
+            errors = rules.answer_errors(answers, given_answers(context))
             if errors:
                 raise InvalidAnswer(errors[0])
             self._derived = _modules["derived"].derive(answers)

@@ -179,3 +179,15 @@ def test_rename_answers_command_still_runs_from_the_glue(tmp_path):
     out = subprocess.run(step, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert re.search(r"^corporate_ca_cert: /etc/ca.pem$", answers.read_text(), re.MULTILINE)
+
+
+@pytest.mark.parametrize(("value", "ok"), [(True, True), ("yes", True), ("OFF", True), ("0", True), ("flase", False),
+                                           ("yes please", False), (2, False), (None, False), ("", False)])
+def test_yes_no_answers_as_given(value, ok):
+    assert (rules.raw_answer_errors({"cost_tracking": value}) == []) == ok
+    assert rules.raw_answer_errors({"unrelated": "flase"}) == []
+
+
+@pytest.mark.parametrize("bind", ["::1%eth0", "fe80::1%$(id)", "127.0.0.1\n", "localhost"])
+def test_bind_address_without_zone_id_or_extra_text(bind):
+    assert rules.answer_error("gateway_bind", complete_answers(cost_tracking=True, gateway_bind=bind))

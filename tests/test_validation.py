@@ -178,3 +178,38 @@ BAD_PROVIDER_INPUTS = [
                          ids=[f"{i}-{m.split(':')[0].split()[-1]}" for i, (_, m) in enumerate(BAD_PROVIDER_INPUTS)])
 def test_bad_provider_input(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)
+
+
+# -------------------------------------------------------------------------------------------------------
+# What copier's own casts and validators let through: the hook stops the run in one line, nothing written
+# -------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("data", "message"), [
+    ({"cost_tracking": "flase"}, "cost_tracking: 'flase' is not a yes/no answer; expected true or false"),
+    ({"corporate_proxy": "yes please", "proxy_url": "http://proxy.example.com:8080"},
+     "corporate_proxy: 'yes please' is not a yes/no answer"),
+    ({"customize_models": "maybe"}, "customize_models: 'maybe' is not a yes/no answer"),
+], ids=["bool-typo", "bool-sentence", "bool-unknown"])
+def test_yes_no_typos_are_rejected_in_one_line_and_nothing_is_written(template_repo, tmp_path, data, message):
+    """copier's `type: bool` turns any unknown text into true; the hook reads the answers as given."""
+    dest = tmp_path / "existing"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine\n")
+    result = run_copier_cli(template_repo, dest, data=data)
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert message in [line for line in result.stderr.splitlines() if line.strip()][-1], result.stderr
+    assert sorted(p.name for p in dest.iterdir()) == ["notes.txt"]  # nothing written into an existing folder
+
+
+def test_bind_address_with_a_zone_id_is_rejected(template_repo, tmp_path):
+    """Python's IP parser accepts any text after % (an IPv6 zone id); it would reach shell defaults unquoted."""
+    last = rejected(template_repo, tmp_path, cost_tracking=True, gateway_bind="::1%$(touch PWNED)",
+                    gateway_url="http://[::1]:4000")
+    assert "gateway_bind: '::1%$(touch PWNED)' is not an IP address to listen on" in last
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("value", ["yes", "No", "on", "0", "TRUE"])
+def test_yes_no_words_are_accepted(template_repo, tmp_path, value):
+    result = run_copier_cli(template_repo, tmp_path / "project", data={"disable_nonessential_traffic": value})
+    assert result.returncode == 0, result.stderr

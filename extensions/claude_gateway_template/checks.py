@@ -69,11 +69,14 @@ def port_error(value: Any, question: str) -> str:
 
 def bind_error(value: Any) -> str:
     try:
-        ipaddress.ip_address(str(value))
-        return ""
+        # Python accepts any text after % in an IPv6 address (a zone id): it would reach shell defaults unquoted.
+        if "%" not in str(value):
+            ipaddress.ip_address(str(value))
+            return ""
     except ValueError:
-        return (f"gateway_bind: {shown(value)} is not an IP address to listen on; expected 127.0.0.1 (this machine "
-                f"only), 0.0.0.0 (every interface, a shared gateway) or one of this host's addresses.")
+        pass
+    return (f"gateway_bind: {shown(value)} is not an IP address to listen on; expected 127.0.0.1 (this machine "
+            f"only), 0.0.0.0 (every interface, a shared gateway) or one of this host's addresses, without a zone id.")
 
 
 def default_gateway_url(bind: Any, port: Any) -> str:
@@ -181,10 +184,16 @@ def providers_error(value: Any, cost_tracking: Any, known: tuple[str, ...]) -> s
     return ""
 
 
+# What copier's `type: bool` should accept from --data or a data file; it turns any other text (`flase`, "yes
+# please") into true before a validator sees it, so the raw value is checked too (rules.raw_answer_errors).
+YES_NO_WORDS = ("true", "false", "yes", "no", "y", "n", "on", "off", "1", "0")
+
+
 def bool_error(value: Any, question: str) -> str:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in YES_NO_WORDS):
         return ""
-    return f"{question}: {shown(value)} is not a yes/no answer; expected true or false."
+    return (f"{question}: {shown(value)} is not a yes/no answer; expected true or false "
+            f"(or yes/no, y/n, on/off, 1/0).")
 
 
 def choice_error(value: Any, question: str, choices: tuple[str, ...], what: str) -> str:

@@ -70,12 +70,24 @@ def answer_error(question: str, answers: Answers) -> str:
     return rule.check(answers.get(question), answers)
 
 
-def answer_errors(answers: dict[str, Any]) -> list[str]:
-    """Every problem with the public answers, whether or not copier asked (and so validated) the question."""
-    errors = renamed_answer_errors(answers)
+YES_NO_QUESTIONS = ("cost_tracking", "corporate_proxy", "customize_models", "disable_nonessential_traffic",
+                    "spend_database", "deploy_gateway", "gateway_via_proxy")
+
+
+def raw_answer_errors(data: dict[str, Any]) -> list[str]:
+    """Problems copier's type casts hide: the answers as given (--data, a data file), before copier turned any
+    unknown text into true."""
+    return [error for question in YES_NO_QUESTIONS if question in data
+            for error in [checks.bool_error(data[question], question)] if error]
+
+
+def answer_errors(answers: dict[str, Any], data: dict[str, Any] | None = None) -> list[str]:
+    """Every problem with the public answers, whether or not copier asked (and so validated) the question;
+    `data`: the answers as given, before copier's casts."""
+    errors = renamed_answer_errors(answers) + raw_answer_errors(data or {})
     errors += [rule.check(answers.get(rule.question), answers) for rule in RULES if rule.applies(answers)]
     return [e for e in errors if e]
 
 
 class InvalidAnswer(ValueError):
-    """An answer that would produce a broken or unsafe project."""
+    """An answer that would produce a broken or unsafe project (the glue reports it as copier's one-line error)."""

@@ -7,6 +7,8 @@ commit of its own that says what changed and why:
     .venv/bin/python tests/golden_trees.py --refresh
 
 `_commit` and `_src_path` are left out of the recorded answers file: they name the template clone, not output.
+Files copied verbatim from template/ (no .jinja suffix) are not recorded: the test compares them with their
+source instead of keeping one copy per answer set.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "template"
 VOLATILE_ANSWERS = ("_commit:", "_src_path:")
 
 # Every pattern, every provider, and the answers that switch files or blocks on and off.
@@ -62,16 +65,23 @@ def render(template: Path, answers: dict, dest: Path) -> None:
     run_copy(str(template), str(dest), data=answers, defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD")
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under root (relative path -> bytes), the answers file without its volatile lines."""
+def verbatim(rel: str) -> bool:
+    """Whether a generated file is a verbatim copy of a template file (nothing rendered in it)."""
+    return (TEMPLATE_DIR / rel).is_file()
+
+
+def tree(root: Path, with_verbatim: bool = False) -> dict[str, bytes]:
+    """Every rendered file under root (relative path -> bytes), the answers file without its volatile lines;
+    with_verbatim: the verbatim copies too."""
     files = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and ".git" not in path.relative_to(root).parts:
+        rel = str(path.relative_to(root))
+        if path.is_file() and ".git" not in path.relative_to(root).parts and (with_verbatim or not verbatim(rel)):
             data = path.read_bytes()
             if path.name == ".copier-answers.yml":
                 data = b"".join(line for line in data.splitlines(keepends=True)
                                 if not line.decode().startswith(VOLATILE_ANSWERS))
-            files[str(path.relative_to(root))] = data
+            files[rel] = data
     return files
 
 

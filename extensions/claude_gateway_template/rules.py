@@ -33,11 +33,19 @@ def _model_rule(question: str) -> Rule:
                 lambda answers: question in answers)
 
 
+# The yes/no questions and when each matters; their raw values are checked too (raw_answer_errors).
+YES_NO_QUESTIONS = {
+    "cost_tracking": lambda answers: True,
+    "corporate_proxy": lambda answers: True,
+    "customize_models": lambda answers: True,
+    "disable_nonessential_traffic": lambda answers: True,
+    "spend_database": _gateway,
+    "deploy_gateway": lambda answers: _gateway(answers) and _proxy(answers),
+    "gateway_via_proxy": lambda answers: _gateway(answers) and _proxy(answers),
+}
+
 RULES: tuple[Rule, ...] = (
-    _yes_no("cost_tracking"),
-    _yes_no("corporate_proxy"),
-    _yes_no("customize_models"),
-    _yes_no("disable_nonessential_traffic"),
+    *(_yes_no(question, applies) for question, applies in YES_NO_QUESTIONS.items()),
     Rule("providers", lambda value, answers: checks.providers_error(value, answers.get("cost_tracking"), PROVIDERS)),
     *(rule for provider in REGISTRY.values() for rule in provider.rules),
     Rule("proxy_url", lambda value, answers: checks.proxy_url_error(value), _proxy),
@@ -52,7 +60,6 @@ RULES: tuple[Rule, ...] = (
     Rule("gateway_url", lambda value, answers: checks.gateway_url_error(
         value, answers.get("gateway_bind"), deployed_here=not (_proxy(answers) and answers.get("deploy_gateway") is False)),
         _gateway),
-    _yes_no("spend_database", _gateway),
     Rule("gateway_runtime", lambda value, answers: checks.choice_error(
         value, "gateway_runtime", ("docker", "process"), "a runtime"), _gateway),
     Rule("client_auth", lambda value, answers: checks.choice_error(
@@ -68,10 +75,6 @@ def answer_error(question: str, answers: Answers) -> str:
     """The rule's message for one answer, as copier.yml's validator shows it ("" when fine)."""
     rule = RULES_BY_QUESTION[question]
     return rule.check(answers.get(question), answers)
-
-
-YES_NO_QUESTIONS = ("cost_tracking", "corporate_proxy", "customize_models", "disable_nonessential_traffic",
-                    "spend_database", "deploy_gateway", "gateway_via_proxy")
 
 
 def raw_answer_errors(data: dict[str, Any]) -> list[str]:

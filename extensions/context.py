@@ -45,6 +45,7 @@ if __name__ == "__main__":
 
 # Below: only what copier loads (the migration step above runs without copier's extension loader).
 from copier.errors import UserMessageError
+import jinja2
 from copier_template_extensions import ContextHook
 from jinja2 import pass_context
 from jinja2.ext import Extension
@@ -62,7 +63,14 @@ def given_answers(context) -> dict[str, Any]:
 
 @pass_context
 def answer_error(context, question: str) -> str:
-    """The validator of every question in copier.yml: the rule's message for the answer given, or ""."""
+    """The validator of every question in copier.yml: the rule's message for the answer given, or "".
+
+    An answer given with --data or a data file is left to DerivedContext, which checks every answer before the
+    first file is written: copier reports a failing validator of a given answer with a traceback, and aborts
+    instead of re-asking, so the validator has nothing to add there. Typed answers are checked here, so copier
+    asks again."""
+    if question in given_answers(context):
+        return ""
     return rules.answer_error(question, context.get_all())
 
 
@@ -101,6 +109,34 @@ class TemplateHelpers(Extension):
         environment.filters["ps_quote"] = _modules["common"].ps_quote
 
 
+def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None:
+    """A copy into a folder that already has files this template writes stops at copier's first conflict
+    ("Interactive session required") after writing the files before it. Without a terminal to ask on and
+    without --overwrite, refuse before the first file instead."""
+    conf = context["_copier_conf"]
+    destination = Path(str(conf["dst_path"]))
+    if conf["overwrite"] or conf["pretend"] or not destination.is_dir() or sys.stdin.isatty():
+        return
+    source = Path(str(conf["src_path"])) / "template"
+    paths = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    values = {**context, **derived}
+    existing = []
+    for template_file in sorted(source.rglob("*")):
+        if not template_file.is_file() or "__pycache__" in template_file.parts:
+            continue
+        rendered = paths.from_string(template_file.relative_to(source).as_posix()).render(values)
+        parts = rendered.removesuffix(".jinja").split("/")
+        relative = "/".join(parts)
+        if all(parts) and relative != str(conf["answers_file"]) and (destination / relative).exists():
+            existing.append(relative)
+    if existing:
+        listed = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+        raise InvalidAnswer(f"{destination}: already has {len(existing)} file(s) this template writes ({listed}); "
+                            f"nothing was written. Copy into an empty folder, move them away, or add --overwrite "
+                            f"to replace them (a generated repository changes with copier update or "
+                            f"scripts/migrate.sh).")
+
+
 # The answers the hook needs before it can derive anything.
 _DECISION_ANSWERS = ("cost_tracking", "corporate_proxy", "providers")
 
@@ -114,10 +150,27 @@ class DerivedContext(ContextHook):
         # per copy), always with the same answers: validate and derive once per set of answers.
         self._derived: dict[str, Any] = {}
         self._derived_for = None
+        self._checked_given = None
+        self._overwrite_checked = False
 
     def hook(self, context: dict[str, Any]) -> None:
-        if str(context.get("_copier_phase")) == "prompt" or any(key not in context for key in _DECISION_ANSWERS):
-            return  # still asking: answers may be partial or unparsed, and nothing needs derived values yet
+        if str(context.get("_copier_phase")) == "prompt":
+            # Before copier parses the given answers (it renders a `when` or a default first): their types and
+            # choices, which its casts would turn into a traceback or, for yes/no, into true.
+            given = given_answers(context)
+            if given and repr(given) != self._checked_given:
+                errors = rules.given_answer_errors(given)
+                if errors:
+                    raise InvalidAnswer(errors[0])
+                self._checked_given = repr(given)
+            if context["_copier_conf"]["defaults"]:
+                answers = {k: v for k, v in context.items() if not k.startswith("_")}
+                errors = rules.missing_answer_errors(answers, given)
+                if errors:
+                    raise InvalidAnswer(errors[0])
+            return  # still asking: answers may be partial, and nothing needs derived values yet
+        if any(key not in context for key in _DECISION_ANSWERS):
+            return
         answers = {k: v for k, v in context.items() if not k.startswith("_") and k not in self._derived}
         key = repr(sorted(answers.items()))
         if key != self._derived_for:
@@ -126,4 +179,7 @@ class DerivedContext(ContextHook):
                 raise InvalidAnswer(errors[0])
             self._derived = _modules["derived"].derive(answers)
             self._derived_for = key
+            if not self._overwrite_checked:  # before the first file; copier's own files count after that
+                refuse_overwriting(context, self._derived)
+                self._overwrite_checked = True
         context.update(self._derived)

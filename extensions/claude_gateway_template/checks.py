@@ -4,12 +4,17 @@ when, is the rules table (rules.py)."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from .common import is_loopback, shown, split_hosts
+from .records import RegionList, Rule
 
 # Characters a URL may carry here: nothing a shell, YAML or JSON file would treat specially.
 _URL_CHARS = re.compile(r"^[A-Za-z0-9._~:/%\[\]+=,-]*$")
@@ -160,6 +165,9 @@ def workers_error(value: Any) -> str:
 
 
 def api_key_helper_error(value: Any) -> str:
+    if value in (None, ""):
+        return ("api_key_helper: empty; expected the command that prints the gateway key, e.g. vault kv get "
+                "-field=key secret/claude/gateway (client_auth=api_key_helper needs it).")
     if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
         return ""
     return (f"api_key_helper: {shown(value)} is not a command; expected one line whose output is the gateway "
@@ -185,7 +193,7 @@ def providers_error(value: Any, cost_tracking: Any, known: tuple[str, ...]) -> s
 
 
 # What copier's `type: bool` should accept from --data or a data file; it turns any other text (`flase`, "yes
-# please") into true before a validator sees it, so the raw value is checked too (rules.raw_answer_errors).
+# please") into true before a validator sees it, so the value as given is checked first (given_value_error).
 YES_NO_WORDS = ("true", "false", "yes", "no", "y", "n", "on", "off", "1", "0")
 
 
@@ -200,3 +208,89 @@ def choice_error(value: Any, question: str, choices: tuple[str, ...], what: str)
     if value in choices:
         return ""
     return f"{question}: {shown(value)} is not {what}; expected {' or '.join(choices)}."
+
+
+# One rule for every text answer, before its own: no control characters (newlines, tabs, escapes), no line or
+# paragraph separators (U+2028, U+2029, U+0085 break YAML and JavaScript), no invisible format characters
+# (bidirectional overrides make a file read differently than it runs), and a length no file needs more than.
+_FORBIDDEN_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible format character",
+                         "Zl": "a line separator", "Zp": "a paragraph separator", "Cs": "a lone surrogate"}
+MAX_TEXT = 1000
+
+
+def text_error(value: Any, question: str) -> str:
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ""  # not given, or a number copier turns into text
+    if not isinstance(value, str):
+        return f"{question}: {shown(value)} is not text; expected a single line of text."
+    for char in value:
+        what = _FORBIDDEN_CATEGORIES.get(unicodedata.category(char))
+        if what:
+            return (f"{question}: {shown(value)} contains {what} (U+{ord(char):04X}); expected a single line of "
+                    f"printable text (it is placed in shell, PowerShell, YAML and JSON files).")
+    if len(value) > MAX_TEXT:
+        return f"{question}: {shown(value)} is longer than {MAX_TEXT} characters; expected a shorter value."
+    return ""
+
+
+def _given_list(value: Any) -> list | None:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def given_value_error(rule: Rule, value: Any) -> str:
+    """Whether an answer as given (--data, a data file, before copier's casts) has the question's type and is one
+    of its choices: copier would otherwise stop with a traceback (`int('abc')`, "Not a YAML list", "Invalid
+    choice") or, for yes/no, turn any text into true."""
+    question = rule.question
+    if rule.kind == "yes/no":
+        return bool_error(value, question)
+    if rule.kind == "number":
+        if (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str)
+                                                                        and re.fullmatch(r"[0-9]{1,9}", value)):
+            return ""
+        return f"{question}: {shown(value)} is not a whole number; expected digits only, e.g. 4000."
+    if rule.kind == "list":
+        items = _given_list(value)
+        example = f"[{rule.choices[0]}]" if rule.choices else "[a, b]"
+        if items is None:
+            return f"{question}: {shown(value)} is not a list; expected a YAML list such as {example}."
+        for item in items:
+            if not isinstance(item, str) or (rule.choices and item not in rule.choices):
+                return (f"{question}: {shown(item)} is not one of the choices; expected a list from "
+                        f"{', '.join(rule.choices)}, e.g. {example}.")
+        return ""
+    error = text_error(value, question)
+    if not error and value is None:
+        error = f"{question}: empty (null); expected a value, or '' for none."
+    if not error and rule.choices and value not in rule.choices:
+        error = f"{question}: {shown(value)} is not one of the choices; expected {' or '.join(rule.choices)}."
+    return error
+
+
+def given_value(rule: Rule, value: Any) -> Any:
+    """An answer as given, with the type copier gives it after parsing (given_value_error found no problem)."""
+    if rule.kind == "yes/no":
+        return value if isinstance(value, bool) else value.strip().lower() in ("true", "yes", "y", "on", "1")
+    if rule.kind == "number":
+        return int(value)
+    if rule.kind == "list":
+        return _given_list(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def region_error(value: Any, question: str, regions: RegionList, service: str, example: str) -> str:
+    if isinstance(value, str) and value in regions.codes:
+        return ""
+    close = difflib.get_close_matches(str(value), regions.codes, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"{question}: {shown(value)} is not a region where {service} serves Claude; {hint}expected one of "
+            f"{len(regions.codes)} region codes such as {example} (list from {regions.source}, read "
+            f"{regions.checked}; a newer region needs a newer template release).")

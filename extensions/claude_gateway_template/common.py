@@ -8,9 +8,29 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+# What must not be echoed back: a URL's user:password@ and query, an API key, a bearer token.
+_SECRETS = (
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@"), r"\1***@"),
+    (re.compile(r"(://[^?#\s]*)\?[^#\s]*"), r"\1?***"),
+    (re.compile(r"\b(sk-[A-Za-z0-9]{0,8})[A-Za-z0-9_-]{8,}"), r"\1***"),
+    (re.compile(r"(?i)\b(bearer\s+)\S+"), r"\1***"),
+)
+
+
+def redacted(text: str) -> str:
+    """`text` with anything that looks like a credential replaced by ***."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def shown(value: Any) -> str:
-    """The value as the user should see it in a message: quoted, control characters escaped."""
-    return repr(value) if isinstance(value, str) else repr(str(value))
+    """The value as the user should see it in a message: quoted, control characters escaped, credentials
+    (user:password@ and the query of a URL, API keys, bearer tokens) redacted, at most 120 characters."""
+    text = redacted(value if isinstance(value, str) else str(value))
+    if len(text) > 120:
+        text = text[:100] + f"... ({len(text)} characters)"
+    return repr(text)
 
 
 def ps_quote(value: Any) -> str:

@@ -44,6 +44,15 @@ class GatewayVar:
 
 
 @dataclass(frozen=True)
+class RegionList:
+    """The regions where a provider serves Claude, with where the list comes from and when it was read: a
+    region outside it is refused, and the message says how old the list is."""
+    codes: tuple[str, ...]
+    source: str
+    checked: str  # ISO date the list was read from `source`
+
+
+@dataclass(frozen=True)
 class EgressHost:
     host: str
     port: int
@@ -59,3 +68,7 @@ class Rule:
     question: str
     check: Callable[[Any, Answers], str]
     applies: Callable[[Answers], bool] = lambda answers: True
+    # What the answer is before copier casts it (copier.yml's type): "text", "yes/no", "number" or "list". The
+    # value as given (--data, a data file) is checked against it first (checks.given_value_error).
+    kind: str = "text"
+    choices: tuple[str, ...] = ()  # the only values allowed (each item's, for a list)

@@ -24,7 +24,12 @@ def _proxy(answers: Answers) -> bool:
 
 
 def _yes_no(question: str, applies=lambda answers: True) -> Rule:
-    return Rule(question, lambda value, answers: checks.bool_error(value, question), applies)
+    return Rule(question, lambda value, answers: checks.bool_error(value, question), applies, kind="yes/no")
+
+
+def _choice(question: str, choices: tuple[str, ...], what: str, applies) -> Rule:
+    return Rule(question, lambda value, answers: checks.choice_error(value, question, choices, what), applies,
+                choices=choices)
 
 
 def _model_rule(question: str) -> Rule:
@@ -33,7 +38,7 @@ def _model_rule(question: str) -> Rule:
                 lambda answers: question in answers)
 
 
-# The yes/no questions and when each matters; their raw values are checked too (raw_answer_errors).
+# The yes/no questions and when each matters (copier casts any text to a bool: given_answer_errors checks first).
 YES_NO_QUESTIONS = {
     "cost_tracking": lambda answers: True,
     "corporate_proxy": lambda answers: True,
@@ -46,49 +51,77 @@ YES_NO_QUESTIONS = {
 
 RULES: tuple[Rule, ...] = (
     *(_yes_no(question, applies) for question, applies in YES_NO_QUESTIONS.items()),
-    Rule("providers", lambda value, answers: checks.providers_error(value, answers.get("cost_tracking"), PROVIDERS)),
+    Rule("providers", lambda value, answers: checks.providers_error(value, answers.get("cost_tracking"), PROVIDERS),
+         kind="list", choices=PROVIDERS),
     *(rule for provider in REGISTRY.values() for rule in provider.rules),
     Rule("proxy_url", lambda value, answers: checks.proxy_url_error(value), _proxy),
     Rule("proxy_username", lambda value, answers: checks.proxy_username_error(value), _proxy),
     Rule("no_proxy_hosts", lambda value, answers: checks.no_proxy_error(value), _proxy),
     Rule("corporate_ca_cert", lambda value, answers: checks.corporate_ca_cert_error(value), _proxy),
     Rule("primary_provider", lambda value, answers: checks.primary_provider_error(value, answers.get("providers")),
-         lambda answers: _gateway(answers) and len(answers.get("providers") or []) > 1),
-    Rule("gateway_port", lambda value, answers: checks.port_error(value, "gateway_port"), _gateway),
+         lambda answers: _gateway(answers) and len(answers.get("providers") or []) > 1, choices=PROVIDERS),
+    Rule("gateway_port", lambda value, answers: checks.port_error(value, "gateway_port"), _gateway, kind="number"),
     Rule("gateway_bind", lambda value, answers: checks.bind_error(value), _gateway),
-    Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _gateway),
+    Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _gateway,
+         kind="number"),
     Rule("gateway_url", lambda value, answers: checks.gateway_url_error(
         value, answers.get("gateway_bind"), deployed_here=not (_proxy(answers) and answers.get("deploy_gateway") is False)),
         _gateway),
-    Rule("gateway_runtime", lambda value, answers: checks.choice_error(
-        value, "gateway_runtime", ("docker", "process"), "a runtime"), _gateway),
-    Rule("client_auth", lambda value, answers: checks.choice_error(
-        value, "client_auth", ("env", "api_key_helper"), "a way to pass the key"), _gateway),
+    _choice("gateway_runtime", ("docker", "process"), "a runtime", _gateway),
+    _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _gateway),
     Rule("api_key_helper", lambda value, answers: checks.api_key_helper_error(value),
          lambda answers: _gateway(answers) and answers.get("client_auth") == "api_key_helper"),
     *(_model_rule(REGISTRY[p].model_question(tier)) for p in PROVIDERS for tier in TIERS),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
+# The questions without a default in copier.yml: with --defaults, each must be given when it applies.
+REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper")
+
+
+def check(rule: Rule, answers: Answers) -> str:
+    """The rule's message for its answer ("" when fine): the text rule first for text answers, then its own."""
+    value = answers.get(rule.question)
+    return (rule.kind == "text" and checks.text_error(value, rule.question)) or rule.check(value, answers)
 
 
 def answer_error(question: str, answers: Answers) -> str:
     """The rule's message for one answer, as copier.yml's validator shows it ("" when fine)."""
-    rule = RULES_BY_QUESTION[question]
-    return rule.check(answers.get(question), answers)
+    return check(RULES_BY_QUESTION[question], answers)
 
 
-def raw_answer_errors(data: dict[str, Any]) -> list[str]:
-    """Problems copier's type casts hide: the answers as given (--data, a data file), before copier turned any
-    unknown text into true."""
-    return [error for question in YES_NO_QUESTIONS if question in data
-            for error in [checks.bool_error(data[question], question)] if error]
+def given_answer_errors(data: dict[str, Any]) -> list[str]:
+    """Problems with the answers as given (--data, a data file) that copier's casts would hide or turn into a
+    traceback: each value's type and choices (checks.given_value_error), before copier parses any of them."""
+    errors = renamed_answer_errors(data)
+    errors += [checks.given_value_error(RULES_BY_QUESTION[question], value) for question, value in data.items()
+               if question in RULES_BY_QUESTION]
+    return [e for e in errors if e]
+
+
+def parsed_given(data: dict[str, Any]) -> Answers:
+    """The answers as given, typed as copier types them (call after given_answer_errors found nothing)."""
+    return {question: checks.given_value(RULES_BY_QUESTION[question], value) for question, value in data.items()
+            if question in RULES_BY_QUESTION}
+
+
+def missing_answer_errors(answers: Answers, given: dict[str, Any]) -> list[str]:
+    """Required answers that apply to the answers so far but were neither given nor answered before: with
+    --defaults copier would stop on them with a traceback ("Question ... is required"). A problem with an answer
+    given so far comes first: it is the one to fix (two providers without a gateway need no Vertex project)."""
+    answers = {**answers, **parsed_given(given)}  # copier's context still holds them as given (text)
+    missing = [check(RULES_BY_QUESTION[question], {**answers, question: None}) for question in REQUIRED
+               if question not in given and question not in answers and RULES_BY_QUESTION[question].applies(answers)]
+    if not missing:
+        return []
+    earlier = [check(rule, answers) for rule in RULES if rule.question in answers and rule.applies(answers)]
+    return [e for e in earlier if e] + missing
 
 
 def answer_errors(answers: dict[str, Any], data: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the public answers, whether or not copier asked (and so validated) the question;
     `data`: the answers as given, before copier's casts."""
-    errors = renamed_answer_errors(answers) + raw_answer_errors(data or {})
-    errors += [rule.check(answers.get(rule.question), answers) for rule in RULES if rule.applies(answers)]
+    errors = renamed_answer_errors(answers) + given_answer_errors(data or {})
+    errors += [check(rule, answers) for rule in RULES if rule.applies(answers)]
     return [e for e in errors if e]
 
 

@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 import re
 
-from ..checks import base_url_error
+from ..checks import base_url_error, region_error
 from ..common import host_port, shown
-from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, Rule
+from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, RegionList, Rule
 from .base import Provider
 
-_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]{1,2}$")
+# Where the Bedrock runtime serves Anthropic's models (in-region or as the source of a cross-region profile).
+REGIONS = RegionList(
+    codes=("us-east-1", "us-east-2", "us-west-1", "us-west-2", "us-gov-east-1", "us-gov-west-1", "ca-central-1",
+           "ca-west-1", "mx-central-1", "sa-east-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
+           "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+           "af-south-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+           "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+           "ap-southeast-7"),
+    source="AWS docs 'Amazon Bedrock endpoints and quotas' and 'Supported Regions and models for inference "
+           "profiles'",
+    checked="2026-11-28")
 _AWS_PROFILE = re.compile(r"^[A-Za-z0-9_.+=@-]{1,64}$")
 
 
@@ -27,10 +37,7 @@ def runtime_endpoint(region: str) -> str:
 
 
 def aws_region_error(value):
-    if isinstance(value, str) and _AWS_REGION.fullmatch(value):
-        return ""
-    return (f"aws_region: {shown(value)} is not an AWS region; expected a region code such as us-east-1, "
-            f"eu-central-1 or ap-northeast-1 (where Bedrock serves Claude).")
+    return region_error(value, "aws_region", REGIONS, "AWS Bedrock", "us-east-1, eu-central-1 or ap-northeast-1")
 
 
 def aws_profile_error(value):

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 
-from ..checks import base_url_error
+from ..checks import base_url_error, region_error
 from ..common import host_port, shown, with_v1
-from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, Rule
+from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, RegionList, Rule
 from .base import Provider
 
+# Vertex AI's generative AI locations (Claude is offered in a subset that changes per model: Model Garden shows
+# which; `global` serves the newest models everywhere).
+REGIONS = RegionList(
+    codes=("global", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
+           "northamerica-northeast1", "southamerica-east1", "europe-central2", "europe-north1", "europe-southwest1",
+           "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8",
+           "europe-west9", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1",
+           "asia-southeast1", "australia-southeast1", "me-central1", "me-central2", "me-west1"),
+    source="Google Cloud docs 'Generative AI on Vertex AI locations' and Claude's Model Garden pages",
+    checked="2026-11-28")
+
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-_GCP_REGION = re.compile(r"^(global|[a-z]+-[a-z]+[0-9]{1,2})$")
 
 
 def regional_endpoint(region: str) -> str:
@@ -29,10 +39,7 @@ def gcp_project_error(value):
 
 
 def gcp_region_error(value):
-    if isinstance(value, str) and _GCP_REGION.fullmatch(value):
-        return ""
-    return (f"gcp_region: {shown(value)} is not a Vertex AI region; expected global or a region such as "
-            f"us-east5 or europe-west1.")
+    return region_error(value, "gcp_region", REGIONS, "Vertex AI", "global, us-east5 or europe-west1")
 
 
 def client_env(answers):

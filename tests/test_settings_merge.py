@@ -117,10 +117,13 @@ def test_reinstall_takes_back_keys_the_source_no_longer_has():
     assert set(second.record["keys"]) == {"env.ANTHROPIC_DEFAULT_OPUS_MODEL"}
 
 
-def test_top_level_keys_are_owned_whole_and_a_non_object_env_is_replaced():
+def test_top_level_keys_are_owned_whole_and_a_non_object_env_is_replaced_then_given_back():
     result = install({"env": "not an object"}, source={"apiKeyHelper": "vault get", "env": {"A": "1"}})
     assert result.settings == {"env": {"A": "1"}, "apiKeyHelper": "vault get"}
-    assert undo(result.settings, result.record).settings == {}
+    undone = undo(result.settings, result.record)
+    assert undone.settings == {"env": "not an object"}
+    assert undone.report == ["removed   apiKeyHelper", "removed   env.A", "restored  env"]
+    assert undone.record == {"keys": {}, "created_settings_file": False}  # the note on env is gone with it
 
 
 def test_diff_text_is_a_unified_diff_named_after_the_settings_file():

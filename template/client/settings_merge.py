@@ -137,7 +137,7 @@ def _note_section(settings: dict, record: dict, key: str) -> None:
     node = settings.get(section, ABSENT)
     if node is ABSENT or (isinstance(node, dict) and node):
         return
-    record.setdefault("sections", {})[section] = {"previous": node}
+    record.setdefault("sections", {})[section] = {"previous": copy.deepcopy(node)}  # put() fills an empty {}
 
 
 def _take_back(settings: dict, record: dict, key: str, report: list[str]) -> None:
@@ -252,7 +252,7 @@ def load(path: str, default: Any) -> tuple[Any, str]:
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the latter: a parent is a file (the writes will say so)
         return default, ""
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
@@ -277,7 +277,7 @@ def refuse_read_only(path: str, what: str) -> None:
     silently replace a file the user made read-only."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return
     except OSError as error:
         raise Failure(f"cannot check {path} ({error.strerror})") from None

@@ -5,14 +5,17 @@ itself (client/settings_merge.py) has fast unit tests in tests/test_settings_mer
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 import subprocess
 from pathlib import Path
 
 from conftest import REPO_ROOT, clean_env
 
 
-def install(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["client/install.sh", *args], cwd=project, env=clean_env(home),
+def install(project: Path, home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["client/install.sh", *args], cwd=project, env=clean_env(home) if env is None else env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -137,3 +140,166 @@ def test_installed_settings_pass_the_doctor(generate, tmp_path):
     doctor = subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, env=clean_env(tmp_path),
                             capture_output=True, text=True, timeout=60)
     assert doctor.returncode == 0, doctor.stdout
+
+
+# -------------------------------------------------------------------------------------------------------------
+# A hostile or unusual machine: secrets, symlinks, read-only files, unwritable folders, no HOME, no python3
+# -------------------------------------------------------------------------------------------------------------
+SECRET_SETTINGS = {"env": {"ANTHROPIC_API_KEY": "sk-ant-secret-key", "HTTPS_PROXY": "http://alice:s3cret@proxy:3128"}}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def tree(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {str(p.relative_to(folder)): (mode(p), os.readlink(p).encode() if p.is_symlink() else p.read_bytes())
+            for p in sorted(folder.rglob("*")) if not p.is_dir()}
+
+
+def test_help_lists_the_exit_codes(generate, tmp_path):
+    result = install(generate(), tmp_path, "--help")
+    assert result.returncode == 0
+    assert "Exit:   0  done, or nothing to do\n" in result.stdout
+    assert "\n        1  failed, nothing was changed" in result.stdout
+    assert "\n        2  usage error\n" in result.stdout
+    assert not result.stdout.startswith("!")  # the #! line is not part of the help
+
+
+def test_copies_of_secret_settings_are_600_in_a_700_folder(generate, tmp_path):
+    project = generate()
+    claude = tmp_path / ".claude"
+    claude.mkdir(mode=0o700)
+    write_settings(tmp_path, SECRET_SETTINGS)
+    (claude / "settings.json").chmod(0o600)
+    result = install(project, tmp_path)
+    assert result.returncode == 0, result.stderr
+    [backup] = backups(tmp_path)
+    record = claude / "settings.installed-by-template.json"
+    assert "s3cret" in backup.read_text() and "sk-ant-secret-key" in (claude / "settings.json").read_text()
+    assert {p.name: mode(p) for p in claude.iterdir()} == {"settings.json": 0o600, record.name: 0o600,
+                                                           backup.name: 0o600}
+    assert mode(claude) == 0o700
+    assert install(project, tmp_path, "--undo").returncode == 0
+    assert settings(tmp_path) == SECRET_SETTINGS
+    assert all(mode(p) == 0o600 for p in claude.iterdir()) and mode(claude) == 0o700
+
+
+def test_a_missing_settings_folder_is_created_700(generate, tmp_path):
+    project = generate()
+    config = tmp_path / "config" / "claude"
+    result = install(project, tmp_path, env=clean_env(tmp_path, CLAUDE_CONFIG_DIR=str(config)))
+    assert result.returncode == 0, result.stderr
+    assert mode(config) == 0o700 and mode(config / "settings.json") == 0o600
+    assert not (tmp_path / ".claude").exists()  # CLAUDE_CONFIG_DIR wins over HOME
+
+
+def test_a_symlinked_settings_file_stays_a_link_through_install_and_undo(generate, tmp_path):
+    project = generate()
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "claude.json"
+    original = json.dumps({"theme": "dark", "env": {"MY_VAR": "mine"}}, indent=2) + "\n"
+    target.write_text(original)
+    (tmp_path / ".claude").mkdir()
+    link = tmp_path / ".claude" / "settings.json"
+    link.symlink_to(target)
+    ours = json.loads((project / "client" / "settings.json").read_text())["env"]
+
+    result = install(project, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text()) == {"theme": "dark", "env": {"MY_VAR": "mine", **ours}}
+    assert install(project, tmp_path, "--undo").returncode == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == original
+    assert [p.name for p in dotfiles.iterdir()] == ["claude.json"]
+
+
+def test_a_read_only_settings_file_is_refused_and_left_as_it_was(generate, tmp_path):
+    project = generate()
+    write_settings(tmp_path, SECRET_SETTINGS)
+    path = tmp_path / ".claude" / "settings.json"
+    path.chmod(0o444)
+    before = tree(tmp_path / ".claude")
+    result = install(project, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (f"install.sh: {path} is read-only (the settings file); make it writable "
+                             f"(chmod u+w {path}) to let install.sh change it, or leave it as it is; "
+                             "nothing was changed\n")
+    assert result.stdout == ""
+    assert tree(tmp_path / ".claude") == before
+
+
+def test_a_folder_it_cannot_create_is_one_line_without_a_traceback(generate, tmp_path):
+    project = generate()
+    (tmp_path / "a-file").write_text("")
+    config = tmp_path / "a-file" / "claude"
+    result = install(project, tmp_path, env=clean_env(tmp_path, CLAUDE_CONFIG_DIR=str(config)))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert result.stderr == (f"install.sh: cannot create the folder {config} (Not a directory); create it "
+                             "yourself, or set CLAUDE_CONFIG_DIR to a folder you can write to; nothing was changed\n")
+    assert (tmp_path / "a-file").read_text() == ""
+
+
+def test_a_read_only_settings_folder_is_refused_in_one_line(generate, tmp_path):
+    project = generate()
+    write_settings(tmp_path, {"theme": "dark"})
+    claude = tmp_path / ".claude"
+    before = tree(claude)
+    claude.chmod(0o555)
+    try:
+        result = install(project, tmp_path)
+    finally:
+        claude.chmod(0o755)
+    assert result.returncode == 1
+    assert result.stderr == (f"install.sh: {claude} is read-only (a folder install.sh writes in); make it writable "
+                             f"(chmod u+w {claude}) to let install.sh change it, or leave it as it is; "
+                             "nothing was changed\n")
+    assert tree(claude) == before
+
+
+def test_undo_gives_back_a_non_object_env_exactly(generate, tmp_path):
+    project = generate()
+    (tmp_path / ".claude").mkdir()
+    path = tmp_path / ".claude" / "settings.json"
+    original = json.dumps({"env": "x", "theme": "dark"}, indent=2) + "\n"
+    path.write_text(original)
+    assert install(project, tmp_path).returncode == 0
+    assert isinstance(settings(tmp_path)["env"], dict)
+    result = install(project, tmp_path, "--undo")
+    assert result.returncode == 0, result.stderr
+    assert "restored  env\n" in result.stdout
+    assert path.read_text() == original
+    assert not (tmp_path / ".claude" / "settings.installed-by-template.json").exists()
+
+
+def test_without_home_it_says_so_in_one_line(generate, tmp_path):
+    project = generate()
+    env = clean_env(tmp_path)
+    del env["HOME"]
+    result = install(project, tmp_path, env=env)
+    assert result.returncode == 1
+    assert result.stderr == ("install.sh: HOME is not set, so ~/.claude cannot be found; set HOME, or "
+                             "CLAUDE_CONFIG_DIR to the folder of your settings.json; nothing was changed\n")
+    result = install(project, tmp_path, env={**env, "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg")})
+    assert result.returncode == 0, result.stderr  # CLAUDE_CONFIG_DIR alone is enough
+    assert (tmp_path / "cfg" / "settings.json").exists()
+
+
+def test_without_python3_it_says_so_in_one_line(generate, tmp_path):
+    project = generate()
+    bin_dir = tmp_path / "bin"  # what install.sh needs before python3, and no python3
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    result = install(project, tmp_path, env=clean_env(tmp_path, PATH=str(bin_dir)))
+    assert result.returncode == 1
+    assert result.stderr == "install.sh: python3 is needed for the JSON work; install it\n"
+    (bin_dir / "python3").write_text("#!/bin/sh\nexit 1\n")  # a python3 that is too old fails the version check
+    (bin_dir / "python3").chmod(0o755)
+    result = install(project, tmp_path, env=clean_env(tmp_path, PATH=str(bin_dir)))
+    assert result.returncode == 1
+    assert result.stderr == "install.sh: python3 3.8 or newer is needed for the JSON work; install it\n"
+    assert not (tmp_path / ".claude").exists()

@@ -4,8 +4,11 @@ tests/test_client_install.py runs the same file through the generated install.sh
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -117,10 +120,56 @@ def test_reinstall_takes_back_keys_the_source_no_longer_has():
     assert set(second.record["keys"]) == {"env.ANTHROPIC_DEFAULT_OPUS_MODEL"}
 
 
-def test_top_level_keys_are_owned_whole_and_a_non_object_env_is_replaced():
+def test_top_level_keys_are_owned_whole_and_a_non_object_env_is_replaced_then_given_back():
     result = install({"env": "not an object"}, source={"apiKeyHelper": "vault get", "env": {"A": "1"}})
     assert result.settings == {"env": {"A": "1"}, "apiKeyHelper": "vault get"}
-    assert undo(result.settings, result.record).settings == {}
+    undone = undo(result.settings, result.record)
+    assert undone.settings == {"env": "not an object"}
+    assert undone.report == ["removed   apiKeyHelper", "removed   env.A", "restored  env"]
+    assert undone.record == {"keys": {}, "created_settings_file": False}  # the note on env is gone with it
+
+
+@pytest.mark.parametrize("env", ["x", ["a", "b"], 42, None, {}])
+def test_undo_gives_back_an_env_that_was_not_a_non_empty_object_exactly(env):
+    user = {"theme": "dark", "env": env, "model": "opus"}
+    installed = install(user, text=sm.dump(user))
+    assert installed.settings["env"] == OURS
+    undone = undo(installed.settings, installed.record, text=installed.text)
+    assert undone.text == sm.dump(user)  # same value, same type, same place in the file
+    assert "sections" not in undone.record and not undone.remove_file
+
+
+def test_undo_keeps_a_replaced_env_the_user_added_to_since_and_says_so():
+    installed = install({"env": "x"})
+    edited = json.loads(json.dumps(installed.settings))
+    edited["env"]["MY_VAR"] = "added later"
+    undone = undo(edited, installed.record)
+    assert undone.settings == {"env": {"MY_VAR": "added later"}}
+    assert undone.report[-1] == 'kept      env (changed since install; it was "x")'
+
+
+def test_reinstall_without_env_keys_gives_back_the_replaced_env():
+    first = install({"env": ["a"]})
+    second = install(first.settings, first.record, source={"apiKeyHelper": "vault get"})
+    assert second.settings == {"env": ["a"], "apiKeyHelper": "vault get"}
+    assert "sections" not in second.record
+
+
+def test_undo_restores_earlier_values_with_their_json_types():
+    source = {"includeCoAuthoredBy": False, "cleanupPeriodDays": 30, "env": {"A": "1", "B": "x"}}
+    user = {"includeCoAuthoredBy": 0, "cleanupPeriodDays": 30.0, "env": {"A": 1, "B": None}}
+    installed = install(user, text=sm.dump(user), source=source)
+    assert installed.text == sm.dump({"includeCoAuthoredBy": False, "cleanupPeriodDays": 30,
+                                      "env": {"A": "1", "B": "x"}})  # 0 is not false, 30.0 not 30, 1 not "1"
+    undone = undo(installed.settings, installed.record, text=installed.text)
+    assert undone.text == sm.dump(user)
+
+
+def test_undo_keeps_a_value_the_user_changed_to_an_equal_looking_one_of_another_type():
+    installed = install({}, source={"cleanupPeriodDays": 1})
+    undone = undo({"cleanupPeriodDays": True}, installed.record)
+    assert undone.settings == {"cleanupPeriodDays": True}
+    assert undone.report == ["kept      cleanupPeriodDays (changed since install)"]
 
 
 def test_diff_text_is_a_unified_diff_named_after_the_settings_file():
@@ -236,3 +285,163 @@ def test_backup_names_stay_distinct_within_one_second(tmp_path):
     (tmp_path / "settings.json.backup-20261128-120000").write_text("")
     (tmp_path / "settings.json.backup-20261128-120000-1").write_text("")
     assert sm.backup_path(settings, "20261128-120000") == f"{settings}.backup-20261128-120000-2"
+
+
+# -------------------------------------------------------------------------------------------------------------
+# main(): file modes, symlinks, read-only files and folders, write failures (fault injection)
+# -------------------------------------------------------------------------------------------------------------
+SECRETS = {"env": {"ANTHROPIC_API_KEY": "sk-ant-secret-key", "HTTPS_PROXY": "http://alice:s3cret@proxy:3128"}}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file below `folder`: its mode and bytes (links as their target's text)."""
+    return {str(p.relative_to(folder)): (mode(p), os.readlink(p).encode() if p.is_symlink() else p.read_bytes())
+            for p in sorted(folder.rglob("*")) if not p.is_dir()}
+
+
+@pytest.fixture
+def umask0():
+    """No umask at all: the modes must come from the code, not from a kind default."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+def test_main_writes_settings_record_and_backup_600_in_the_users_700_folder(home, capsys, umask0):
+    (home / ".claude").mkdir(mode=0o700)
+    write_settings(home, json.dumps(SECRETS))
+    (home / ".claude" / "settings.json").chmod(0o600)
+    assert run(home) == 0
+    claude = home / ".claude"
+    names = sorted(p.name for p in claude.iterdir())
+    assert names[0] == "settings.installed-by-template.json" and names[1] == "settings.json" and len(names) == 3
+    backup = claude / names[2]
+    assert "s3cret" in backup.read_text() and "sk-ant-secret-key" in backup.read_text()
+    assert "s3cret" in (claude / "settings.json").read_text()
+    assert {name: mode(claude / name) for name in names} == dict.fromkeys(names, 0o600)
+    assert mode(claude) == 0o700
+    assert run(home, "undo") == 0  # undo writes the same way
+    assert json.loads((claude / "settings.json").read_text()) == SECRETS
+    assert {p.name: mode(p) for p in claude.iterdir()} == {p.name: 0o600 for p in claude.iterdir()}
+    assert not [p for p in claude.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_main_creates_a_missing_settings_folder_700(home, umask0):
+    assert run(home) == 0
+    assert mode(home / ".claude") == 0o700
+    assert mode(home / ".claude" / "settings.json") == 0o600
+
+
+def test_main_leaves_an_existing_folders_mode_alone(home, umask0):
+    """The documented choice: a folder the user has keeps its mode (the 600 files protect the values)."""
+    (home / ".claude").mkdir(mode=0o755)
+    write_settings(home, json.dumps(SECRETS))
+    assert run(home) == 0
+    assert mode(home / ".claude") == 0o755
+    assert mode(home / ".claude" / "settings.installed-by-template.json") == 0o600
+
+
+def test_main_writes_through_a_symlinked_settings_file_and_keeps_the_link(home, capsys):
+    dotfiles = home / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "claude-settings.json"
+    original = sm.dump({"theme": "dark"})
+    target.write_text(original)
+    (home / ".claude").mkdir()
+    link = home / ".claude" / "settings.json"
+    link.symlink_to("../dotfiles/claude-settings.json")
+    assert run(home) == 0
+    assert link.is_symlink() and os.readlink(link) == "../dotfiles/claude-settings.json"
+    assert json.loads(target.read_text()) == {"theme": "dark", "env": OURS}
+    assert mode(target) == 0o600
+    [backup] = (home / ".claude").glob("settings.json.backup-*")  # beside the link
+    assert backup.read_text() == original
+    assert not [p for p in dotfiles.iterdir() if p != target]  # no temporary file left beside the target
+    assert run(home, "undo") == 0
+    assert link.is_symlink() and os.readlink(link) == "../dotfiles/claude-settings.json"
+    assert target.read_text() == original
+
+
+@pytest.mark.parametrize("undo_too", [False, True])
+def test_main_refuses_a_read_only_settings_file_and_changes_nothing(home, capsys, undo_too):
+    if undo_too:  # installed first, then the user made the file read-only
+        assert run(home) == 0
+    else:
+        write_settings(home, json.dumps(SECRETS))
+    capsys.readouterr()
+    path = home / ".claude" / "settings.json"
+    path.chmod(0o444)
+    before = snapshot(home / ".claude")
+    assert run(home, "undo" if undo_too else "install") == 1
+    captured = capsys.readouterr()
+    assert captured.err == (f"install.sh: {path} is read-only (the settings file); make it writable "
+                            f"(chmod u+w {path}) to let install.sh change it, or leave it as it is; "
+                            "nothing was changed\n")
+    assert captured.out == ""
+    assert snapshot(home / ".claude") == before
+
+
+def test_main_refuses_a_read_only_link_target_and_keeps_the_link(home, capsys):
+    target = home / "settings-target.json"
+    target.write_text('{"theme": "dark"}')
+    target.chmod(0o400)
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").symlink_to(target)
+    before = snapshot(home)
+    assert run(home) == 1
+    assert capsys.readouterr().err.startswith(f"install.sh: {target} is read-only (the settings file); ")
+    assert snapshot(home) == before
+
+
+def test_main_refuses_a_read_only_settings_folder(home, capsys):
+    write_settings(home, '{"theme": "dark"}')
+    claude = home / ".claude"
+    claude.chmod(0o500)
+    try:
+        assert run(home) == 1
+        assert capsys.readouterr().err == (f"install.sh: {claude} is read-only (a folder install.sh writes in); "
+                                           f"make it writable (chmod u+w {claude}) to let install.sh change it, "
+                                           "or leave it as it is; nothing was changed\n")
+        assert sorted(p.name for p in claude.iterdir()) == ["settings.json"]
+    finally:
+        claude.chmod(0o700)
+
+
+def test_main_says_in_one_line_when_the_folder_cannot_be_created(tmp_path, capsys):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "settings.json").write_text(json.dumps(SOURCE))
+    (tmp_path / "not-a-folder").write_text("")
+    settings_dir = tmp_path / "not-a-folder" / ".claude"
+    assert sm.main(["install", "0", str(settings_dir), str(tmp_path / "src" / "settings.json"), "[]"]) == 1
+    assert capsys.readouterr().err == (f"install.sh: cannot create the folder {settings_dir} (Not a directory); "
+                                       "create it yourself, or set CLAUDE_CONFIG_DIR to a folder you can write "
+                                       "to; nothing was changed\n")
+
+
+def test_main_a_failed_write_removes_what_it_wrote_and_says_so_in_one_line(home, capsys, monkeypatch):
+    write_settings(home, json.dumps(SECRETS))
+    before = snapshot(home / ".claude")
+    real_stage = sm.stage
+
+    def stage(path: str, text: str) -> str:
+        if path.endswith(sm.RECORD_FILE):  # the settings are staged and the backup written by now
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.path.join(os.path.dirname(path), ".x.tmp"))
+        return real_stage(path, text)
+
+    monkeypatch.setattr(sm, "stage", stage)
+    assert run(home) == 1
+    assert capsys.readouterr().err == (f"install.sh: cannot write in {home / '.claude'} (No space left on device); "
+                                       "make sure it is a folder you can write to, or set CLAUDE_CONFIG_DIR to "
+                                       "one; nothing was changed\n")
+    assert snapshot(home / ".claude") == before  # no backup, no temporary file, settings as they were
+
+
+def test_main_a_settings_path_that_is_a_folder_is_one_line(home, capsys):
+    (home / ".claude" / "settings.json").mkdir(parents=True)
+    assert run(home) == 1
+    assert capsys.readouterr().err == (f"install.sh: cannot read {home / '.claude' / 'settings.json'} (Is a "
+                                       "directory); check that it is a file you can read; nothing was changed\n")

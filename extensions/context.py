@@ -44,8 +44,8 @@ if __name__ == "__main__":
     sys.exit(_modules["answer_migrations"].main(sys.argv[1:]))
 
 # Below: only what copier loads (the migration step above runs without copier's extension loader).
-from copier.errors import UserMessageError
 import jinja2
+from copier.errors import UserMessageError
 from copier_template_extensions import ContextHook
 from jinja2 import pass_context
 from jinja2.ext import Extension

@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from claude_gateway_template.providers import REGISTRY, TIERS
 from conftest import clean_env, run_copier_cli
 
 
@@ -56,3 +57,21 @@ def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
     assert not dest.exists(), "a failed copy must not leave a half-written destination"
     assert "Traceback" not in result.stderr, result.stderr  # one clear line, not copier's internals
     return (result.stderr.strip().splitlines() or [""])[-1]
+
+
+def complete_answers(**overrides):
+    """Answers as copier passes them after asking: every question with its default (Jinja defaults evaluated)."""
+    answers = {"cost_tracking": False, "corporate_proxy": False, "providers": ["anthropic"], "anthropic_base_url": "",
+               "aws_region": "us-east-1", "aws_profile": "", "bedrock_base_url": "", "gcp_project_id": "my-team-prod",
+               "gcp_region": "global", "vertex_base_url": "", "foundry_resource": "my-foundry", "foundry_base_url": "",
+               "primary_provider": "anthropic", "deploy_gateway": True, "gateway_port": 4000,
+               "gateway_bind": "127.0.0.1", "gateway_url": "http://127.0.0.1:4000", "gateway_via_proxy": False,
+               "gateway_runtime": "docker", "gateway_workers": 1, "spend_database": False, "client_auth": "env",
+               "customize_models": False, "disable_nonessential_traffic": False,
+               "proxy_url": "http://proxy.example.com:8080", "proxy_username": "", "no_proxy_hosts": "",
+               "corporate_ca_cert": ""}
+    for provider in REGISTRY.values():
+        for tier in TIERS:
+            answers[provider.model_question(tier)] = provider.default_model(tier, "us-east-1")
+    answers.update(overrides)
+    return answers

@@ -7,7 +7,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-
 # What must not be echoed back: a URL's user:password@ and query, an API key, a bearer token.
 _SECRETS = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@"), r"\1***@"),

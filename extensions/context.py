@@ -63,13 +63,16 @@ def given_answers(context) -> dict[str, Any]:
 
 @pass_context
 def answer_error(context, question: str) -> str:
-    """The validator of every question in copier.yml: the rule's message for the answer given, or "".
+    """The validator of every question in copier.yml: the rule's message for the answer typed, or "".
 
-    An answer given with --data or a data file is left to DerivedContext, which checks every answer before the
-    first file is written: copier reports a failing validator of a given answer with a traceback, and aborts
-    instead of re-asking, so the validator has nothing to add there. Typed answers are checked here, so copier
-    asks again."""
-    if question in given_answers(context):
+    DerivedContext checks every answer with the same rules before the first file is written, in one line. The
+    validator leaves it the answers copier cannot re-ask, where a failing validator only turns the same message
+    into a traceback: answers given with --data or a data file, every answer under --defaults, and an empty
+    default (copier checks a default before it asks, so an empty one that must be filled would stop the prompt)."""
+    conf = context.get("_copier_conf")
+    if question in given_answers(context) or (conf is not None and conf["defaults"]):
+        return ""
+    if context.get(question) in (None, "") and question not in rules.REQUIRED:
         return ""
     return rules.answer_error(question, context.get_all())
 

@@ -45,14 +45,13 @@ dotenv_unquote() {
   printf '%s\n' "$value"
 }
 
-# dotenv_value FILE NAME: print the value of the last `NAME=value` line of FILE (the one docker compose and
-# gateway/run-local.sh use), unquoted, never evaluated; commented lines (`# NAME=...`) do not count. Returns 1
-# (printing nothing) when FILE or the line is missing.
+# dotenv_value FILE NAME: print the value of the first `NAME=value` line of FILE, unquoted, never evaluated;
+# commented lines (`# NAME=...`) do not count. Returns 1 (printing nothing) when FILE or the line is missing.
 dotenv_value() {
-  local line value found=1
+  local line
   [ -f "$1" ] || return 1
   while IFS= read -r line || [ -n "$line" ]; do
-    case "$line" in "$2="*) value=${line#*=}; found=0 ;; esac
+    case "$line" in "$2="*) dotenv_unquote "${line#*=}"; return 0 ;; esac
   done <"$1"
-  [ "$found" -eq 0 ] && dotenv_unquote "$value"
+  return 1
 }

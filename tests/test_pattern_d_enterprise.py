@@ -154,14 +154,15 @@ def lib(project: Path, script: str, tmp_path: Path) -> subprocess.CompletedProce
                           env=clean_env(tmp_path), capture_output=True, text=True, timeout=30, check=False)
 
 
-def test_lib_env_reader_skips_comments_and_takes_the_first_value(every_script, tmp_path):
+def test_lib_env_reader_skips_comments_and_takes_the_last_value(every_script, tmp_path):
+    """The last line wins, as for docker compose and a shell; init-secrets.sh appends after an empty KEY=."""
     env_file = tmp_path / "gateway.env"
     env_file.write_text("# LITELLM_MASTER_KEY=sk-commented\n#LITELLM_MASTER_KEY=sk-commented-too\n"
                         " LITELLM_MASTER_KEY=sk-indented\nLITELLM_MASTER_KEY_OLD=sk-other-name\n"
-                        "LITELLM_MASTER_KEY=sk-first=with=equals\nLITELLM_MASTER_KEY=sk-second\n"
+                        "LITELLM_MASTER_KEY=sk-first\nexport LITELLM_MASTER_KEY=sk-last=with=equals\n"
                         "QUOTED=\"sk-double\"\nSINGLE='two words'\nEMPTY=\nCRLF=sk-windows\r\nLAST=no-newline")
     read = "dotenv_value " + str(env_file) + " {0} && echo \"rc=0\" || echo \"rc=$?\""
-    expected = {"LITELLM_MASTER_KEY": "sk-first=with=equals\nrc=0\n", "QUOTED": "sk-double\nrc=0\n",
+    expected = {"LITELLM_MASTER_KEY": "sk-last=with=equals\nrc=0\n", "QUOTED": "sk-double\nrc=0\n",
                 "SINGLE": "two words\nrc=0\n", "EMPTY": "\nrc=0\n", "CRLF": "sk-windows\nrc=0\n",
                 "LAST": "no-newline\nrc=0\n", "MISSING": "rc=1\n", "LITELLM": "rc=1\n"}
     for name, want in expected.items():

@@ -45,13 +45,15 @@ dotenv_unquote() {
   printf '%s\n' "$value"
 }
 
-# dotenv_value FILE NAME: print the value of the first `NAME=value` line of FILE, unquoted, never evaluated;
-# commented lines (`# NAME=...`) do not count. Returns 1 (printing nothing) when FILE or the line is missing.
+# dotenv_value FILE NAME: print the value of the last `NAME=value` (or `export NAME=value`) line of FILE, unquoted,
+# never evaluated; commented lines (`# NAME=...`) do not count. Returns 1 (printing nothing) when FILE or the line is missing.
 dotenv_value() {
-  local line
+  local line found=1 value=""
   [ -f "$1" ] || return 1
   while IFS= read -r line || [ -n "$line" ]; do
-    case "$line" in "$2="*) dotenv_unquote "${line#*=}"; return 0 ;; esac
+    line=${line#export }
+    case "$line" in "$2="*) value=${line#*=}; found=0 ;; esac
   done <"$1"
-  return 1
+  # The last line wins, as for docker compose and a shell sourcing the file (init-secrets.sh only appends).
+  [ "$found" -eq 0 ] && dotenv_unquote "$value"
 }

@@ -98,6 +98,18 @@ def test_check_status_passes_with_env_sh_sourced(generate, tmp_path):
     assert "sk-ant-test-secret" not in result.stdout + result.stderr
 
 
+def test_check_status_without_home_names_it_in_one_line(generate, tmp_path):
+    """`set -u` used to stop the script on "HOME: unbound variable" before its first check."""
+    project = generate()
+    env = {k: v for k, v in clean_env(tmp_path, **matching_env()).items() if k != "HOME"}
+    result = subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "unbound variable" not in result.stderr
+    assert result.stdout.startswith("FAIL  config: HOME is not set (nor CLAUDE_CONFIG_DIR)")
+    assert "first failing hop: config" in result.stdout
+
+
 def test_check_status_passes_with_settings_json_installed(generate, tmp_path):
     project = generate()
     write_user_settings(tmp_path, json.loads((project / "client" / "settings.json").read_text()))

@@ -110,6 +110,7 @@ class TemplateHelpers(Extension):
         environment.globals["default_model"] = default_model
         environment.globals["default_gateway_url"] = _modules["checks"].default_gateway_url
         environment.filters["ps_quote"] = _modules["common"].ps_quote
+        environment.filters["md_code"] = _modules["common"].md_code
 
 
 def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None:

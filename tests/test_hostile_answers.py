@@ -20,15 +20,14 @@ from pathlib import Path
 import jsonschema
 import yaml
 from check_jsonschema.builtin_schemas import get_builtin_schema
-from copier.errors import UserMessageError
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from claude_gateway_template import rules
 from claude_gateway_template.providers import PROVIDERS
 from conftest import clean_env
+from copier.errors import UserMessageError
 from golden_trees import render
 from helpers import complete_answers, read_ps1
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 TEXT_QUESTIONS = sorted(rule.question for rule in rules.RULES if rule.kind == "text" and not rule.choices)
 # Every answer applies (all providers, proxy and gateway, the helper command, customised models), the gateway
@@ -82,7 +81,7 @@ def files_under(*roots: Path) -> set[str]:
 
 
 def run(project: Path, home: Path, *command: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(list(command), cwd=project, env=clean_env(home, **env), capture_output=True, text=True,
+    return subprocess.run(list(command), cwd=project, env=clean_env(home, **env), capture_output=True, text=True, check=False,
                           timeout=60)
 
 
@@ -91,7 +90,7 @@ def check_tree(project: Path, home: Path, question: str, value: str) -> None:
     # Every script parses (bash, and sh where the shebang says sh); client/env.sh is sourced by sh.
     scripts = [str(p) for p in files if p.suffix == ".sh"]
     parsed = subprocess.run(["sh", "-c", SCRIPT_CHECK + '; sh -n client/env.sh || echo "BROKEN env.sh"', "sh",
-                             *scripts], cwd=project, capture_output=True, text=True, timeout=60)
+                             *scripts], cwd=project, capture_output=True, text=True, timeout=60, check=False)
     assert "BROKEN" not in parsed.stdout, parsed.stdout + parsed.stderr
     # Every JSON and YAML file parses; compose validates against its schema.
     for path in files:
@@ -127,7 +126,7 @@ def check_offline_paths_create_nothing(project: Path, home: Path) -> None:
     assert files_under(project, home) == before
 
 
-@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", 60)), deadline=None,
+@settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "60")), deadline=None,
           derandomize=bool(os.environ.get("CI")), suppress_health_check=list(HealthCheck))
 @given(answer=hostile_answer())
 def test_a_hostile_answer_is_refused_cleanly_or_safe_everywhere(template_repo, tmp_path_factory, answer):

@@ -5,16 +5,19 @@ half-succeed."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 
 import pytest
 import yaml
-from claude_gateway_template import derived, gateway, patterns, rules
+from claude_gateway_template import common, derived, gateway, patterns, rules
 from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
 from conftest import REPO_ROOT
 from helpers import complete_answers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
 QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
@@ -123,3 +126,18 @@ def test_rename_answers_command_still_runs_from_the_glue(tmp_path):
     out = subprocess.run(step, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert re.search(r"^corporate_ca_cert: /etc/ca.pem$", answers.read_text(), re.MULTILINE)
+
+
+@settings(max_examples=200, deadline=None, derandomize=bool(os.environ.get("CI")))
+@given(value=st.text(alphabet="`|ab \\*_<>", min_size=1, max_size=20).filter(lambda v: v.strip()))
+def test_markdown_code_span_shows_any_value_literally(value):
+    """CommonMark: a code span opens and closes with equal backtick runs, and one space is stripped from both
+    ends when both are spaces; GFM splits table cells on | first, so a cell needs it escaped."""
+    span = common.md_code(value)
+    fence = re.match("`+", span).group(0)
+    assert span.endswith(fence) and fence not in span[len(fence):-len(fence)]
+    inner = span[len(fence):-len(fence)]
+    if inner.startswith(" ") and inner.endswith(" ") and inner.strip():
+        inner = inner[1:-1]
+    assert inner == value
+    assert common.md_code(value, in_table=True).replace("\\|", "|") == span

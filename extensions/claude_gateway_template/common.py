@@ -38,6 +38,16 @@ def ps_quote(value: Any) -> str:
     return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", str(value)) + "'"
 
 
+def md_code(value: Any, in_table: bool = False) -> str:
+    """A Markdown code span showing `value` literally: fenced with more backticks than any run inside it, padded
+    when it starts or ends with one (CommonMark); in a table cell, `|` escaped (GFM splits cells first)."""
+    text = str(value)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
+    span = f"{fence}{pad}{text}{pad}{fence}"
+    return span.replace("|", "\\|") if in_table else span
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

@@ -72,7 +72,7 @@ BAD_FOUNDRY_INPUTS = [
     ({"providers": ["foundry"], "foundry_base_url": "http://x.example.com/anthropic"},
      "foundry_base_url: 'http://x.example.com/anthropic' uses plain http:// to a non-loopback host"),
     ({"providers": ["foundry"], "foundry_base_url": "https://x.example.com/anthropic\n"},
-     "foundry_base_url: 'https://x.example.com/anthropic\\n' contains a character that is not allowed here"),
+     "foundry_base_url: 'https://x.example.com/anthropic\\n' contains a control character (U+000A)"),
     ({**FOUNDRY, "customize_models": True, "foundry_opus_model": "opus prod"},
      "foundry_opus_model: 'opus prod' is not a model id"),
     ({**FOUNDRY, "providers": ["anthropic", "foundry"]}, "providers: ['anthropic', 'foundry'] selects 2 providers"),

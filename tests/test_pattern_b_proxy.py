@@ -137,14 +137,14 @@ def test_proxy_url_with_credentials_is_rejected_without_echoing_the_password(tem
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"corporate_proxy": True}, 'Question "proxy_url" is required'),
+    ({"corporate_proxy": True}, "proxy_url: '' is empty; your network needs a proxy"),
     ({**B, "proxy_url": "socks5://proxy.example.com:1080"}, "proxy_url: 'socks5://proxy.example.com:1080' is not a proxy URL"),
     ({**B, "proxy_url": "http://proxy.example.com"}, "proxy_url: 'http://proxy.example.com' needs a port"),
     ({**B, "proxy_url": "http://proxy.example.com:8080/x"}, "needs a port and nothing after it"),
     ({**B, "proxy_username": "al'ice"}, "proxy_username: \"al'ice\" is not a user name this setup can pass safely"),
     ({**B, "no_proxy_hosts": ".corp.example.com,$(id)"}, "no_proxy_hosts: '$(id)' is not a host, domain or network"),
     ({**B, "corporate_ca_cert": "~/corp.pem"}, "corporate_ca_cert: '~/corp.pem' is not an absolute path"),
-    ({**B, "corporate_ca_cert": "/etc/ca.pem\nexport X=1"}, "corporate_ca_cert: '/etc/ca.pem\\nexport X=1' is not an absolute path"),
+    ({**B, "corporate_ca_cert": "/etc/ca.pem\nexport X=1"}, "corporate_ca_cert: '/etc/ca.pem\\nexport X=1' contains a control character (U+000A)"),
 ])
 def test_bad_proxy_input(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)

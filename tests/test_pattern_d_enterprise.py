@@ -58,7 +58,7 @@ def test_gateway_side_proxy_settings_and_union_bundle(generate):
     assert "./ca-bundle.pem:/etc/claude-gateway/ca-bundle.pem:ro" in litellm["volumes"]
     assert "ANTHROPIC_BASE_URL" not in env
     run_local = (project / "gateway" / "run-local.sh").read_text()
-    assert f'export HTTPS_PROXY="${{GATEWAY_HTTPS_PROXY:-{PROXY}}}"' in run_local
+    assert f'default={PROXY}; export HTTPS_PROXY="${{GATEWAY_HTTPS_PROXY:-$default}}"' in run_local
     assert 'export SSL_CERT_FILE="$here/ca-bundle.pem"' in run_local
     assert "gateway/ca-bundle.pem" in (project / ".gitignore").read_text()
     checker = Path(sys.executable).parent / "check-jsonschema"

@@ -43,7 +43,9 @@ def md_code(value: Any, in_table: bool = False) -> str:
     when it starts or ends with one (CommonMark); in a table cell, `|` escaped (GFM splits cells first)."""
     text = str(value)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
+    # Padding keeps edge backticks apart from the fence; CommonMark strips one space from each end, so a value
+    # that starts and ends with a space gets one more.
+    pad = " " if "`" in (text[:1], text[-1:]) or (text[:1] == text[-1:] == " " and text.strip()) else ""
     span = f"{fence}{pad}{text}{pad}{fence}"
     return span.replace("|", "\\|") if in_table else span
 

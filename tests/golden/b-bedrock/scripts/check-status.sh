@@ -33,7 +33,6 @@ for arg in "$@"; do
   esac
 done
 
-settings_file="${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json"
 # The policy here: every check runs; they are counted, and the first failing hop is named at the end.
 failures=0
 checks=0
@@ -44,6 +43,13 @@ fail() {
   [ -n "$first_failed" ] || first_failed=${1%%:*}
 }
 skip() { report_skip "$1"; }
+
+if [ -n "${CLAUDE_CONFIG_DIR:-}" ] || [ -n "${HOME:-}" ]; then
+  settings_file="${CLAUDE_CONFIG_DIR:-$HOME/.claude}/settings.json"
+else
+  settings_file=/nonexistent/settings.json
+  fail "config: HOME is not set (nor CLAUDE_CONFIG_DIR): Claude Code would find no settings or login; set HOME"
+fi
 
 # settings_lookup KEY: print settings.json's value for KEY (`env.NAME` or a top-level key); exit 1 if absent.
 settings_lookup() {
@@ -193,7 +199,8 @@ fi
 
 # -- network: route, proxy, tls, provider ------------------------------------------------
 effective ANTHROPIC_BEDROCK_BASE_URL
-endpoint="${value:-https://bedrock-runtime.us-east-1.amazonaws.com}"
+endpoint_default=https://bedrock-runtime.us-east-1.amazonaws.com
+endpoint="${value:-$endpoint_default}"
 endpoint="${endpoint%/}"
 target=$(printf '%s' "$endpoint" | sed -E 's#^[A-Za-z]+://([^/]*).*#\1#')   # host[:port]
 proxy=""        # the proxy URL Claude Code will use for this endpoint; it may carry credentials: never printed
@@ -226,7 +233,7 @@ bypasses_proxy() {
 # (the proxy's answer to CONNECT), probe_status and probe_error. Options reach curl on stdin, not argv.
 probe() {
   probe_rc=0
-  out=$(curl_options "$endpoint/" "${1:-}" \
+  out=$(curl_options "$endpoint"/ "${1:-}" \
     | curl -sS -o /dev/null -w '%{http_connect} %{http_code}' --connect-timeout "$CONNECT_TIMEOUT" \
           --max-time "$ENDPOINT_TIMEOUT" --config - 2>&1) || probe_rc=$?
   probe_connect=$(printf '%s' "$out" | tail -n 1 | awk '{print $(NF-1)}')

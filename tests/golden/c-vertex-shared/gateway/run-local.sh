@@ -55,6 +55,8 @@ litellm_bin() {
 load_env() {
   [ -f "$envfile" ] || die "gateway/.env is missing; run scripts/init-secrets.sh first"
   while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}   # a .env saved on Windows
+    line=${line#export }  # the form a shell sources; init-secrets.sh reads it too
     case "$line" in ''|'#'*) continue ;; esac
     key=${line%%=*}
     case "$key" in ''|[0-9]*|*[!A-Za-z0-9_]*) die "gateway/.env: cannot read line '$key=...'" ;; esac

@@ -24,7 +24,8 @@ _claude_setup_pct() (
   done
 )
 if [ -n "${PROXY_PASSWORD:-}" ]; then
-  _claude_setup_proxy="http://$(_claude_setup_pct alice):$(_claude_setup_pct "$PROXY_PASSWORD")@proxy.example.com:8080"
+  _claude_setup_proxy="$(printf '%s://%s:%s@%s' http "$(_claude_setup_pct alice)" \
+    "$(_claude_setup_pct "$PROXY_PASSWORD")" proxy.example.com:8080)"
 else
   echo "client/env.sh: PROXY_PASSWORD is not set; the proxy will refuse requests (HTTP 407) until you export it and source this file again" >&2
   _claude_setup_proxy=http://proxy.example.com:8080

@@ -55,6 +55,8 @@ litellm_bin() {
 load_env() {
   [ -f "$envfile" ] || die "gateway/.env is missing; run scripts/init-secrets.sh first"
   while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}   # a .env saved on Windows
+    line=${line#export }  # the form a shell sources; init-secrets.sh reads it too
     case "$line" in ''|'#'*) continue ;; esac
     key=${line%%=*}
     case "$key" in ''|[0-9]*|*[!A-Za-z0-9_]*) die "gateway/.env: cannot read line '$key=...'" ;; esac
@@ -75,9 +77,9 @@ start() {
   export LITELLM_LOCAL_MODEL_COST_MAP=True
   # Outbound to the providers through the corporate proxy; database, Redis and internal hosts directly.
   # gateway/.env may override each (GATEWAY_HTTPS_PROXY, e.g. with the gateway's own proxy credentials).
-  export HTTPS_PROXY="${GATEWAY_HTTPS_PROXY:-http://proxy.example.com:8080}"
-  export HTTP_PROXY="${GATEWAY_HTTP_PROXY:-http://proxy.example.com:8080}"
-  export NO_PROXY="${GATEWAY_NO_PROXY:-localhost,127.0.0.1,::1,postgres,redis}"
+  default=http://proxy.example.com:8080; export HTTPS_PROXY="${GATEWAY_HTTPS_PROXY:-$default}"
+  default=http://proxy.example.com:8080; export HTTP_PROXY="${GATEWAY_HTTP_PROXY:-$default}"
+  default=localhost,127.0.0.1,::1,postgres,redis; export NO_PROXY="${GATEWAY_NO_PROXY:-$default}"
   # Public roots + the corporate CA (TLS inspection), built by gateway/build-ca-bundle.sh.
   [ -f "$here/ca-bundle.pem" ] || die "gateway/ca-bundle.pem is missing; run gateway/build-ca-bundle.sh first (TLS inspection)"
   export SSL_CERT_FILE="$here/ca-bundle.pem"

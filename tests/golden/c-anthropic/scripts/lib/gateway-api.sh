@@ -4,7 +4,8 @@
 # (its dotenv_value and curl_bearer); not a program.
 
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-gateway="${GATEWAY_URL:-http://127.0.0.1:4000}"
+gateway_default=http://127.0.0.1:4000
+gateway="${GATEWAY_URL:-$gateway_default}"
 gateway="${gateway%/}"
 
 # gateway_key [admin]: sets $key and $key_source: LITELLM_MASTER_KEY, else gateway/.env, else (unless `admin` is

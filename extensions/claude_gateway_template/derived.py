@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import client, egress, gateway, guidance
+from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
 from .records import Answers, Endpoint
@@ -29,6 +30,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "pattern_summary": pattern_summary(pattern, reason),
         "patterns": list(PATTERNS.values()),
         "migrations": list(MIGRATIONS),
+        "answers_file_marker": ANSWERS_FILE_MARKER,
         "provider": provider.key,
         "provider_info": provider,
         "provider_name": provider.name,

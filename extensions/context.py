@@ -119,7 +119,8 @@ def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None
     without --overwrite, refuse before the first file instead."""
     conf = context["_copier_conf"]
     destination = Path(str(conf["dst_path"]))
-    if conf["overwrite"] or conf["pretend"] or not destination.is_dir() or sys.stdin.isatty():
+    if conf["overwrite"] or conf["pretend"] or sys.stdin.isatty() or not destination.is_dir() \
+            or not any(destination.iterdir()):
         return
     source = Path(str(conf["src_path"])) / "template"
     paths = jinja2.Environment(undefined=jinja2.StrictUndefined)

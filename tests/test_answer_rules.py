@@ -90,6 +90,7 @@ BAD = [
     ("client_auth", "magic", "is not a way to pass the key"),
     ("api_key_helper", "", "empty; expected the command that prints the gateway key"),
     ("api_key_helper", "x" * 1001, "is longer than 1000 characters"),
+    ("api_key_helper", "echo sk-ant-api03-0123456789abcdef", "contains what looks like an API key"),
     ("anthropic_opus_model", "claude opus", "is not a model id"),
     ("bedrock_haiku_model", "us.anthropic\u202eclaude", "contains an invisible format character (U+202E)"),
     *[(REGISTRY[p].model_question(tier), "$(id)", "is not a model id") for p in PROVIDERS for tier in TIERS],

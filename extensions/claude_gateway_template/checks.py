@@ -168,6 +168,10 @@ def api_key_helper_error(value: Any) -> str:
     if value in (None, ""):
         return ("api_key_helper: empty; expected the command that prints the gateway key, e.g. vault kv get "
                 "-field=key secret/claude/gateway (client_auth=api_key_helper needs it).")
+    if isinstance(value, str) and re.search(r"\bsk-[A-Za-z0-9_-]{16,}", value):
+        return (f"api_key_helper: {shown(value)} contains what looks like an API key, which would be stored in "
+                f".copier-answers.yml and client/settings.json; expected a command that fetches the key, e.g. vault "
+                f"kv get -field=key secret/claude/gateway.")
     if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
         return ""
     return (f"api_key_helper: {shown(value)} is not a command; expected one line whose output is the gateway "

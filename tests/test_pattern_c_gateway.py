@@ -319,3 +319,21 @@ def test_primary_provider_must_be_selected(template_repo, tmp_path):
 def test_workers_must_be_a_small_count(template_repo, tmp_path):
     last = rejected(template_repo, tmp_path, **C, gateway_workers=0)
     assert "gateway_workers: '0' is not a worker count; expected a whole number from 1 to 32" in last
+
+
+@pytest.mark.parametrize(("script", "missing"), [("scripts/health-check.sh", "curl"), ("scripts/usage-report.sh", "python3"),
+                                                  ("gateway/run-local.sh", "curl")])
+def test_a_missing_tool_is_one_line_and_exit_1(generate, tmp_path, script, missing):
+    """Every command the scripts use except `missing`, so the script gets as far as its own check."""
+    project = generate(cost_tracking=True, gateway_runtime="process")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in Path(folder).iterdir():
+            if tool.name != missing and tool.is_file() and not (tools / tool.name).is_symlink():
+                (tools / tool.name).symlink_to(tool)
+    args = ["status"] if script.endswith("run-local.sh") else []
+    result = subprocess.run([str(tools / "bash"), script, *args], cwd=project, capture_output=True, text=True,
+                            env={**clean_env(tmp_path), "PATH": str(tools)}, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr == f"{Path(script).name}: needs {missing}, which is not in PATH; install it\n"

@@ -9,6 +9,7 @@
 #   curl_bearer TOKEN          the Authorization header line for TOKEN, as curl config
 #   dotenv_value FILE NAME     the value of NAME in a .env file (gateway/.env)
 #   dotenv_unquote VALUE       VALUE without one pair of surrounding quotes, as docker compose reads it
+#   need_tools TOOL...         exit 1 with one line naming the first TOOL not in PATH
 # client/ scripts do not use this file: they are copied to developer machines on their own.
 
 # script_help FILE: FILE's header comment, the comment lines after the #! line up to the first other line,
@@ -21,6 +22,13 @@ script_help() {
 # and exit 0.
 answer_help() {
   case "${1:-}" in -h|--help) script_help "$0"; exit 0 ;; esac
+}
+
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "$(basename "$0"): needs $tool, which is not in PATH; install it" >&2; exit 1; }
+  done
 }
 
 report_ok() { printf 'ok    %s\n' "$1"; }

@@ -15,6 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../scripts/lib/common.sh
 . "$here/../scripts/lib/common.sh"
 answer_help "$@"
+need_tools curl
 bind=127.0.0.1
 port=4000
 pidfile="$here/litellm.pid"

@@ -16,7 +16,6 @@ answer_help "$@"
 [ "$#" -eq 0 ] || { echo "usage: $0" >&2; exit 2; }
 # shellcheck source=lib/gateway-api.sh
 . "$(dirname "$0")/lib/gateway-api.sh"
-command -v python3 >/dev/null 2>&1 || { echo "usage-report.sh: python3 is needed to read the metrics" >&2; exit 1; }
 gateway_key admin
 [ -n "$key" ] || { echo "usage-report.sh: no master key (set LITELLM_MASTER_KEY or run scripts/init-secrets.sh)" >&2; exit 1; }
 

@@ -25,9 +25,6 @@ ROUND_TRIP_TIMEOUT=60  # seconds for the model call (a real provider can be slow
 expected_models='claude-haiku-5-5 claude-opus-5-5 claude-sonnet-5-5'
 round_trip_model=claude-haiku-5-5
 
-command -v curl >/dev/null 2>&1 || { report_fail "setup: curl not found; install curl"; exit 1; }
-command -v python3 >/dev/null 2>&1 || { report_fail "setup: python3 not found (needed to read JSON); install it"; exit 1; }
-
 # The policy here: the first failure stops the run, naming its step.
 step=0
 fail() { report_fail "$1"; echo "health check failed at step $step ($2)"; exit 1; }

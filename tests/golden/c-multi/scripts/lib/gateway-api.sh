@@ -3,6 +3,7 @@
 # Sourced by scripts/health-check.sh, scripts/usage-report.sh and scripts/new-key.sh, after lib/common.sh
 # (its dotenv_value and curl_bearer); not a program.
 
+need_tools curl python3
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 gateway_default=http://127.0.0.1:4000
 gateway="${GATEWAY_URL:-$gateway_default}"

@@ -5,6 +5,7 @@ nothing the user owns or edited is lost."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -310,12 +311,19 @@ def test_an_answers_file_from_before_the_marker_is_taken_when_its_template_histo
     test_upgrade_from_an_older_release_...)"""
     template = tmp_path / "template"
     git(tmp_path, "clone", "-q", str(template_repo), str(template))
+    # Before the marker: the answers file does not write it, and the template source does not define it as the
+    # whole line migrate.sh looks for (the same value, spelled otherwise).
     answers_template = template / "template" / "{{_copier_conf.answers_file}}.jinja"
-    text = answers_template.read_text()
-    answers_template.write_text(text.replace(MARKER + "\n", ""))
+    definition = template / "extensions" / "claude_gateway_template" / "answer_migrations.py"
+    texts = {path: path.read_text() for path in (answers_template, definition)}
+    answers_template.write_text(texts[answers_template].replace("{{ answers_file_marker }}\n", ""))
+    line = f"ANSWERS_FILE_MARKER = {json.dumps(MARKER)}"
+    assert line in texts[definition].splitlines()
+    definition.write_text(texts[definition].replace(line, f"ANSWERS_FILE_MARKER = ({json.dumps(MARKER)})"))
     git(template, "commit", "-qam", "a release before the marker")
     git(template, "tag", "v0.0.1")
-    answers_template.write_text(text)
+    for path, text in texts.items():
+        path.write_text(text)
     git(template, "commit", "-qam", "the marker")
     git(template, "tag", "v0.0.2")
     project = new_project(template, tmp_path / "project", {}, ref="v0.0.1")

@@ -111,7 +111,9 @@ def test_compose_pins_images_and_probes_liveliness(generate, answers):
     for service in services.values():  # every image pinned to a version tag
         name, _, tag = service["image"].rpartition(":")
         assert name and tag and "latest" not in tag, service["image"]
-    assert services["litellm"]["image"] == "ghcr.io/berriai/litellm:v1.108.7-stable"
+    # The 1.108.x tag scheme: v<version>, no -stable; the database variant when there is a spend database.
+    variant = "litellm-database" if answers.get("spend_database") else "litellm"
+    assert services["litellm"]["image"] == f"ghcr.io/berriai/{variant}:v1.108.7"
     assert "/health/liveliness" in " ".join(services["litellm"]["healthcheck"]["test"])
     assert services["litellm"]["env_file"] == ".env" and services["litellm"]["restart"] == "unless-stopped"
     assert services["litellm"]["environment"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"

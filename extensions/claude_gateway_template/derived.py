@@ -53,7 +53,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "router_settings": gateway.ROUTER_SETTINGS,
         "litellm_version": gateway.LITELLM_VERSION,
         "prometheus_client_version": gateway.PROMETHEUS_CLIENT_VERSION,
-        "litellm_image": gateway.LITELLM_IMAGE,
+        "litellm_image": gateway.litellm_image(answers),
         "postgres_image": gateway.POSTGRES_IMAGE,
         "redis_image": gateway.REDIS_IMAGE,
     }

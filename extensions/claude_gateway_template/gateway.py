@@ -10,10 +10,18 @@ from .providers import REGISTRY, TIERS
 from .records import Answers, GatewayVar
 
 # The image tag follows LiteLLM's release tag scheme for the pip version the tests run; the image itself cannot
-# be pulled from the test machines.
+# be pulled from the test machines. The 1.108.x (LTS) release notes verify `ghcr.io/berriai/litellm:v1.108.N`,
+# "same command for litellm-database": the tag is the version with a v, no `-stable` suffix (that suffix belonged
+# to older release lines; `v1.108.7-stable` is not a published tag).
 LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do not install cleanly
 PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
-LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}-stable"
+LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
+# With a spend database: the variant LiteLLM builds for it (Prisma's engines generated in the image).
+LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
+
+
+def litellm_image(answers: Answers) -> str:
+    return LITELLM_DATABASE_IMAGE if answers.get("spend_database") else LITELLM_IMAGE
 POSTGRES_IMAGE = "postgres:16.6-alpine"
 REDIS_IMAGE = "redis:7.4.1-alpine"
 # Long Claude Code turns stream for minutes: anything under 600 s cuts them off.

@@ -88,6 +88,8 @@ BAD = [
     ("gateway_url", "", "empty, but the gateway listens on 0.0.0.0 (shared)"),
     ("gateway_runtime", "k8s", "is not a runtime; expected docker or process"),
     ("client_auth", "magic", "is not a way to pass the key"),
+    ("budget_contact", "ask \"ops\"", "is not a contact this setup can show safely"),
+    ("budget_contact", "x" * 101, "is not a contact"),
     ("api_key_helper", "", "empty; expected the command that prints the gateway key"),
     ("api_key_helper", "x" * 1001, "is longer than 1000 characters"),
     ("api_key_helper", "echo sk-ant-api03-0123456789abcdef", "contains what looks like an API key"),

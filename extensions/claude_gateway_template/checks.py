@@ -164,6 +164,17 @@ def workers_error(value: Any) -> str:
     return f"gateway_workers: {shown(value)} is not a worker count; expected a whole number from 1 to 32."
 
 
+_CONTACT = re.compile(r"[A-Za-z0-9@#._:/+(),-]([A-Za-z0-9 @#._:/+(),-]{0,98}[A-Za-z0-9@#._:/+(),-])?")
+
+
+def budget_contact_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _CONTACT.fullmatch(value)):
+        return ""
+    return (f"budget_contact: {shown(value)} is not a contact this setup can show safely; expected up to 100 "
+            f"letters, digits, spaces and @ # . _ : / + ( ) , - (no quotes, $ or backticks), e.g. #llm-gateway or "
+            f"platform-team@example.com.")
+
+
 def api_key_helper_error(value: Any) -> str:
     if value in (None, ""):
         return ("api_key_helper: empty; expected the command that prints the gateway key, e.g. vault kv get "

@@ -68,6 +68,7 @@ RULES: tuple[Rule, ...] = (
         value, answers.get("gateway_bind"), deployed_here=not (_proxy(answers) and answers.get("deploy_gateway") is False)),
         _gateway),
     _choice("gateway_runtime", ("docker", "process"), "a runtime", _gateway),
+    Rule("budget_contact", lambda value, answers: checks.budget_contact_error(value), _gateway),
     _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _gateway),
     Rule("api_key_helper", lambda value, answers: checks.api_key_helper_error(value),
          lambda answers: _gateway(answers) and answers.get("client_auth") == "api_key_helper"),

@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Self
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 DB_NAME = "litellm"
@@ -62,12 +63,13 @@ class Postgres:
         return {"user": "postgres", "group": "postgres", "extra_groups": []} if self.as_postgres else {}
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd="/", **self._as_user())
+        result = subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd="/", check=False,
+                                **self._as_user())
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}): {result.stdout}{result.stderr}")
         return result
 
-    def start(self) -> "Postgres":
+    def start(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             self.workdir.chmod(0o755)
@@ -89,7 +91,7 @@ class Postgres:
             if process.poll() is not None:
                 raise RuntimeError(f"postgres exited: {log.read_text(errors='replace')}")
             if subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
-                              timeout=10).returncode == 0:
+                              timeout=10, check=False).returncode == 0:
                 break
             time.sleep(0.1)
         else:
@@ -103,7 +105,7 @@ class Postgres:
         args = [str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
                 "-U", "postgres", "-d", database, "-At", "-c", "SET client_min_messages = warning"]
         result = subprocess.run(args + (["-c", sql] if sql is not None else ["-f", "-"]), capture_output=True,
-                                text=True, timeout=120, input=file.read_text() if file else None)
+                                text=True, timeout=120, input=file.read_text() if file else None, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"psql failed: {result.stderr}")
         return result.stdout
@@ -122,8 +124,8 @@ class Postgres:
             name = sql.parent.name.replace("'", "''")
             checksum = hashlib.sha256(sql.read_bytes()).hexdigest()
             script += [sql.read_text(), ";",
-                       "INSERT INTO \"_prisma_migrations\" (id, checksum, finished_at, migration_name, "
-                       f"applied_steps_count) VALUES ('{uuid.uuid4()}', '{checksum}', now(), '{name}', 1);"]
+                       ("INSERT INTO \"_prisma_migrations\" (id, checksum, finished_at, migration_name, "
+                       f"applied_steps_count) VALUES ('{uuid.uuid4()}', '{checksum}', now(), '{name}', 1);")]
         script_file = self.workdir / "migrations.sql"
         script_file.write_text("\n".join(script))
         self.psql(DB_NAME, file=script_file)
@@ -145,7 +147,7 @@ class Postgres:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "Postgres":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -13,6 +13,7 @@ const require = createRequire(import.meta.url);
 const pg = require('pg');
 const { PrismaPg } = require('@prisma/adapter-pg');
 const { bindAdapter } = require('@prisma/driver-adapter-utils');
+const { parse: parseArray } = require('postgres-array');
 
 const ENGINE_HASH = '393aa359c9ad4a4bb28630fb5613f9c281cde053'; // prisma-client-python 0.11.0's engine
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -224,9 +225,10 @@ function oldRawRows(result) {
     result.columns.forEach((col, idx) => {
       const type = result.types[idx];
       const value = row[idx];
-      if (type.endsWith('-array')) {
+      if (value === null) obj[col] = { prisma__type: 'null', prisma__value: null };
+      else if (type.endsWith('-array')) {
         const inner = type.slice(0, -'-array'.length);
-        obj[col] = { prisma__type: 'array', prisma__value: value === null ? null : value.map((x) => ({ prisma__type: inner, prisma__value: x })) };
+        obj[col] = { prisma__type: 'array', prisma__value: value.map((x) => ({ prisma__type: inner, prisma__value: x })) };
       } else obj[col] = { prisma__type: type, prisma__value: value };
     });
     return obj;
@@ -243,10 +245,23 @@ function translateResponse(parsed, action, key) {
 }
 
 // ---- the engine and the database ----
+// Postgres types @prisma/adapter-pg 5.17 rejects ("Failed to deserialize column of type 'Unknown'") but LiteLLM's
+// raw queries read (pg_views.viewname is `name`, ARRAY_AGG of it is `name[]`, to_regclass() is `regclass`): read
+// them as text / text[].
 const TEXT_OID = 25;
-const READ_AS_TEXT = new Set([18 /* char */, 19 /* name */, 2205 /* regclass */, 24 /* regproc */, 2206 /* regtype */]);
+const TEXT_ARRAY_OID = 1009;
+const READ_AS_TEXT = new Set([18 /* char */, 19 /* name */, 24 /* regproc */, 2205 /* regclass */, 2206 /* regtype */]);
+const READ_AS_TEXT_ARRAY = new Set([1003 /* name[] */, 1008 /* regproc[] */, 2210 /* regclass[] */, 2211 /* regtype[] */]);
 function textualFields(result) {
-  for (const field of (result && result.fields) || []) if (READ_AS_TEXT.has(field.dataTypeID)) field.dataTypeID = TEXT_OID;
+  (result && result.fields || []).forEach((field, idx) => {
+    if (READ_AS_TEXT.has(field.dataTypeID)) field.dataTypeID = TEXT_OID;
+    else if (READ_AS_TEXT_ARRAY.has(field.dataTypeID)) {
+      field.dataTypeID = TEXT_ARRAY_OID;
+      for (const row of result.rows || []) {
+        if (Array.isArray(row) && typeof row[idx] === 'string') row[idx] = parseArray(row[idx]);
+      }
+    }
+  });
   return result;
 }
 function patchQuery(target) {

@@ -89,6 +89,13 @@ def key_info(gateway, key: str) -> dict:
         return json.load(response)["info"]
 
 
+def test_health_check_reports_the_database_connected(gateway):
+    result = gateway.run("scripts/health-check.sh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok    readiness: status healthy - db connected" in result.stdout, result.stdout
+    assert gateway.master_key not in result.stdout + result.stderr
+
+
 def test_a_developer_key_from_new_key_sh_reaches_the_provider(gateway):
     key = new_key(gateway, "alice")
     status, body = post_messages(gateway.url, key)
@@ -149,6 +156,14 @@ def test_the_database_holds_the_keys_and_the_spend_logs(gateway, database):
             break
         time.sleep(1)
     assert {"alice", "bob"} <= users, users
+
+
+def test_usage_report_has_a_line_per_developer_key(gateway):
+    result = gateway.run("scripts/usage-report.sh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "claude-opus-5-5" in result.stdout, result.stdout
+    assert "alice" in result.stdout and "bob" in result.stdout, result.stdout  # per-developer lines
+    assert gateway.master_key not in result.stdout + result.stderr
 
 
 def test_stopping_leaves_no_process(gateway):

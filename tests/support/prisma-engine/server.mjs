@@ -382,4 +382,8 @@ const server = http.createServer((req, res) => { handle(req, res); });
 server.listen(port, '127.0.0.1', () => log(`listening on 127.0.0.1:${port}`));
 const stop = async () => { server.close(); try { await engine.disconnect('{}'); } catch { /* exiting */ } await pool.end(); process.exit(0); };
 process.on('SIGTERM', stop);
+// The engine lives as long as the client that started it: if that process dies without stopping us (SIGKILL),
+// we are re-parented; exit then, so no test leaves an engine behind.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) stop(); }, 1000).unref();
 process.on('SIGINT', stop);

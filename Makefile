@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo-project
 CLAUDE_CLI := tests/claude-cli/node_modules/.bin/claude
 LITELLM_VENV := .cache/litellm-venv
+# LiteLLM's database mode for the live database tests: its own venv (prisma-client-python on top of the gateway
+# pins) and the offline query-engine stand-in in tests/support/prisma-engine (test support, see its README).
+LITELLM_DB_VENV := .cache/litellm-db-venv
+PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
 .PHONY: demo test tools bench bench-gateway clean
 
@@ -30,7 +34,27 @@ $(LITELLM_VENV)/.installed: requirements-gateway.txt constraints-gateway.txt
 	$(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-gateway.txt -c constraints-gateway.txt
 	touch $@
 
-tools: $(VENV)/.test-tools-installed tests/claude-cli/node_modules/.installed $(LITELLM_VENV)/.installed
+$(PRISMA_ENGINE_DIR)/node_modules/.installed: $(PRISMA_ENGINE_DIR)/package.json $(PRISMA_ENGINE_DIR)/package-lock.json
+	npm ci --prefix $(PRISMA_ENGINE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# `prisma generate` npm-installs the Prisma CLI into PRISMA_HOME_DIR and writes the client into the venv; the
+# engine variables stop the CLI from downloading Prisma's binaries (impossible offline).
+$(LITELLM_DB_VENV)/.installed: requirements-gateway.txt constraints-gateway.txt tests/support/requirements-database.txt \
+		$(PRISMA_ENGINE_DIR)/node_modules/.installed
+	$(PYTHON) -m venv $(LITELLM_DB_VENV)
+	$(LITELLM_DB_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-gateway.txt \
+	  -r tests/support/requirements-database.txt -c constraints-gateway.txt
+	PATH="$(CURDIR)/$(LITELLM_DB_VENV)/bin:$$PATH" \
+	PRISMA_QUERY_ENGINE_BINARY="$(CURDIR)/$(PRISMA_ENGINE_DIR)/query-engine" \
+	PRISMA_SCHEMA_ENGINE_BINARY="$(CURDIR)/$(PRISMA_ENGINE_DIR)/schema-engine" \
+	PRISMA_HOME_DIR="$(CURDIR)/.cache/prisma-home" \
+	  $(LITELLM_DB_VENV)/bin/python -m prisma generate \
+	    --schema "$$($(LITELLM_DB_VENV)/bin/python -c 'import litellm, os; print(os.path.join(os.path.dirname(litellm.__file__), "proxy", "schema.prisma"))')"
+	touch $@
+
+tools: $(VENV)/.test-tools-installed tests/claude-cli/node_modules/.installed $(LITELLM_VENV)/.installed \
+	$(LITELLM_DB_VENV)/.installed
 
 demo: $(VENV)/.tools-installed
 	rm -rf $(DEMO_DIR)
@@ -53,4 +77,5 @@ bench-gateway: tools
 	$(BIN)/python bench/bench_gateway.py
 
 clean:
-	rm -rf $(VENV) $(LITELLM_VENV) build tests/claude-cli/node_modules
+	rm -rf $(VENV) $(LITELLM_VENV) $(LITELLM_DB_VENV) .cache/prisma-home build tests/claude-cli/node_modules \
+	  $(PRISMA_ENGINE_DIR)/node_modules

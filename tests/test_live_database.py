@@ -1,0 +1,173 @@
+"""Pattern C with spend_database, live: the generated gateway/run-local.sh starts the pinned LiteLLM in database
+mode against a throwaway Postgres 15 (LiteLLM's own migrations), the mock provider behind it. Developers' keys
+come from the generated scripts/new-key.sh; spend and budgets are LiteLLM's, read back over its API.
+
+Offline, Prisma's query engine is replaced by the test-support stand-in in tests/support/prisma-engine (see its
+README); users run LiteLLM's `litellm-database` image with the real engines. One Postgres and one gateway for
+the whole module."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import HANG_GUARD, REPO_ROOT, clean_env, post_messages, read_env_file, require_tool, started_gateway
+from mock_provider import DEFAULT_REPLY, RunningMock
+
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
+import postgres  # tests/support
+
+pytestmark = pytest.mark.live
+
+DB_VENV = REPO_ROOT / ".cache" / "litellm-db-venv"
+ENGINE_DIR = REPO_ROOT / "tests" / "support" / "prisma-engine"
+INSTALL_HINT = "run `make tools` (npm ci in tests/support/prisma-engine, .cache/litellm-db-venv, prisma generate)"
+
+
+@pytest.fixture(scope="module")
+def database():
+    """A throwaway Postgres 15 on 127.0.0.1 with LiteLLM's schema; stopped by its PID after the module."""
+    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
+    require_tool(DB_VENV / ".installed", "LiteLLM with prisma-client-python", INSTALL_HINT)
+    site_packages = next(DB_VENV.glob("lib/python3*/site-packages"))
+    started = time.monotonic()
+    with postgres.Postgres() as db:
+        applied = db.apply_migrations(postgres.migrations_dir(site_packages))
+        assert applied > 100, applied
+        print(f"postgres ready with {applied} migrations in {time.monotonic() - started:.1f}s")
+        yield db
+
+
+@pytest.fixture(scope="module")
+def gateway(copie_module, template_repo, database):
+    litellm = require_tool(DB_VENV / "bin" / "litellm", "LiteLLM (database venv)", INSTALL_HINT)
+    require_tool(ENGINE_DIR / "node_modules" / ".installed", "the prisma-engine stand-in", INSTALL_HINT)
+
+    def use_the_test_database(gw) -> None:
+        """What the platform team does: point gateway/.env's DATABASE_URL at their Postgres. Here the URL
+        init-secrets.sh wrote is kept but for the port, and the role gets the password it generated."""
+        env_file = gw.project / "gateway" / ".env"
+        values = read_env_file(env_file)
+        url = values["DATABASE_URL"]
+        assert url == f"postgresql://litellm:{values['POSTGRES_PASSWORD']}@127.0.0.1:5432/litellm", url
+        database.psql("postgres", f"ALTER ROLE litellm PASSWORD '{values['POSTGRES_PASSWORD']}'")
+        text = env_file.read_text().replace(url, url.replace(":5432/", f":{database.port}/"))
+        # Test support only: the engine stand-in (the litellm-database image ships real engines), and the schema
+        # is already migrated (LiteLLM's own migration step needs Prisma's schema engine).
+        text += (f"DISABLE_SCHEMA_UPDATE=true\n"
+                 f"PRISMA_QUERY_ENGINE_BINARY={ENGINE_DIR / 'query-engine'}\n"
+                 f"PRISMA_SCHEMA_ENGINE_BINARY={ENGINE_DIR / 'schema-engine'}\n"
+                 f"PRISMA_HOME_DIR={REPO_ROOT / '.cache' / 'prisma-home'}\n")
+        env_file.write_text(text)
+
+    started = time.monotonic()
+    with RunningMock() as mock, started_gateway(copie_module, template_repo, litellm, mock, spend_database=True,
+                                                anthropic_base_url=mock.url, prepare=use_the_test_database) as gw:
+        print(f"gateway (database mode) answered after {time.monotonic() - started:.1f}s")
+        yield gw
+
+
+def new_key(gateway, developer: str, *extra: str) -> str:
+    result = gateway.run("scripts/new-key.sh", developer, *extra)
+    assert result.returncode == 0, result.stdout + result.stderr
+    key = result.stdout.strip()
+    assert re.fullmatch(r"sk-[A-Za-z0-9_-]{20,}", key), result.stdout
+    assert gateway.master_key not in result.stdout + result.stderr
+    return key
+
+
+def key_info(gateway, key: str) -> dict:
+    request = urllib.request.Request(f"{gateway.url}/key/info?key={key}",
+                                     headers={"Authorization": f"Bearer {gateway.master_key}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["info"]
+
+
+def test_health_check_reports_the_database_connected(gateway):
+    result = gateway.run("scripts/health-check.sh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok    readiness: status healthy - db connected" in result.stdout, result.stdout
+    assert gateway.master_key not in result.stdout + result.stderr
+
+
+def test_a_developer_key_from_new_key_sh_reaches_the_provider(gateway):
+    key = new_key(gateway, "alice")
+    status, body = post_messages(gateway.url, key)
+    assert status == 200, body
+    assert DEFAULT_REPLY in body
+    info = key_info(gateway, key)
+    assert info["user_id"] == "alice" and info["key_alias"] == "alice"
+
+
+def test_spend_is_recorded_per_key(gateway):
+    key = new_key(gateway, "bob")
+    for _ in range(3):
+        assert post_messages(gateway.url, key)[0] == 200
+    # LiteLLM writes spend to the database in batches: wait for it.
+    deadline = time.monotonic() + 60
+    while (spend := key_info(gateway, key)["spend"]) <= 0 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert spend > 0
+
+
+def test_a_key_past_its_budget_is_refused(gateway):
+    key = new_key(gateway, "carol", "--budget", "0.0000001")
+    statuses = []
+    for _ in range(3):
+        status, body = post_messages(gateway.url, key)
+        statuses.append(status)
+        if status != 200:
+            break
+        time.sleep(1)  # the spend of the request before is counted (budgets lag about one request)
+    assert statuses[-1] == 422, statuses
+    assert "Budget has been exceeded" in body
+
+
+def test_a_wrong_key_is_refused(gateway):
+    status, body = post_messages(gateway.url, "sk-not-a-key-of-this-gateway")
+    assert status == 401, body
+    assert DEFAULT_REPLY not in body
+
+
+def test_real_claude_cli_with_a_developer_key(gateway, claude_bin):
+    key = new_key(gateway, "dave")
+    result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=gateway.project,
+                            env=clean_env(gateway.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=key),
+                            capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert DEFAULT_REPLY in result.stdout
+    assert key_info(gateway, key)["user_id"] == "dave"
+
+
+def test_the_database_holds_the_keys_and_the_spend_logs(gateway, database):
+    rows = database.psql(postgres.DB_NAME, 'SELECT key_alias, user_id FROM "LiteLLM_VerificationToken" '
+                                           "WHERE key_alias IS NOT NULL ORDER BY key_alias")
+    assert {"alice|alice", "bob|bob", "carol|carol"} <= set(rows.split()), rows
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        users = set(database.psql(postgres.DB_NAME, 'SELECT DISTINCT "user" FROM "LiteLLM_SpendLogs"').split())
+        if {"alice", "bob"} <= users:
+            break
+        time.sleep(1)
+    assert {"alice", "bob"} <= users, users
+
+
+def test_usage_report_has_a_line_per_developer_key(gateway):
+    result = gateway.run("scripts/usage-report.sh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "claude-opus-5-5" in result.stdout, result.stdout
+    assert "alice" in result.stdout and "bob" in result.stdout, result.stdout  # per-developer lines
+    assert gateway.master_key not in result.stdout + result.stderr
+
+
+def test_stopping_leaves_no_process(gateway):
+    """Last in the module: it stops the shared gateway."""
+    pid = int((gateway.project / "gateway" / "litellm.pid").read_text())
+    assert gateway.run("gateway/run-local.sh", "stop").returncode == 0
+    assert not Path(f"/proc/{pid}").exists()

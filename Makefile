@@ -50,7 +50,7 @@ $(LITELLM_DB_VENV)/.installed: requirements-gateway.txt constraints-gateway.txt 
 	PRISMA_SCHEMA_ENGINE_BINARY="$(CURDIR)/$(PRISMA_ENGINE_DIR)/schema-engine" \
 	PRISMA_HOME_DIR="$(CURDIR)/.cache/prisma-home" \
 	  $(LITELLM_DB_VENV)/bin/python -m prisma generate \
-	    --schema "$$($(LITELLM_DB_VENV)/bin/python -c 'import litellm, os; print(os.path.join(os.path.dirname(litellm.__file__), "proxy", "schema.prisma"))')"
+	    --schema "$$($(LITELLM_DB_VENV)/bin/python -c 'import importlib.util, os; print(os.path.join(importlib.util.find_spec("litellm").submodule_search_locations[0], "proxy", "schema.prisma"))')"
 	touch $@
 
 tools: $(VENV)/.test-tools-installed tests/claude-cli/node_modules/.installed $(LITELLM_VENV)/.installed \

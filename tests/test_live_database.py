@@ -27,6 +27,7 @@ pytestmark = pytest.mark.live
 
 DB_VENV = REPO_ROOT / ".cache" / "litellm-db-venv"
 ENGINE_DIR = REPO_ROOT / "tests" / "support" / "prisma-engine"
+CONTACT = "#llm-gateway"  # budget_contact: whom developers ask for more budget
 INSTALL_HINT = "run `make tools` (npm ci in tests/support/prisma-engine, .cache/litellm-db-venv, prisma generate)"
 
 
@@ -68,7 +69,8 @@ def gateway(copie_module, template_repo, database):
 
     started = time.monotonic()
     with RunningMock() as mock, started_gateway(copie_module, template_repo, litellm, mock, spend_database=True,
-                                                anthropic_base_url=mock.url, prepare=use_the_test_database) as gw:
+                                                anthropic_base_url=mock.url, budget_contact=CONTACT,
+                                                prepare=use_the_test_database) as gw:
         print(f"gateway (database mode) answered after {time.monotonic() - started:.1f}s")
         yield gw
 
@@ -102,7 +104,7 @@ def test_a_developer_key_from_new_key_sh_reaches_the_provider(gateway):
     assert status == 200, body
     assert DEFAULT_REPLY in body
     info = key_info(gateway, key)
-    assert info["user_id"] == "alice" and info["key_alias"] == "alice"
+    assert info["user_id"] == "alice" and info["key_alias"] == f"alice (more budget: {CONTACT})"
 
 
 def test_spend_is_recorded_per_key(gateway):
@@ -116,7 +118,7 @@ def test_spend_is_recorded_per_key(gateway):
     assert spend > 0
 
 
-def test_a_key_past_its_budget_is_refused(gateway):
+def test_a_key_past_its_budget_is_refused_and_the_developer_told_whom_to_ask(gateway, claude_bin):
     key = new_key(gateway, "carol", "--budget", "0.0000001")
     statuses = []
     for _ in range(3):
@@ -127,6 +129,35 @@ def test_a_key_past_its_budget_is_refused(gateway):
         time.sleep(1)  # the spend of the request before is counted (budgets lag about one request)
     assert statuses[-1] == 422, statuses
     assert "Budget has been exceeded" in body
+    # What the developer sees: Claude Code's error names the budget and whom to ask (the key's alias).
+    result = claude(gateway, claude_bin, key)
+    assert result.returncode != 0 and DEFAULT_REPLY not in result.stdout
+    output = result.stdout + result.stderr
+    assert "Budget has been exceeded" in output and f"more budget: {CONTACT}" in output, output
+    # And the doctor names it, with the contact.
+    assert f"FAIL  gateway: the budget of your key is used up (HTTP 422); ask {CONTACT} for more" in \
+        doctor(gateway, key).stdout
+
+
+def admin(gateway, path: str, body: dict) -> None:
+    request = urllib.request.Request(f"{gateway.url}{path}", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {gateway.master_key}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+def test_a_blocked_or_deleted_key_is_named_by_the_doctor(gateway):
+    blocked, deleted = new_key(gateway, "erin"), new_key(gateway, "frank")
+    assert "ok    gateway: the key from ANTHROPIC_AUTH_TOKEN is accepted" in doctor(gateway, blocked).stdout
+    admin(gateway, "/key/block", {"key": blocked})
+    admin(gateway, "/key/delete", {"keys": [deleted]})
+    result = doctor(gateway, blocked)
+    assert result.returncode == 1
+    assert f"FAIL  gateway: your key is blocked (revoked) (HTTP 401); ask {CONTACT} for a new one" in result.stdout
+    assert "FAIL  gateway: the gateway does not know your key (deleted, or mistyped) (HTTP 401)" in \
+        doctor(gateway, deleted).stdout
+    assert "first failing hop: gateway" in result.stdout
 
 
 def test_a_wrong_key_is_refused(gateway):
@@ -135,20 +166,32 @@ def test_a_wrong_key_is_refused(gateway):
     assert DEFAULT_REPLY not in body
 
 
+def claude(gateway, claude_bin: str, key: str) -> subprocess.CompletedProcess:
+    """The real Claude Code CLI with a developer's key, through the generated client/env.sh."""
+    return subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=gateway.project,
+                          env=clean_env(gateway.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=key),
+                          capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
+
+
+def doctor(gateway, key: str) -> subprocess.CompletedProcess:
+    """scripts/check-status.sh as the developer runs it: client/env.sh sourced, their key in the environment."""
+    return subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh"], cwd=gateway.project,
+                          env=clean_env(gateway.home, ANTHROPIC_AUTH_TOKEN=key), capture_output=True, text=True,
+                          timeout=HANG_GUARD, check=False)
+
+
 def test_real_claude_cli_with_a_developer_key(gateway, claude_bin):
     key = new_key(gateway, "dave")
-    result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=gateway.project,
-                            env=clean_env(gateway.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=key),
-                            capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
+    result = claude(gateway, claude_bin, key)
     assert result.returncode == 0, result.stdout + result.stderr
     assert DEFAULT_REPLY in result.stdout
     assert key_info(gateway, key)["user_id"] == "dave"
 
 
 def test_the_database_holds_the_keys_and_the_spend_logs(gateway, database):
-    rows = database.psql(postgres.DB_NAME, 'SELECT key_alias, user_id FROM "LiteLLM_VerificationToken" '
-                                           "WHERE key_alias IS NOT NULL ORDER BY key_alias")
-    assert {"alice|alice", "bob|bob", "carol|carol"} <= set(rows.split()), rows
+    rows = database.psql(postgres.DB_NAME, 'SELECT user_id FROM "LiteLLM_VerificationToken" '
+                                           f"WHERE key_alias = user_id || ' (more budget: {CONTACT})'")
+    assert {"alice", "bob", "carol"} <= set(rows.split()), rows
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         users = set(database.psql(postgres.DB_NAME, 'SELECT DISTINCT "user" FROM "LiteLLM_SpendLogs"').split())

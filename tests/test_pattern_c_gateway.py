@@ -143,12 +143,17 @@ def test_compose_passes_provider_credentials(generate):
 # -------------------------------------------------------------------------------------------------------
 # The other gateway files
 # -------------------------------------------------------------------------------------------------------
+def pins(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
+
 def test_gateway_requirements_match_the_tested_pins(generate):
-    rendered = [line for line in (generate(**C) / "gateway" / "requirements.txt").read_text().splitlines()
-                if line and not line.startswith("#")]
-    tested = [line for line in (REPO_ROOT / "requirements-gateway.txt").read_text().splitlines()
-              if line and not line.startswith("#")]
-    assert rendered == tested == ["litellm[proxy]==1.108.7", "prometheus_client==0.26.0"]
+    tested = pins(REPO_ROOT / "requirements-gateway.txt")
+    assert pins(generate(**C) / "gateway" / "requirements.txt") == tested == ["litellm[proxy]==1.108.7",
+                                                                              "prometheus_client==0.26.0"]
+    # The database mode adds what the live database tests install (tests/support/requirements-database.txt).
+    with_database = pins(generate(**C, spend_database=True) / "gateway" / "requirements.txt")
+    assert with_database == tested + pins(REPO_ROOT / "tests" / "support" / "requirements-database.txt")
 
 
 @pytest.mark.parametrize("answers", VARIANTS)

@@ -15,6 +15,11 @@ from .records import Answers, GatewayVar
 # to older release lines; `v1.108.7-stable` is not a published tag).
 LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do not install cleanly
 PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
+# Database mode without the image (the process runtime): the Prisma client LiteLLM 1.108.7 works with (0.15 fails:
+# "'Prisma' object has no attribute '_Prisma__engine'"; litellm[extra_proxy] would allow it), and nodeenv, which
+# it uses to run Prisma's CLI where no Node.js is installed.
+PRISMA_VERSION = "0.11.0"
+NODEENV_VERSION = "1.12.0"
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
 # With a spend database: the variant LiteLLM builds for it (Prisma's engines generated in the image).
 LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"

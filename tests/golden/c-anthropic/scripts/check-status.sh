@@ -193,29 +193,50 @@ curl_options() {
   fi
 }
 
-# gateway_call PATH TOKEN [JSON-BODY]: prints the HTTP status (000 when nothing answered) of a gateway call
+# gateway_call PATH TOKEN [JSON-BODY]: sets call_status (000 when nothing answered) and call_body (its first 2000
+# bytes) of a gateway call
 gateway_call() {
-  curl_options "$endpoint$1" "$trusted_ca" "$2" "${3:-}" \
-    | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout "$CONNECT_TIMEOUT" --max-time "$ROUND_TRIP_TIMEOUT" \
-        --config - 2>/dev/null || true
+  call_body_file=$(mktemp)
+  call_status=$(curl_options "$endpoint$1" "$trusted_ca" "$2" "${3:-}" \
+    | curl -sS -o "$call_body_file" -w '%{http_code}' --connect-timeout "$CONNECT_TIMEOUT" \
+        --max-time "$ROUND_TRIP_TIMEOUT" --config - 2>/dev/null || true)
+  call_body=$(head -c 2000 "$call_body_file")
+  rm -f "$call_body_file"
+}
+
+# key_refused: names why the gateway refused the key, from its answer (LiteLLM's messages), and whom to ask
+key_refused() {
+  contact='the team that runs your gateway'
+  case "$call_body" in
+    *"Budget has been exceeded"*)
+      fail "gateway: the budget of your key is used up (HTTP $call_status); ask $contact for more" ;;
+    *"Key is blocked"*)
+      fail "gateway: your key is blocked (revoked) (HTTP $call_status); ask $contact for a new one" ;;
+    *"token_not_found_in_db"*|*"Invalid API key provided"*|*"Invalid proxy server token"*)
+      fail "gateway: the gateway does not know your key (deleted, or mistyped) (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN or ask $contact for a new one" ;;
+    *) fail "gateway: the gateway refused the key (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN (ask $contact for your own key)" ;;
+  esac
 }
 # gateway_hops: the gateway accepts the key, and one model call goes through it to the provider
 gateway_hops() {
   effective ANTHROPIC_AUTH_TOKEN
   token=$value
   [ -n "$token" ] || { skip "gateway: key and round trip not checked (no ANTHROPIC_AUTH_TOKEN)"; return 0; }
-  status=$(gateway_call /v1/models "$token")
-  case "$status" in
+  gateway_call /v1/models "$token"
+  case "$call_status" in
     200) pass "gateway: the key from ANTHROPIC_AUTH_TOKEN is accepted" ;;
-    400|401|403) fail "gateway: the gateway refused the key (HTTP $status); check ANTHROPIC_AUTH_TOKEN (ask the gateway team for your own key)"; return 0 ;;
-    *) fail "gateway: /v1/models answered HTTP $status"; return 0 ;;
+    400|401|403|422|429) key_refused; return 0 ;;
+    *) fail "gateway: /v1/models answered HTTP $call_status"; return 0 ;;
   esac
   body='{"model": "claude-haiku-5-5", "max_tokens": 8, "messages": [{"role": "user", "content": "Reply with OK."}]}'
-  status=$(gateway_call /v1/messages "$token" "$body")
-  if [ "$status" = 200 ]; then
+  gateway_call /v1/messages "$token" "$body"
+  if [ "$call_status" = 200 ]; then
     pass "provider: one model call through the gateway succeeded"
   else
-    fail "provider: a model call through the gateway answered HTTP $status; the gateway cannot reach its provider? run scripts/health-check.sh where the gateway runs (its proxy, CA bundle and provider credentials)"
+    case "$call_body" in
+      *"Budget has been exceeded"*) key_refused ;;  # the budget ran out with this very call
+      *) fail "provider: a model call through the gateway answered HTTP $call_status; the gateway cannot reach its provider? run scripts/health-check.sh where the gateway runs (its proxy, CA bundle and provider credentials)" ;;
+    esac
   fi
 }
 

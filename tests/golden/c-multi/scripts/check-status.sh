@@ -197,11 +197,29 @@ curl_options() {
   fi
 }
 
-# gateway_call PATH TOKEN [JSON-BODY]: prints the HTTP status (000 when nothing answered) of a gateway call
+# gateway_call PATH TOKEN [JSON-BODY]: sets call_status (000 when nothing answered) and call_body (its first 2000
+# bytes) of a gateway call
 gateway_call() {
-  curl_options "$endpoint$1" "$trusted_ca" "$2" "${3:-}" \
-    | curl -sS -o /dev/null -w '%{http_code}' --connect-timeout "$CONNECT_TIMEOUT" --max-time "$ROUND_TRIP_TIMEOUT" \
-        --config - 2>/dev/null || true
+  call_body_file=$(mktemp)
+  call_status=$(curl_options "$endpoint$1" "$trusted_ca" "$2" "${3:-}" \
+    | curl -sS -o "$call_body_file" -w '%{http_code}' --connect-timeout "$CONNECT_TIMEOUT" \
+        --max-time "$ROUND_TRIP_TIMEOUT" --config - 2>/dev/null || true)
+  call_body=$(head -c 2000 "$call_body_file")
+  rm -f "$call_body_file"
+}
+
+# key_refused: names why the gateway refused the key, from its answer (LiteLLM's messages), and whom to ask
+key_refused() {
+  contact='the team that runs your gateway'
+  case "$call_body" in
+    *"Budget has been exceeded"*)
+      fail "gateway: the budget of your key is used up (HTTP $call_status); ask $contact for more" ;;
+    *"Key is blocked"*)
+      fail "gateway: your key is blocked (revoked) (HTTP $call_status); ask $contact for a new one" ;;
+    *"token_not_found_in_db"*|*"Invalid API key provided"*|*"Invalid proxy server token"*)
+      fail "gateway: the gateway does not know your key (deleted, or mistyped) (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN or ask $contact for a new one" ;;
+    *) fail "gateway: the gateway refused the key (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN (ask $contact for your own key)" ;;
+  esac
 }
 # gateway_hops: the gateway accepts the key, and one model call goes through it to the provider
 gateway_hops() {

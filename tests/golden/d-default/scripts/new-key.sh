@@ -4,6 +4,8 @@
 #
 # Usage:  scripts/new-key.sh <developer> [--budget USD]
 #   prints the new key once: hand it to the developer, who puts it in ANTHROPIC_AUTH_TOKEN
+# The key's alias names the developer and whom to ask for more budget (the team that runs your gateway): LiteLLM
+# puts the alias in its "Budget has been exceeded! Key=..." refusal, which Claude Code shows the developer.
 # Needs the master key (LITELLM_MASTER_KEY or gateway/.env) and the gateway's database (spend_database).
 # Exit:   0 key created; 1 the gateway refused or did not answer; 2 usage error
 set -eu
@@ -30,8 +32,16 @@ gateway_key admin
 [ -n "$key" ] || { echo "new-key.sh: no master key (set LITELLM_MASTER_KEY or run scripts/init-secrets.sh)" >&2; exit 1; }
 
 models='["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]'
-body=$(printf '{"key_alias": "%s", "user_id": "%s", "models": %s%s}' "$developer" "$developer" "$models" \
-  "${budget:+, \"max_budget\": $budget}")
+contact='the team that runs your gateway'
+body=$(python3 - "$developer" "$models" "$budget" "$contact" <<'PY'
+import json, sys
+developer, models, budget, contact = sys.argv[1:]
+body = {"key_alias": f"{developer} (more budget: {contact})", "user_id": developer, "models": json.loads(models)}
+if budget:
+    body["max_budget"] = float(budget)
+print(json.dumps(body))
+PY
+)
 reply=$(gateway_request POST /key/generate 30 "$body")
 if [ "${reply%% *}" != 200 ]; then
   echo "new-key.sh: $gateway/key/generate answered ${reply:0:300}" >&2

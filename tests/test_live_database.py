@@ -17,7 +17,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import HANG_GUARD, REPO_ROOT, clean_env, post_messages, read_env_file, require_tool, started_gateway
+import yaml
+from conftest import (
+    GIT_ENV,
+    HANG_GUARD,
+    REPO_ROOT,
+    clean_env,
+    git,
+    post_messages,
+    read_env_file,
+    require_tool,
+    started_gateway,
+)
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
@@ -107,15 +118,19 @@ def test_a_developer_key_from_new_key_sh_reaches_the_provider(gateway):
     assert info["user_id"] == "alice" and info["key_alias"] == f"alice (more budget: {CONTACT})"
 
 
+def recorded_spend(gateway, key: str) -> float:
+    """The key's spend once LiteLLM has written it (it writes spend to the database in batches)."""
+    deadline = time.monotonic() + 60
+    while (spend := key_info(gateway, key)["spend"]) <= 0 and time.monotonic() < deadline:
+        time.sleep(1)
+    return spend
+
+
 def test_spend_is_recorded_per_key(gateway):
     key = new_key(gateway, "bob")
     for _ in range(3):
         assert post_messages(gateway.url, key)[0] == 200
-    # LiteLLM writes spend to the database in batches: wait for it.
-    deadline = time.monotonic() + 60
-    while (spend := key_info(gateway, key)["spend"]) <= 0 and time.monotonic() < deadline:
-        time.sleep(1)
-    assert spend > 0
+    assert recorded_spend(gateway, key) > 0
 
 
 def test_a_key_past_its_budget_is_refused_and_the_developer_told_whom_to_ask(gateway, claude_bin):
@@ -207,6 +222,36 @@ def test_usage_report_has_a_line_per_developer_key(gateway):
     assert "claude-opus-5-5" in result.stdout, result.stdout
     assert "alice" in result.stdout and "bob" in result.stdout, result.stdout  # per-developer lines
     assert gateway.master_key not in result.stdout + result.stderr
+
+
+def test_c_to_a_and_back_keeps_the_database_keys_and_spend(gateway):
+    """A rollback to Pattern A and back with a populated database: gateway/.env is byte-identical, the regenerated
+    gateway boots on the same database, and a key created before still works and still shows its spend."""
+    key = new_key(gateway, "grace")
+    assert post_messages(gateway.url, key)[0] == 200
+    spend = recorded_spend(gateway, key)
+    assert spend > 0
+    project, env_file = gateway.project, gateway.project / "gateway" / ".env"
+    before = env_file.read_bytes()
+    assert gateway.run("gateway/run-local.sh", "stop").returncode == 0
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Pattern C with a database"]):
+        git(project, *args)
+    env = clean_env(gateway.home, COPIER=str(Path(sys.executable).parent / "copier"), **GIT_ENV)
+    back_to_c = [a for k in ("gateway_port", "gateway_runtime", "spend_database", "budget_contact")
+                 for a in ("--data", f"{k}={str(answers[k]).lower() if isinstance(answers[k], bool) else answers[k]}")]
+    for target, extra in (("A", []), ("C", back_to_c)):
+        result = subprocess.run(["scripts/migrate.sh", target, *extra], cwd=project, env=env, capture_output=True,
+                                text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", f"migrated to {target}")
+        assert env_file.read_bytes() == before, target  # the secrets, DATABASE_URL and salt key untouched
+    started = gateway.run("gateway/run-local.sh", "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    status, body = post_messages(gateway.url, key)
+    assert status == 200 and DEFAULT_REPLY in body
+    assert key_info(gateway, key)["spend"] >= spend
 
 
 def test_stopping_leaves_no_process(gateway):

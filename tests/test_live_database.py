@@ -252,6 +252,9 @@ def test_c_to_a_and_back_keeps_the_database_keys_and_spend(gateway):
     status, body = post_messages(gateway.url, key)
     assert status == 200 and DEFAULT_REPLY in body
     assert key_info(gateway, key)["spend"] >= spend
+    # The master key is in gateway/.env only: not in any committed file, not in the gateway's log.
+    assert subprocess.run(["git", "grep", "-qF", gateway.master_key], cwd=project, check=False).returncode == 1
+    assert gateway.master_key not in (project / "gateway" / "litellm.log").read_text(errors="replace")
 
 
 def test_stopping_leaves_no_process(gateway):

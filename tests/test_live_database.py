@@ -196,9 +196,12 @@ def doctor(gateway, key: str) -> subprocess.CompletedProcess:
 
 
 def test_real_claude_cli_with_a_developer_key(gateway, claude_bin):
-    key = new_key(gateway, "dave")
+    """Two developers' keys; Claude Code runs with dave's: his spend grows, eve's stays zero."""
+    key, other = new_key(gateway, "dave"), new_key(gateway, "eve")
     result = claude(gateway, claude_bin, key)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert recorded_spend(gateway, key) > 0
+    assert key_info(gateway, other)["spend"] == 0
     assert DEFAULT_REPLY in result.stdout
     assert key_info(gateway, key)["user_id"] == "dave"
 

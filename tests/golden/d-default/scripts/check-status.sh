@@ -248,7 +248,12 @@ key_refused() {
       fail "gateway: your key is blocked (revoked) (HTTP $call_status); ask $contact for a new one" ;;
     *"token_not_found_in_db"*|*"Invalid API key provided"*|*"Invalid proxy server token"*)
       fail "gateway: the gateway does not know your key (deleted, or mistyped) (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN or ask $contact for a new one" ;;
-    *) fail "gateway: the gateway refused the key (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN (ask $contact for your own key)" ;;
+    *)
+      if [ "$call_status" = 429 ]; then
+        fail "gateway: your key is over its rate limit right now (HTTP 429); wait a minute, or ask $contact for a higher limit"
+      else
+        fail "gateway: the gateway refused the key (HTTP $call_status); check ANTHROPIC_AUTH_TOKEN (ask $contact for your own key)"
+      fi ;;
   esac
 }
 # gateway_hops: the gateway accepts the key, and one model call goes through it to the provider

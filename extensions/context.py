@@ -3,9 +3,10 @@
 Loaded by copier through copier-template-extensions (`_jinja_extensions` in copier.yml), which imports this file
 by path and does not put its folder on sys.path: the glue imports the package from this folder itself.
 - `TemplateHelpers` gives copier.yml `answer_error(question)` (the rules table), the default model ids, the
-  default gateway URL and the PowerShell quoting filter.
-- `DerivedContext` re-validates every answer and adds the derived values (the pattern and everything the
-  templates place) to each rendering.
+  default gateway URL, and the PowerShell and Markdown quoting filters (`ps_quote`, `md_code`).
+- `DerivedContext` checks the answers as given before copier parses them, re-validates every answer before the
+  first file (one line, no traceback), refuses to overwrite existing files without --overwrite, and adds the
+  derived values (the pattern and everything the templates place) to each rendering.
 Run as a program it is the `_migrations` step: `python extensions/context.py rename-answers ANSWERS_FILE`.
 """
 
@@ -119,7 +120,8 @@ def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None
     without --overwrite, refuse before the first file instead."""
     conf = context["_copier_conf"]
     destination = Path(str(conf["dst_path"]))
-    if conf["overwrite"] or conf["pretend"] or sys.stdin.isatty() or not destination.is_dir() \
+    interactive = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()  # copier asks per file
+    if conf["overwrite"] or conf["pretend"] or interactive or not destination.is_dir() \
             or not any(destination.iterdir()):
         return
     source = Path(str(conf["src_path"])) / "template"

@@ -153,7 +153,8 @@ def test_required_answers_are_the_questions_without_a_default():
 GIVEN = [
     ("cost_tracking", "flase", "is not a yes/no answer"),
     ("cost_tracking", "yes please", "is not a yes/no answer"),
-    ("cost_tracking", "OFF", ""), ("cost_tracking", True, ""), ("cost_tracking", "1", ""),
+    ("cost_tracking", "OFF", ""), ("cost_tracking", True, ""), ("cost_tracking", "1", ""), ("cost_tracking", 0, ""),
+    ("cost_tracking", 2, "is not a yes/no answer"),
     ("gateway_port", "abc", "is not a whole number; expected digits only"),
     ("gateway_port", "4000", ""), ("gateway_port", 4000, ""), ("gateway_port", True, "is not a whole number"),
     ("gateway_workers", "1.5", "is not a whole number"),

@@ -213,7 +213,8 @@ YES_NO_WORDS = ("true", "false", "yes", "no", "y", "n", "on", "off", "1", "0")
 
 
 def bool_error(value: Any, question: str) -> str:
-    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in YES_NO_WORDS):
+    # A data file's YAML gives true/false, yes/no and on/off as booleans, and 1/0 as numbers.
+    if isinstance(value, bool) or value in (0, 1) or (isinstance(value, str) and value.strip().lower() in YES_NO_WORDS):
         return ""
     return (f"{question}: {shown(value)} is not a yes/no answer; expected true or false "
             f"(or yes/no, y/n, on/off, 1/0).")
@@ -293,7 +294,7 @@ def given_value_error(rule: Rule, value: Any) -> str:
 def given_value(rule: Rule, value: Any) -> Any:
     """An answer as given, with the type copier gives it after parsing (given_value_error found no problem)."""
     if rule.kind == "yes/no":
-        return value if isinstance(value, bool) else value.strip().lower() in ("true", "yes", "y", "on", "1")
+        return bool(value) if not isinstance(value, str) else value.strip().lower() in ("true", "yes", "y", "on", "1")
     if rule.kind == "number":
         return int(value)
     if rule.kind == "list":

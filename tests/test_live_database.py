@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def test_usage_report_has_a_line_per_developer_key(gateway):
     assert gateway.master_key not in result.stdout + result.stderr
 
 
-def test_c_to_a_and_back_keeps_the_database_keys_and_spend(gateway):
+def test_c_to_a_and_back_keeps_keys_and_spend_and_the_master_key_rotates(gateway):
     """A rollback to Pattern A and back with a populated database: gateway/.env is byte-identical, the regenerated
     gateway boots on the same database, and a key created before still works and still shows its spend."""
     key = new_key(gateway, "grace")
@@ -250,14 +251,26 @@ def test_c_to_a_and_back_keeps_the_database_keys_and_spend(gateway):
         git(project, "add", "-A")
         git(project, "commit", "-qm", f"migrated to {target}")
         assert env_file.read_bytes() == before, target  # the secrets, DATABASE_URL and salt key untouched
+    # And the master key rotated as the generated README says (a new value in gateway/.env, a restart): developers'
+    # keys keep working, the old master key no longer administers.
+    old_master = gateway.master_key
+    env_file.write_text(env_file.read_text().replace(f"LITELLM_MASTER_KEY={old_master}\n",
+                                                     "LITELLM_MASTER_KEY=sk-rotated-0123456789abcdef\n"))
+    assert gateway.master_key == "sk-rotated-0123456789abcdef"
     started = gateway.run("gateway/run-local.sh", "start")
     assert started.returncode == 0, started.stdout + started.stderr
     status, body = post_messages(gateway.url, key)
     assert status == 200 and DEFAULT_REPLY in body
-    assert key_info(gateway, key)["spend"] >= spend
-    # The master key is in gateway/.env only: not in any committed file, not in the gateway's log.
-    assert subprocess.run(["git", "grep", "-qF", gateway.master_key], cwd=project, check=False).returncode == 1
-    assert gateway.master_key not in (project / "gateway" / "litellm.log").read_text(errors="replace")
+    assert key_info(gateway, key)["spend"] >= spend  # read with the new master key
+    refused = urllib.request.Request(f"{gateway.url}/key/info?key={key}", headers={"Authorization": f"Bearer {old_master}"})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(refused, timeout=30)
+    assert error.value.code in (401, 403)
+    # The master keys are in gateway/.env only: not in any committed file, not in the gateway's log.
+    log = (project / "gateway" / "litellm.log").read_text(errors="replace")
+    for master in (old_master, gateway.master_key):
+        assert subprocess.run(["git", "grep", "-qF", master], cwd=project, check=False).returncode == 1
+        assert master not in log
 
 
 def test_stopping_leaves_no_process(gateway):

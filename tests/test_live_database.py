@@ -228,9 +228,10 @@ def test_usage_report_has_a_line_per_developer_key(gateway):
     assert gateway.master_key not in result.stdout + result.stderr
 
 
-def test_c_to_a_and_back_keeps_keys_and_spend_and_the_master_key_rotates(gateway):
+def test_c_to_a_and_back_keeps_keys_and_spend_and_the_master_key_rotates(gateway, database):
     """A rollback to Pattern A and back with a populated database: gateway/.env is byte-identical, the regenerated
-    gateway boots on the same database, and a key created before still works and still shows its spend."""
+    gateway boots on the same database, and a key created before still works and still shows its spend. On the way,
+    the README's backup and restore, and its master-key rotation."""
     key = new_key(gateway, "grace")
     assert post_messages(gateway.url, key)[0] == 200
     spend = recorded_spend(gateway, key)
@@ -238,6 +239,15 @@ def test_c_to_a_and_back_keeps_keys_and_spend_and_the_master_key_rotates(gateway
     project, env_file = gateway.project, gateway.project / "gateway" / ".env"
     before = env_file.read_bytes()
     assert gateway.run("gateway/run-local.sh", "stop").returncode == 0
+    # Backup and restore as the generated README says for the process runtime: a key lost after the dump is back.
+    database_url = read_env_file(env_file)["DATABASE_URL"]
+    dump = project.parent / f"{project.name}-litellm.dump"
+    with dump.open("wb") as out:
+        subprocess.run([str(postgres.PG_BIN / "pg_dump"), "-Fc", database_url], stdout=out, check=True, timeout=120)
+    database.psql(postgres.DB_NAME, """DELETE FROM "LiteLLM_VerificationToken" WHERE user_id = 'grace'""")
+    restored = subprocess.run([str(postgres.PG_BIN / "pg_restore"), "--clean", "-d", database_url, str(dump)],
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert restored.returncode == 0, restored.stderr
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Pattern C with a database"]):
         git(project, *args)

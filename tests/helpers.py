@@ -59,6 +59,15 @@ def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
     return (result.stderr.strip().splitlines() or [""])[-1]
 
 
+# Answers under which every question applies: both decisions yes, every provider, the helper command, customised
+# models; and what another answer must be for one to be valid (Foundry takes a resource or a URL, not both).
+EVERY_ANSWER_APPLIES = {"cost_tracking": True, "corporate_proxy": True, "providers": list(REGISTRY), "customize_models": True, "client_auth": "api_key_helper",
+                        "api_key_helper": "vault kv get -field=key secret/gw", "proxy_url": "http://proxy.example.com:8080",
+                        "proxy_username": "alice", "corporate_ca_cert": "/etc/ssl/corp-root.pem",
+                        "gcp_project_id": "my-team-prod", "foundry_resource": "my-foundry"}
+VALID_TOGETHER = {"foundry_base_url": {"foundry_resource": ""}}
+
+
 def complete_answers(**overrides):
     """Answers as copier passes them after asking: every question with its default (Jinja defaults evaluated)."""
     answers = {"cost_tracking": False, "corporate_proxy": False, "providers": ["anthropic"], "anthropic_base_url": "",

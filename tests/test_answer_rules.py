@@ -14,7 +14,7 @@ import yaml
 from claude_gateway_template import checks, rules
 from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
 from conftest import REPO_ROOT
-from helpers import complete_answers
+from helpers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,12 +24,9 @@ QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
 FAST = settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get("CI")),
                 suppress_health_check=[HealthCheck.too_slow])
 
-# Every answer applies: both decisions yes, all providers, the helper command, customised models.
-ALL_ON = {"cost_tracking": True, "corporate_proxy": True, "providers": list(PROVIDERS), "customize_models": True,
-          "client_auth": "api_key_helper", "api_key_helper": "vault kv get -field=key secret/gw",
-          "proxy_username": "alice", "corporate_ca_cert": "/etc/ssl/corp-root.pem"}
-# An answer that only applies (or is only valid) when another one is changed too.
-TOGETHER = {"foundry_base_url": {"foundry_resource": ""}, "gateway_url": {"gateway_bind": "0.0.0.0"}}
+ALL_ON = EVERY_ANSWER_APPLIES
+# An answer that is only valid (or only tested) with another one changed too: a shared gateway needs its URL.
+TOGETHER = {**VALID_TOGETHER, "gateway_url": {"gateway_bind": "0.0.0.0"}}
 
 
 def answers_with(question, value):

@@ -21,23 +21,19 @@ import jsonschema
 import yaml
 from check_jsonschema.builtin_schemas import get_builtin_schema
 from claude_gateway_template import rules
-from claude_gateway_template.providers import PROVIDERS
 from conftest import clean_env
 from copier.errors import UserMessageError
 from golden_trees import render
-from helpers import complete_answers, read_ps1
+from helpers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers, read_ps1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 TEXT_QUESTIONS = sorted(rule.question for rule in rules.RULES if rule.kind == "text" and not rule.choices)
-# Every answer applies (all providers, proxy and gateway, the helper command, customised models), the gateway
-# on a loopback port where nothing listens, so the offline paths reach nothing.
-BASE = {"cost_tracking": True, "corporate_proxy": True, "providers": list(PROVIDERS), "customize_models": True,
-        "client_auth": "api_key_helper", "api_key_helper": "vault kv get -field=key secret/gw",
-        "proxy_url": "http://proxy.example.com:8080", "proxy_username": "alice",
-        "corporate_ca_cert": "/etc/ssl/corp-root.pem", "gcp_project_id": "my-team-prod", "foundry_resource": "my-foundry",
-        "gateway_runtime": "process", "gateway_port": 9, "gateway_url": "http://127.0.0.1:9", "spend_database": True}
-TOGETHER = {"foundry_base_url": {"foundry_resource": ""}}
+# Every answer applies, with the gateway as a process on a loopback port where nothing listens, so the offline paths
+# reach nothing.
+BASE = {**EVERY_ANSWER_APPLIES, "gateway_runtime": "process", "gateway_port": 9, "gateway_url": "http://127.0.0.1:9",
+        "spend_database": True}
+TOGETHER = VALID_TOGETHER
 HOSTILE_CHARS = (string.printable + "\u2028\u2029\x85\u00a0\u200b\u202e\ufeff\u2018\u2019\u201c\u201d\u00e9\u4e2d"
                  "\U0001f600")
 

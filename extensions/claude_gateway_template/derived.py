@@ -50,8 +50,10 @@ def derive(answers: Answers) -> dict[str, Any]:
         "gateway_providers": selected, "compose_port": "", "gateway_local_url": "", "provider_order": [],
         "gateway_uses_redis": False, "compose_environment": {}, "compose_volumes": [],
         "gateway_credential_docs": [],
-        # Who a developer asks when the gateway refuses their key (over budget, revoked).
-        "budget_contact_shown": answers.get("budget_contact") or "the team that runs your gateway",
+        # Who a developer asks when the gateway refuses their key (over budget, revoked), and how keys carry it.
+        "budget_contact_shown": gateway.budget_contact(answers),
+        "key_alias_suffix": gateway.key_alias_suffix(answers),
+        "key_alias_contact": gateway.KEY_ALIAS_CONTACT,
         "router_settings": gateway.ROUTER_SETTINGS,
         "litellm_version": gateway.LITELLM_VERSION,
         "prometheus_client_version": gateway.PROMETHEUS_CLIENT_VERSION,

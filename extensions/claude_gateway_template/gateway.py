@@ -25,6 +25,20 @@ LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
 LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
 
 
+# new-key.sh names whom to ask in each key's alias, "<developer> (more budget: <contact>)": LiteLLM puts the alias in
+# its "Budget has been exceeded! Key=..." refusal; usage-report.sh cuts the part off again to show the developer.
+KEY_ALIAS_CONTACT = " (more budget: "
+DEFAULT_CONTACT = "the team that runs your gateway"
+
+
+def budget_contact(answers: Answers) -> str:
+    return answers.get("budget_contact") or DEFAULT_CONTACT
+
+
+def key_alias_suffix(answers: Answers) -> str:
+    return f"{KEY_ALIAS_CONTACT}{budget_contact(answers)})"
+
+
 def litellm_image(answers: Answers) -> str:
     return LITELLM_DATABASE_IMAGE if answers.get("spend_database") else LITELLM_IMAGE
 POSTGRES_IMAGE = "postgres:16.6-alpine"

@@ -50,7 +50,7 @@ with open(sys.argv[1], encoding="utf-8") as metrics:
         by_model[labels.get("model", "?")][column] += value
         key = labels.get("hashed_api_key") or ""
         if key and key != "None":
-            alias = (labels.get("api_key_alias") or "").split(" (more budget:")[0]  # new-key.sh's alias: the developer
+            alias = (labels.get("api_key_alias") or "").split(" (more budget: ")[0]  # the developer
             by_key[key[:12] + ("  " + alias if alias not in ("", "None") else "")][column] += value
 
 

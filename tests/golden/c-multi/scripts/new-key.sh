@@ -32,11 +32,11 @@ gateway_key admin
 [ -n "$key" ] || { echo "new-key.sh: no master key (set LITELLM_MASTER_KEY or run scripts/init-secrets.sh)" >&2; exit 1; }
 
 models='["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]'
-contact='the team that runs your gateway'
-body=$(python3 - "$developer" "$models" "$budget" "$contact" <<'PY'
+alias_suffix=' (more budget: the team that runs your gateway)'
+body=$(python3 - "$developer" "$models" "$budget" "$alias_suffix" <<'PY'
 import json, sys
-developer, models, budget, contact = sys.argv[1:]
-body = {"key_alias": f"{developer} (more budget: {contact})", "user_id": developer, "models": json.loads(models)}
+developer, models, budget, alias_suffix = sys.argv[1:]
+body = {"key_alias": developer + alias_suffix, "user_id": developer, "models": json.loads(models)}
 if budget:
     body["max_budget"] = float(budget)
 print(json.dumps(body))

@@ -22,6 +22,9 @@ import pytest
 from mock_provider import RunningMock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
+import postgres  # noqa: E402 (tests/support)
+
 # The template's logic is a package in extensions/: unit tests import it directly, without copier.
 sys.path.insert(0, str(REPO_ROOT / "extensions"))
 CLAUDE_CLI_DIR = REPO_ROOT / "tests" / "claude-cli"
@@ -254,6 +257,56 @@ def started_gateway(copie, template_repo: Path, litellm_bin: str, mock, gateway_
         if pidfile.exists():  # stop failed: never leave a process behind
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+# -------------------------------------------------------------------------------------------------------
+# LiteLLM's database mode: a throwaway Postgres and a gateway on it (tests/support, see its README)
+# -------------------------------------------------------------------------------------------------------
+DB_VENV = REPO_ROOT / ".cache" / "litellm-db-venv"
+ENGINE_DIR = REPO_ROOT / "tests" / "support" / "prisma-engine"
+DB_INSTALL_HINT = "run `make tools` (npm ci in tests/support/prisma-engine, .cache/litellm-db-venv, prisma generate)"
+
+
+@pytest.fixture(scope="module")
+def database():
+    """A throwaway Postgres 15 on 127.0.0.1 with LiteLLM's schema; stopped by its PID after the module."""
+    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
+    require_tool(DB_VENV / ".installed", "LiteLLM with prisma-client-python", DB_INSTALL_HINT)
+    site_packages = next(DB_VENV.glob("lib/python3*/site-packages"))
+    with postgres.Postgres() as db:
+        applied = db.apply_migrations(postgres.migrations_dir(site_packages))
+        assert applied > 100, applied
+        yield db
+
+
+@contextlib.contextmanager
+def started_database_gateway(copie, template_repo: Path, database, mock, **answers):
+    """Pattern C with spend_database on `database`, the pinned LiteLLM in database mode (process runtime), the
+    provider `mock` behind it. Offline, Prisma's query engine is the test-support stand-in; users run LiteLLM's
+    `litellm-database` image with the real engines."""
+    litellm = require_tool(DB_VENV / "bin" / "litellm", "LiteLLM (database venv)", DB_INSTALL_HINT)
+    require_tool(ENGINE_DIR / "node_modules" / ".installed", "the prisma-engine stand-in", DB_INSTALL_HINT)
+
+    def use_the_test_database(gw) -> None:
+        """What the platform team does: point gateway/.env's DATABASE_URL at their Postgres. Here the URL
+        init-secrets.sh wrote is kept but for the port, and the role gets the password it generated."""
+        env_file = gw.project / "gateway" / ".env"
+        values = read_env_file(env_file)
+        url = values["DATABASE_URL"]
+        assert url == f"postgresql://litellm:{values['POSTGRES_PASSWORD']}@127.0.0.1:5432/litellm", url
+        database.psql("postgres", f"ALTER ROLE litellm PASSWORD '{values['POSTGRES_PASSWORD']}'")
+        text = env_file.read_text().replace(url, url.replace(":5432/", f":{database.port}/"))
+        # Test support only: the engine stand-in (the litellm-database image ships real engines), and the schema
+        # is already migrated (LiteLLM's own migration step needs Prisma's schema engine).
+        text += (f"DISABLE_SCHEMA_UPDATE=true\n"
+                 f"PRISMA_QUERY_ENGINE_BINARY={ENGINE_DIR / 'query-engine'}\n"
+                 f"PRISMA_SCHEMA_ENGINE_BINARY={ENGINE_DIR / 'schema-engine'}\n"
+                 f"PRISMA_HOME_DIR={REPO_ROOT / '.cache' / 'prisma-home'}\n")
+        env_file.write_text(text)
+
+    with started_gateway(copie, template_repo, litellm, mock, spend_database=True, anthropic_base_url=mock.url,
+                         prepare=use_the_test_database, **answers) as gw:
+        yield gw
 
 
 def post_messages(url: str, key: str, model: str = "claude-opus-5-5") -> tuple[int, str]:

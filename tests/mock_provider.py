@@ -41,6 +41,8 @@ class MockProvider:
     reply: str
     tls: bool = False
     requests: list[RecordedRequest] = field(default_factory=list)
+    # Added to every reply's usage, e.g. {"cache_read_input_tokens": 100}: what Anthropic reports for prompt caching.
+    extra_usage: dict = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -73,14 +75,14 @@ def _bedrock_chunk(event: dict) -> bytes:
                                          ":message-type": "event"})
 
 
-def _message_events(model: str, text: str) -> list[tuple[str, dict]]:
+def _message_events(model: str, text: str, extra_usage: dict | None = None) -> list[tuple[str, dict]]:
     msg_id = f"msg_{uuid.uuid4().hex[:24]}"
-    usage = {"input_tokens": 12, "output_tokens": 6}
+    usage = {"input_tokens": 12, "output_tokens": 6, **(extra_usage or {})}
     return [
         ("message_start", {"type": "message_start", "message": {
             "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+            "usage": {"input_tokens": 12, "output_tokens": 1, **(extra_usage or {})}}}),
         ("content_block_start", {"type": "content_block_start", "index": 0,
                                      "content_block": {"type": "text", "text": ""}}),
         ("content_block_delta", {"type": "content_block_delta", "index": 0,
@@ -130,7 +132,8 @@ def _make_handler(state: MockProvider):
         def _message_json(self, model: str) -> dict:
             return {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": model,
                     "content": [{"type": "text", "text": state.reply}], "stop_reason": "end_turn",
-                    "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 6}}
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 12, "output_tokens": 6, **state.extra_usage}}
 
         def _stream(self, content_type: str, chunks: list[bytes]) -> None:
             self.send_response(200)
@@ -145,7 +148,7 @@ def _make_handler(state: MockProvider):
 
         def _sse_reply(self, model: str) -> None:
             self._stream("text/event-stream",
-                         [_sse(name, data) for name, data in _message_events(model, state.reply)])
+                         [_sse(name, data) for name, data in _message_events(model, state.reply, state.extra_usage)])
 
         def do_GET(self):
             self._record()

@@ -22,67 +22,25 @@ import yaml
 from conftest import (
     GIT_ENV,
     HANG_GUARD,
-    REPO_ROOT,
     clean_env,
     git,
+    postgres,
     post_messages,
     read_env_file,
-    require_tool,
-    started_gateway,
+    started_database_gateway,
 )
 from mock_provider import DEFAULT_REPLY, RunningMock
 
-sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
-import postgres  # tests/support
-
 pytestmark = pytest.mark.live
 
-DB_VENV = REPO_ROOT / ".cache" / "litellm-db-venv"
-ENGINE_DIR = REPO_ROOT / "tests" / "support" / "prisma-engine"
 CONTACT = "#llm-gateway"  # budget_contact: whom developers ask for more budget
-INSTALL_HINT = "run `make tools` (npm ci in tests/support/prisma-engine, .cache/litellm-db-venv, prisma generate)"
-
-
-@pytest.fixture(scope="module")
-def database():
-    """A throwaway Postgres 15 on 127.0.0.1 with LiteLLM's schema; stopped by its PID after the module."""
-    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
-    require_tool(DB_VENV / ".installed", "LiteLLM with prisma-client-python", INSTALL_HINT)
-    site_packages = next(DB_VENV.glob("lib/python3*/site-packages"))
-    started = time.monotonic()
-    with postgres.Postgres() as db:
-        applied = db.apply_migrations(postgres.migrations_dir(site_packages))
-        assert applied > 100, applied
-        print(f"postgres ready with {applied} migrations in {time.monotonic() - started:.1f}s")
-        yield db
 
 
 @pytest.fixture(scope="module")
 def gateway(copie_module, template_repo, database):
-    litellm = require_tool(DB_VENV / "bin" / "litellm", "LiteLLM (database venv)", INSTALL_HINT)
-    require_tool(ENGINE_DIR / "node_modules" / ".installed", "the prisma-engine stand-in", INSTALL_HINT)
-
-    def use_the_test_database(gw) -> None:
-        """What the platform team does: point gateway/.env's DATABASE_URL at their Postgres. Here the URL
-        init-secrets.sh wrote is kept but for the port, and the role gets the password it generated."""
-        env_file = gw.project / "gateway" / ".env"
-        values = read_env_file(env_file)
-        url = values["DATABASE_URL"]
-        assert url == f"postgresql://litellm:{values['POSTGRES_PASSWORD']}@127.0.0.1:5432/litellm", url
-        database.psql("postgres", f"ALTER ROLE litellm PASSWORD '{values['POSTGRES_PASSWORD']}'")
-        text = env_file.read_text().replace(url, url.replace(":5432/", f":{database.port}/"))
-        # Test support only: the engine stand-in (the litellm-database image ships real engines), and the schema
-        # is already migrated (LiteLLM's own migration step needs Prisma's schema engine).
-        text += (f"DISABLE_SCHEMA_UPDATE=true\n"
-                 f"PRISMA_QUERY_ENGINE_BINARY={ENGINE_DIR / 'query-engine'}\n"
-                 f"PRISMA_SCHEMA_ENGINE_BINARY={ENGINE_DIR / 'schema-engine'}\n"
-                 f"PRISMA_HOME_DIR={REPO_ROOT / '.cache' / 'prisma-home'}\n")
-        env_file.write_text(text)
-
     started = time.monotonic()
-    with RunningMock() as mock, started_gateway(copie_module, template_repo, litellm, mock, spend_database=True,
-                                                anthropic_base_url=mock.url, budget_contact=CONTACT,
-                                                prepare=use_the_test_database) as gw:
+    with RunningMock() as mock, started_database_gateway(copie_module, template_repo, database, mock,
+                                                         budget_contact=CONTACT) as gw:
         print(f"gateway (database mode) answered after {time.monotonic() - started:.1f}s")
         yield gw
 

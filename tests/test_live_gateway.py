@@ -105,11 +105,16 @@ def test_usage_report_shows_spend_and_tokens_for_the_model_used(gateway):
     assert post_messages(gateway.url, gateway.master_key)[0] == 200  # at least one priced request
     result = gateway.run("scripts/usage-report.sh")
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[1:] if line.strip()}
-    spend, tokens, prompt, completion = (float(v) for v in rows["claude-opus-5-5"][:4])
-    assert spend > 0 and tokens >= 18 and prompt >= 12 and completion >= 6, result.stdout
-    assert "key (hashed, alias)" in result.stdout  # every request so far used the master key
-    assert gateway.master_key not in result.stdout + result.stderr
+    assert "per model, since the gateway started" in result.stdout
+    assert "per key (hashed, developer)" in result.stdout  # every request so far used the master key
+    table = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("claude-")}
+    requests, spend = int(table["claude-opus-5-5"][0]), float(table["claude-opus-5-5"][1])
+    as_json = gateway.run("scripts/usage-report.sh", "--by", "model", "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    row = next(r for r in json.loads(as_json.stdout) if r["model"] == "claude-opus-5-5")
+    assert row["requests"] == requests >= 1 and row["spend_usd"] == spend > 0, row
+    assert row["input_tokens"] >= 12 and row["output_tokens"] >= 6, row
+    assert gateway.master_key not in result.stdout + result.stderr + as_json.stdout
 
 
 def test_usage_report_refuses_without_the_master_key(gateway, tmp_path):

@@ -54,6 +54,8 @@ def derive(answers: Answers) -> dict[str, Any]:
         "budget_contact_shown": gateway.budget_contact(answers),
         "key_alias_suffix": gateway.key_alias_suffix(answers),
         "key_alias_contact": gateway.KEY_ALIAS_CONTACT,
+        "end_user_header": gateway.END_USER_HEADER,
+        "end_user_metrics_ttl_seconds": gateway.END_USER_METRICS_TTL_SECONDS,
         "router_settings": gateway.ROUTER_SETTINGS,
         "litellm_version": gateway.LITELLM_VERSION,
         "prometheus_client_version": gateway.PROMETHEUS_CLIENT_VERSION,

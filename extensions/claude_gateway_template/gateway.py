@@ -31,6 +31,16 @@ KEY_ALIAS_CONTACT = " (more budget: "
 DEFAULT_CONTACT = "the team that runs your gateway"
 
 
+# The header LiteLLM 1.108.7 reads as the end user without any configuration (STANDARD_CUSTOMER_ID_HEADERS, checked
+# before the body's metadata.user_id, which Claude Code fills with a per-session blob). client/env.sh sends it
+# through ANTHROPIC_CUSTOM_HEADERS; with `enable_end_user_cost_tracking_prometheus_only` the metrics carry it.
+END_USER_HEADER = "x-litellm-end-user-id"
+# LiteLLM drops an end user's metric series after an hour without requests (its default TTL): the counters since
+# the gateway started, which usage-report.sh shows, would lose an idle developer. 30 days instead; the series count
+# stays capped (LiteLLM's default, 10,000 per metric).
+END_USER_METRICS_TTL_SECONDS = 30 * 86400
+
+
 def budget_contact(answers: Answers) -> str:
     return answers.get("budget_contact") or DEFAULT_CONTACT
 

@@ -178,11 +178,14 @@ def test_the_database_holds_the_keys_and_the_spend_logs(gateway, database):
     assert {"alice", "bob"} <= users, users
 
 
-def test_usage_report_has_a_line_per_developer_key(gateway):
-    result = gateway.run("scripts/usage-report.sh")
+def test_usage_report_has_a_line_per_developer(gateway):
+    result = gateway.run("scripts/usage-report.sh")  # with a database: per developer, from the daily spend tables
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "claude-opus-5-5" in result.stdout, result.stdout
     assert "alice" in result.stdout and "bob" in result.stdout, result.stdout  # per-developer lines
+    by_model = gateway.run("scripts/usage-report.sh", "--by", "model")
+    assert "claude-opus-5-5" in by_model.stdout, by_model.stdout
+    metrics = gateway.run("scripts/usage-report.sh", "--source", "metrics", "--by", "key")  # the live counters
+    assert "alice" in metrics.stdout and "since the gateway started" in metrics.stdout, metrics.stdout
     assert gateway.master_key not in result.stdout + result.stderr
 
 

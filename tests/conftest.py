@@ -18,12 +18,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from mock_provider import RunningMock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
-import postgres  # noqa: E402 (tests/support)
+import postgres
 
 # The template's logic is a package in extensions/: unit tests import it directly, without copier.
 sys.path.insert(0, str(REPO_ROOT / "extensions"))

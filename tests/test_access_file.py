@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import sys
+
 import pytest
 from conftest import REPO_ROOT
 
@@ -91,8 +92,8 @@ def test_budget_periods(period, duration):
     ({"developers": {"a": {"models": "claude-opus-5-5"}}},
      "access.yaml: developers.a.models: 'claude-opus-5-5' must be a list of model names"),
     ({"developers": {"a": {"models": ["gpt-4"]}}},
-     "access.yaml: developers.a.models: 'gpt-4' not a model of this gateway (claude-opus-5-5, claude-sonnet-5-5, "
-     "claude-haiku-5-5)"),
+     ("access.yaml: developers.a.models: 'gpt-4' not a model of this gateway (claude-opus-5-5, claude-sonnet-5-5, "
+      "claude-haiku-5-5)")),
     ({"developers": {"a": {"budgett": 5}}},
      "access.yaml: developers.a.budgett: unknown setting; a developer has team, budget, rpm_limit, tpm_limit, models"),
     ({"teams": {"t": {"team": "x"}}}, "access.yaml: teams.t.team: unknown setting; a team has budget"),

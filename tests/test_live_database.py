@@ -24,8 +24,8 @@ from conftest import (
     HANG_GUARD,
     clean_env,
     git,
-    postgres,
     post_messages,
+    postgres,
     read_env_file,
     started_database_gateway,
 )

@@ -4,6 +4,8 @@ anything (the live module starts LiteLLM)."""
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import subprocess
 import sys
 from pathlib import Path
@@ -197,8 +199,12 @@ def test_init_secrets_database_values(generate, tmp_path):
 # The client side of Pattern C
 # -------------------------------------------------------------------------------------------------------
 def test_client_points_at_the_gateway(generate, tmp_path):
+    # The developer's name for the usage report: the login name (USER, else `id -un`), unless CLAUDE_GATEWAY_USER
+    # says otherwise. clean_env sets no USER.
+    user = pwd.getpwuid(os.getuid()).pw_name
     assert added_vars(generate(**C), tmp_path) == {"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
-                                                   "ANTHROPIC_API_KEY": "", **PINS}
+                                                   "ANTHROPIC_API_KEY": "", **PINS,
+                                                   "ANTHROPIC_CUSTOM_HEADERS": f"x-litellm-end-user-id: {user}"}
     bridged = added_vars(generate(**C, providers=["bedrock"], gateway_port=4100), tmp_path)
     assert bridged["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4100"
     assert bridged["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
@@ -300,8 +306,9 @@ def test_new_key_script_only_with_the_database(generate, tmp_path):
     assert not (generate(**C) / "scripts" / "new-key.sh").exists()
     project = generate(**C, spend_database=True)
     script = project / "scripts" / "new-key.sh"
-    text = script.read_text()
-    assert "/key/generate" in text and '"key_alias"' in text and "max_budget" in text
+    assert "lib/access.py\" new-key" in script.read_text()  # the code sync-access.sh uses too
+    shared = (project / "scripts" / "lib" / "access.py").read_text()
+    assert "/key/generate" in shared and '"key_alias"' in shared and "max_budget" in shared
     usage = subprocess.run([str(script)], cwd=project, env=clean_env(tmp_path), capture_output=True, text=True,
                            timeout=30)
     assert usage.returncode == 2 and "usage:" in usage.stderr

@@ -13,7 +13,7 @@ from conftest import REPO_ROOT, require_tool
 LINTED = ("extensions", "template/client/settings_merge.py", "tests/test_settings_merge.py", "tests/test_lint.py",
           "tests/test_unit_extensions.py", "tests/test_foundry.py", "tests/helpers.py", "tests/golden_trees.py",
           "tests/test_golden.py", "tests/test_answer_rules.py", "tests/test_hostile_answers.py",
-          "tests/test_init_secrets.py", "tests/test_live_database.py", "tests/support")
+          "tests/test_init_secrets.py", "tests/test_live_database.py", "tests/support", "tests/test_kubernetes.py")
 
 
 def test_ruff_finds_nothing():

@@ -98,10 +98,7 @@ def yaml_block(value: Any, key_column: int = 0) -> str:
     if not text.strip() or "\r" in text or any(not _PRINTABLE_LINE.fullmatch(line) for line in lines) \
             or any(line.rstrip(" ") != line and not line.strip() for line in lines[:-1]):
         return json.dumps(text, ensure_ascii=False)
-    body = text[:-1] if text.endswith("\n") else text
-    trailing = len(text) - len(text.rstrip("\n"))
-    chomp = {0: "-", 1: ""}.get(trailing, "+")
-    if chomp == "+":
-        body = text[:-1]
+    body = text.removesuffix("\n")  # the final line break is the block's own; more are kept by "+"
+    chomp = {0: "-", 1: ""}.get(len(text) - len(text.rstrip("\n")), "+")
     pad = " " * (key_column + 2)
     return f"|2{chomp}\n" + "\n".join(pad + line if line else "" for line in body.split("\n"))

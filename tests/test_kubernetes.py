@@ -287,6 +287,7 @@ def test_deploy_order_is_secret_then_awaited_migration_then_manifests(with_env, 
     job_at, wait_at = first("migration-job.yaml"), first(f"wait --for=condition=complete job/{JOB}")
     dry_at, apply_at = first("apply -k"), first("rollout status deployment/litellm")
     assert secret_at < job_at < wait_at < dry_at < apply_at
+    assert not [call for call in calls if "rollout restart" in call]  # nothing outside the manifests changed
     applies = [call for call in calls if "apply -k" in call]
     assert "--dry-run=server" in applies[0] and "--dry-run" not in applies[1]  # a server-side dry run first
     # The Secret holds exactly the keys the pods read; no value ever was on a command line.

@@ -112,6 +112,8 @@ class TemplateHelpers(Extension):
         environment.globals["default_gateway_url"] = _modules["checks"].default_gateway_url
         environment.filters["ps_quote"] = _modules["common"].ps_quote
         environment.filters["md_code"] = _modules["common"].md_code
+        environment.filters["sha256"] = _modules["common"].sha256
+        environment.filters["yaml_block"] = _modules["common"].yaml_block
 
 
 def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None:

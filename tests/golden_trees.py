@@ -54,6 +54,12 @@ CASES: dict[str, dict] = {
     "d-multi-process": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
                         "providers": ["anthropic", "bedrock"], "gateway_runtime": "process",
                         "gateway_via_proxy": True, "spend_database": False},
+    "c-kubernetes": {"cost_tracking": True, "gateway_runtime": "kubernetes",
+                     "gateway_url": "https://llm-gateway.example.com", "spend_database": True},
+    "d-kubernetes": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
+                     "corporate_ca_cert": "/etc/ssl/corp-root.pem", "gateway_runtime": "kubernetes",
+                     "gateway_url": "https://llm-gateway.example.com", "kubernetes_redis": "in_cluster",
+                     "providers": ["anthropic", "bedrock"]},
     "d-client-only": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
                       "deploy_gateway": False, "gateway_url": "https://llm-gateway.example.com"},
 }

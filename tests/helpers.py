@@ -75,7 +75,7 @@ def complete_answers(**overrides):
                "gcp_region": "global", "vertex_base_url": "", "foundry_resource": "my-foundry", "foundry_base_url": "",
                "primary_provider": "anthropic", "deploy_gateway": True, "gateway_port": 4000,
                "gateway_bind": "127.0.0.1", "gateway_url": "http://127.0.0.1:4000", "gateway_via_proxy": False,
-               "gateway_runtime": "docker", "gateway_workers": 1, "spend_database": False, "budget_contact": "",
+               "gateway_runtime": "docker", "kubernetes_redis": "external", "gateway_workers": 1, "spend_database": False, "budget_contact": "",
                "client_auth": "env",
                "customize_models": False, "disable_nonessential_traffic": False,
                "proxy_url": "http://proxy.example.com:8080", "proxy_username": "", "no_proxy_hosts": "",

@@ -26,7 +26,8 @@ FAST = settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get
 
 ALL_ON = EVERY_ANSWER_APPLIES
 # An answer that is only valid (or only tested) with another one changed too: a shared gateway needs its URL.
-TOGETHER = {**VALID_TOGETHER, "gateway_url": {"gateway_bind": "0.0.0.0"}}
+TOGETHER = {**VALID_TOGETHER, "gateway_url": {"gateway_bind": "0.0.0.0"},
+            "kubernetes_redis": {"gateway_runtime": "kubernetes", "gateway_url": "https://llm.example.com"}}
 
 
 def answers_with(question, value):
@@ -83,7 +84,8 @@ BAD = [
     ("gateway_bind", "localhost", "is not an IP address to listen on"),
     ("gateway_workers", 0, "is not a worker count; expected a whole number from 1 to 32"),
     ("gateway_url", "", "empty, but the gateway listens on 0.0.0.0 (shared)"),
-    ("gateway_runtime", "k8s", "is not a runtime; expected docker or process"),
+    ("gateway_runtime", "k8s", "is not a runtime; expected docker or process or kubernetes"),
+    ("kubernetes_redis", "inside", "is not a place for Redis; expected external or in_cluster"),
     ("client_auth", "magic", "is not a way to pass the key"),
     ("budget_contact", "ask \"ops\"", "is not a contact this setup can show safely"),
     ("budget_contact", "x" * 101, "is not a contact"),
@@ -159,7 +161,8 @@ GIVEN = [
     ("providers", "[anthropic, openai]", "'openai' is not one of the choices"),
     ("providers", "[anthropic, vertex]", ""), ("providers", ["bedrock"], ""),
     ("providers", "[a", "is not a list"),
-    ("gateway_runtime", "k8s", "is not one of the choices; expected docker or process"),
+    ("gateway_runtime", "k8s", "is not one of the choices; expected docker or process or kubernetes"),
+    ("kubernetes_redis", "inside", "is not one of the choices; expected external or in_cluster"),
     ("primary_provider", "openai", "is not one of the choices"),
     ("aws_profile", None, "empty (null)"),
     ("aws_profile", ["dev"], "is not text"),

@@ -256,7 +256,7 @@ def test_generated_readme_explains_both_runtimes_and_the_master_key(generate):
     ({**C, "gateway_bind": "0.0.0.0"}, "gateway_url: empty, but the gateway listens on 0.0.0.0 (shared)"),
     ({**C, "gateway_url": "http://llm.example.com"}, "gateway_url: 'http://llm.example.com' uses plain http://"),
     ({**C, "gateway_url": "https://llm.example.com/v1"}, "gateway_url: 'https://llm.example.com/v1' ends in /v1"),
-    ({**C, "gateway_runtime": "kubernetes"}, "gateway_runtime: 'kubernetes' is not one of the choices; expected docker or process"),
+    ({**C, "gateway_runtime": "swarm"}, "gateway_runtime: 'swarm' is not one of the choices; expected docker or process or kubernetes"),
     ({**C, "client_auth": "api_key_helper", "api_key_helper": "vault\nrm -rf /"},
      "api_key_helper: 'vault\\nrm -rf /' contains a control character (U+000A)"),
 ])

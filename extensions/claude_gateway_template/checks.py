@@ -105,6 +105,22 @@ def gateway_url_error(value: Any, bind: Any, deployed_here: bool = True) -> str:
     return base_url_error(value, "gateway_url")
 
 
+def kubernetes_gateway_url_error(value: Any) -> str:
+    """On Kubernetes clients reach the gateway through the Ingress: its host and TLS come from this URL."""
+    expected = "expected the https:// URL of the gateway's Ingress without a path, e.g. https://llm-gateway.example.com"
+    if value in (None, ""):
+        return f"gateway_url: empty, but the gateway runs on Kubernetes (gateway_runtime=kubernetes); {expected}."
+    error = base_url_error(value, "gateway_url")
+    if error:
+        return error
+    parts = urlsplit(value)
+    if parts.scheme != "https" or parts.path.strip("/") or parts.port not in (None, 443) \
+            or (parts.hostname or "").replace(".", "").isdigit() or ":" in (parts.hostname or ""):
+        return (f"gateway_url: {shown(value)} cannot be the gateway's Ingress (gateway_runtime=kubernetes); "
+                f"{expected} (a DNS name, port 443).")
+    return ""
+
+
 def proxy_url_error(value: Any) -> str:
     expected = "expected http://host:port or https://host:port, e.g. http://proxy.example.com:8080"
     if not isinstance(value, str) or not value:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,3 +79,26 @@ def split_hosts(value: Any) -> list[str]:
 def bracketed(host: str) -> str:
     """An IPv6 address in brackets, as URLs and host:port strings need it."""
     return f"[{host}]" if ":" in host else host
+
+
+def sha256(value: Any) -> str:
+    """The hex sha256 of a text (UTF-8): e.g. the gateway config's, in the pod annotation that rolls the pods."""
+    return hashlib.sha256(str(value).encode()).hexdigest()
+
+
+_PRINTABLE_LINE = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]*")
+
+
+def yaml_block(value: Any, key_column: int = 0) -> str:
+    """`value` as the YAML scalar of a mapping key at `key_column` that reads back exactly: a literal block (`|`
+    with an explicit indentation of 2 and the chomping its final newlines need); a JSON string (which YAML reads
+    too) when a character or a line break a block cannot hold is in it."""
+    text = str(value)
+    lines = text.split("\n")
+    if not text.strip() or "\r" in text or any(not _PRINTABLE_LINE.fullmatch(line) for line in lines) \
+            or any(line.rstrip(" ") != line and not line.strip() for line in lines[:-1]):
+        return json.dumps(text, ensure_ascii=False)
+    body = text.removesuffix("\n")  # the final line break is the block's own; more are kept by "+"
+    chomp = {0: "-", 1: ""}.get(len(text) - len(text.rstrip("\n")), "+")
+    pad = " " * (key_column + 2)
+    return f"|2{chomp}\n" + "\n".join(pad + line if line else "" for line in body.split("\n"))

@@ -49,6 +49,9 @@ def derive(answers: Answers) -> dict[str, Any]:
         "gateway_url_value": "", "gateway_model_list": [], "gateway_model_names": [], "gateway_env_vars": [],
         "gateway_providers": selected, "compose_port": "", "gateway_local_url": "", "provider_order": [],
         "gateway_uses_redis": False, "compose_environment": {}, "compose_volumes": [],
+        # Kubernetes (gateway_runtime=kubernetes): gateway/kubernetes/ replaces the compose file and run-local.sh.
+        "gateway_on_kubernetes": False, "kubernetes": {}, "redis_settings": {}, "kubernetes_redis_in_cluster": False,
+        "gateway_local_database": False, "gateway_local_redis": False,
         "gateway_credential_docs": [],
         # Who a developer asks when the gateway refuses their key (over budget, revoked), and how keys carry it.
         "budget_contact_shown": gateway.budget_contact(answers),
@@ -82,7 +85,14 @@ def derive(answers: Answers) -> dict[str, Any]:
             compose_port=gateway.compose_port(answers),
             gateway_local_url=gateway.gateway_local_url(answers),
             provider_order=gateway.provider_order(answers),
-            gateway_uses_redis=answers.get("gateway_workers", 1) > 1,
+            gateway_uses_redis=gateway.uses_redis(answers),
+            gateway_on_kubernetes=gateway.on_kubernetes(answers),
+            kubernetes=gateway.kubernetes_context(answers) if gateway.on_kubernetes(answers) else {},
+            redis_settings=gateway.redis_settings(answers),
+            kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
+            # What scripts/init-secrets.sh generates for a Postgres and a Redis of the compose file or this host.
+            gateway_local_database=bool(answers.get("spend_database")) and not gateway.on_kubernetes(answers),
+            gateway_local_redis=gateway.uses_redis(answers) and not gateway.on_kubernetes(answers),
             compose_environment={k: v for p in selected for k, v in p.compose_environment(answers).items()},
             compose_volumes=[volume for p in selected for volume in p.compose_volumes(answers)],
             gateway_credential_docs=[p.gateway_credential_doc(answers) for p in selected],
@@ -101,5 +111,7 @@ def gateway_proxy_env(answers: Answers) -> dict[str, str]:
     """The gateway's own outbound proxy settings (Pattern D): providers through the proxy; its database, Redis
     and internal hosts directly."""
     url = answers["proxy_url"].rstrip("/")
+    # The compose file's service names, or the cluster's own names on Kubernetes.
+    direct = (".svc", ".cluster.local") if gateway.on_kubernetes(answers) else ("postgres", "redis")
     return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
-            "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, ("postgres", "redis")))}
+            "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, direct))}

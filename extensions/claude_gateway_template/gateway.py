@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from .checks import default_gateway_url
 from .common import bracketed
@@ -23,6 +24,11 @@ NODEENV_VERSION = "1.12.0"
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
 # With a spend database: the variant LiteLLM builds for it (Prisma's engines generated in the image).
 LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
+# On Kubernetes: the non-root variant, same tag scheme (the 1.108.x release notes: "same command for
+# litellm-database, litellm-non_root"). Its Dockerfile (docker/Dockerfile.non_root in LiteLLM's repository) installs
+# the proxy with Prisma (`extra_proxy`, `prisma generate` at build), so it serves the database mode too, and runs as
+# `nobody` of its Wolfi base: uid and gid 65534, HOME=/app. Not pulled here.
+LITELLM_NON_ROOT_IMAGE = f"ghcr.io/berriai/litellm-non_root:v{LITELLM_VERSION}"
 
 
 # new-key.sh names whom to ask in each key's alias, "<developer> (more budget: <contact>)": LiteLLM puts the alias in
@@ -50,11 +56,23 @@ def key_alias_suffix(answers: Answers) -> str:
 
 
 def litellm_image(answers: Answers) -> str:
+    if on_kubernetes(answers):
+        return LITELLM_NON_ROOT_IMAGE
     return LITELLM_DATABASE_IMAGE if answers.get("spend_database") else LITELLM_IMAGE
+
+
 POSTGRES_IMAGE = "postgres:16.6-alpine"
 REDIS_IMAGE = "redis:7.4.1-alpine"
 # Long Claude Code turns stream for minutes: anything under 600 s cuts them off.
 ROUTER_SETTINGS = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30, "timeout": 600, "stream_timeout": 600}
+
+
+def redis_settings(answers: Answers) -> dict[str, str]:
+    """router_settings' Redis: by URL on Kubernetes (managed Redis, rediss:// for TLS), else host, port, password."""
+    if on_kubernetes(answers):
+        return {"redis_url": "os.environ/REDIS_URL"}
+    return {"redis_host": "os.environ/REDIS_HOST", "redis_port": "os.environ/REDIS_PORT",
+            "redis_password": "os.environ/REDIS_PASSWORD"}
 
 
 def selected(answers: Answers) -> list:
@@ -103,13 +121,29 @@ def gateway_env_vars(answers: Answers) -> list[GatewayVar]:
                    "Admin key of the gateway (sk-...). Full control: never hand it to developers.", True),
         GatewayVar("LITELLM_SALT_KEY", "Encrypts credentials stored in the database. Never change it once set.", True),
     ]
-    if answers.get("spend_database"):
+    kubernetes = on_kubernetes(answers)
+    if answers.get("spend_database") and kubernetes:
+        # Managed Postgres is the norm on Kubernetes: the platform team gives its URL.
+        variables.append(GatewayVar("DATABASE_URL", "Postgres for virtual keys and spend, as the pods reach it "
+                                    "(e.g. a managed database; add ?sslmode=require for TLS).",
+                                    example="postgresql://litellm:password@postgres.example.com:5432/litellm",
+                                    required=True))
+    elif answers.get("spend_database"):
         variables += [
             GatewayVar("POSTGRES_PASSWORD", "Password of the gateway's Postgres user.", True),
             GatewayVar("DATABASE_URL", "Postgres for virtual keys and spend (docker compose overrides the host).",
                        True),
         ]
-    if answers.get("gateway_workers", 1) > 1:
+    if redis_in_cluster(answers):
+        variables += [
+            GatewayVar("REDIS_PASSWORD", "Password of the in-cluster Redis (shared state of the replicas).", True),
+            GatewayVar("REDIS_URL", "The in-cluster Redis as the pods reach it.", True),
+        ]
+    elif kubernetes:
+        variables.append(GatewayVar("REDIS_URL", "Redis shared by the replicas (e.g. a managed Redis; rediss:// "
+                                    "for TLS).", example="rediss://:password@redis.example.com:6380/0",
+                                    required=True))
+    elif uses_redis(answers):
         variables += [
             GatewayVar("REDIS_PASSWORD", "Password of the gateway's Redis (shared state of the workers).", True),
             GatewayVar("REDIS_HOST", "Redis host for gateway/run-local.sh (docker compose uses its redis service).",
@@ -133,3 +167,105 @@ def gateway_local_url(answers: Answers) -> str:
 
 def compose_port(answers: Answers) -> str:
     return f"{bracketed(str(answers['gateway_bind']))}:{answers['gateway_port']}:4000"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kubernetes (gateway_runtime=kubernetes): gateway/kubernetes/ and scripts/deploy-kubernetes.sh
+# ---------------------------------------------------------------------------------------------------------------
+# The oldest Kubernetes the manifests are validated against and the oldest kubectl deploy-kubernetes.sh accepts
+# (server-side dry run and `kubectl apply -k` with the manifests' fields); the tests also validate against NEWEST.
+RUNTIMES = ("docker", "process", "kubernetes")
+# Redis for the replicas: a managed one by URL (the norm), or one small Redis in the cluster for small installs.
+KUBERNETES_REDIS = ("external", "in_cluster")
+KUBERNETES_MIN_VERSION = "1.27"
+KUBERNETES_NEWEST_VERSION = "1.37"  # the newest schemas kubernetes-validate 1.37.0 carries
+KUBERNETES_NAMESPACE = "claude-gateway"
+# The NetworkPolicy admits traffic only from the ingress controller's namespace (ingress-nginx's default name).
+INGRESS_NAMESPACE = "ingress-nginx"
+NON_ROOT_UID = 65534  # `nobody` in litellm-non_root (see LITELLM_NON_ROOT_IMAGE)
+REDIS_UID, REDIS_GID = 999, 1000  # the `redis` user of the official alpine image
+# A Claude Code turn can stream for minutes: a pod that is stopped gets this long to finish its requests (the
+# Ingress read timeout and LiteLLM's own timeout are 600 s too), after a pause that lets endpoints drop it first.
+TERMINATION_GRACE_SECONDS = 660
+PRESTOP_PAUSE_SECONDS = 15
+MIN_REPLICAS, MAX_REPLICAS = 2, 6
+CPU_TARGET_PERCENT = 70
+# Per worker process (measured: ~340-400 MB RSS, ~105 requests/s non-streaming on one worker, 2 cores).
+MEMORY_REQUEST_MI, MEMORY_LIMIT_MI = 512, 1024
+CPU_REQUEST_M, CPU_LIMIT_M = 500, 1000
+MIGRATION_TIMEOUT_SECONDS = 600
+ROLLOUT_TIMEOUT_SECONDS = 900
+# The cluster-internal ranges port-443 egress never reaches (RFC 1918 and link-local: pods, services, metadata).
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
+
+
+def on_kubernetes(answers: Answers) -> bool:
+    return bool(answers.get("cost_tracking")) and answers.get("gateway_runtime") == "kubernetes" \
+        and (not answers.get("corporate_proxy") or answers.get("deploy_gateway", True) is not False)
+
+
+def uses_redis(answers: Answers) -> bool:
+    """Several workers or replicas share limits, cooldowns and budgets only through Redis."""
+    return answers.get("gateway_workers", 1) > 1 or bool(on_kubernetes(answers))
+
+
+def redis_in_cluster(answers: Answers) -> bool:
+    return bool(on_kubernetes(answers)) and answers.get("kubernetes_redis") == "in_cluster"
+
+
+def migration_job_name() -> str:
+    """A Job's pod template is immutable: each LiteLLM release gets its own Job."""
+    return "litellm-migrate-" + LITELLM_VERSION.replace(".", "-")
+
+
+def kubernetes_secret_keys(answers: Answers) -> list[tuple[str, bool]]:
+    """(name, required) of what deploy-kubernetes.sh copies from gateway/.env into the Secret: everything the
+    pods read, not the local runtimes' own settings."""
+    local_only = {"POSTGRES_PASSWORD", "REDIS_HOST", "REDIS_PORT", "GATEWAY_HTTPS_PROXY"}
+    return [(var.name, var.generated or var.required) for var in gateway_env_vars(answers)
+            if var.name not in local_only]
+
+
+def kubernetes_manifests(answers: Answers) -> list[str]:
+    """The files of gateway/kubernetes/, in the order kustomization.yaml lists them."""
+    files = ["namespace.yaml", "configmap.yaml"]
+    if answers.get("corporate_proxy"):
+        files.append("proxy-configmap.yaml")
+    files += ["deployment.yaml", "service.yaml", "poddisruptionbudget.yaml", "horizontalpodautoscaler.yaml",
+              "networkpolicy.yaml", "ingress.yaml"]
+    if answers.get("spend_database"):
+        files.append("migration-job.yaml")
+    if redis_in_cluster(answers):
+        files += ["redis-deployment.yaml", "redis-service.yaml", "redis-networkpolicy.yaml"]
+    return files
+
+
+def kubernetes_context(answers: Answers) -> dict[str, Any]:
+    """What gateway/kubernetes/ and scripts/deploy-kubernetes.sh place."""
+    workers = answers.get("gateway_workers", 1)
+    url = urlsplit(gateway_url(answers))
+    proxy = urlsplit(answers["proxy_url"]) if answers.get("corporate_proxy") else None
+    return {
+        "namespace": KUBERNETES_NAMESPACE,
+        "ingress_namespace": INGRESS_NAMESPACE,
+        "image": LITELLM_NON_ROOT_IMAGE,
+        "uid": NON_ROOT_UID,
+        "redis_image": REDIS_IMAGE, "redis_uid": REDIS_UID, "redis_gid": REDIS_GID,
+        "redis_in_cluster": redis_in_cluster(answers),
+        "workers": workers,
+        "min_replicas": MIN_REPLICAS, "max_replicas": MAX_REPLICAS, "cpu_target_percent": CPU_TARGET_PERCENT,
+        "memory_request": f"{MEMORY_REQUEST_MI * workers}Mi", "memory_limit": f"{MEMORY_LIMIT_MI * workers}Mi",
+        "cpu_request": f"{CPU_REQUEST_M * workers}m", "cpu_limit": f"{CPU_LIMIT_M * workers}m",
+        "termination_grace_seconds": TERMINATION_GRACE_SECONDS, "prestop_pause_seconds": PRESTOP_PAUSE_SECONDS,
+        "request_timeout_seconds": ROUTER_SETTINGS["timeout"],
+        "migration_job": migration_job_name() if answers.get("spend_database") else "",
+        "migration_timeout_seconds": MIGRATION_TIMEOUT_SECONDS,
+        "rollout_timeout_seconds": ROLLOUT_TIMEOUT_SECONDS,
+        "host": url.hostname or "",
+        "proxy_port": (proxy.port if proxy else 0),
+        "private_ranges": list(PRIVATE_RANGES),
+        "manifests": kubernetes_manifests(answers),
+        "secret_keys": kubernetes_secret_keys(answers),
+        "min_version": KUBERNETES_MIN_VERSION,
+        "min_minor": int(KUBERNETES_MIN_VERSION.split(".")[1]),
+    }

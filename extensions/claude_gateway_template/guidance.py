@@ -42,8 +42,9 @@ def next_steps(context: dict[str, Any]) -> list[str]:
     if pattern in ("B", "D") and context.get("proxy_username"):
         steps.append("export PROXY_PASSWORD=...      (your proxy password; never written to a file)")
     if context["gateway_in_repo"]:
-        start = ("docker compose -f gateway/docker-compose.yml up -d" if context.get("gateway_runtime") == "docker"
-                 else "gateway/run-local.sh start")
+        start = {"docker": "docker compose -f gateway/docker-compose.yml up -d",
+                 "kubernetes": "scripts/deploy-kubernetes.sh   (Secret, migrations, manifests; --dry-run first)",
+                 }.get(context.get("gateway_runtime"), "gateway/run-local.sh start")
         steps.append("scripts/init-secrets.sh        (creates gateway/.env with a master key; fill in provider keys)")
         if pattern == "D" and context.get("corporate_ca_cert"):
             steps.append("gateway/build-ca-bundle.sh     (public roots + the corporate CA, for the gateway)")

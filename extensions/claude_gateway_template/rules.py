@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import checks
+from . import checks, gateway
 from .answer_migrations import renamed_answer_errors
 from .providers import PROVIDERS, REGISTRY, TIERS
 from .records import Answers, Rule
@@ -64,10 +64,12 @@ RULES: tuple[Rule, ...] = (
     Rule("gateway_bind", lambda value, answers: checks.bind_error(value), _gateway),
     Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _gateway,
          kind="number"),
-    Rule("gateway_url", lambda value, answers: checks.gateway_url_error(
+    Rule("gateway_url", lambda value, answers: checks.kubernetes_gateway_url_error(value)
+         if gateway.on_kubernetes(answers) else checks.gateway_url_error(
         value, answers.get("gateway_bind"), deployed_here=not (_proxy(answers) and answers.get("deploy_gateway") is False)),
         _gateway),
-    _choice("gateway_runtime", ("docker", "process"), "a runtime", _gateway),
+    _choice("gateway_runtime", gateway.RUNTIMES, "a runtime", _gateway),
+    _choice("kubernetes_redis", gateway.KUBERNETES_REDIS, "a place for Redis", gateway.on_kubernetes),
     Rule("budget_contact", lambda value, answers: checks.budget_contact_error(value), _gateway),
     _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _gateway),
     Rule("api_key_helper", lambda value, answers: checks.api_key_helper_error(value),

@@ -29,6 +29,12 @@ unset CLAUDE_CODE_USE_FOUNDRY
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.
 unset NODE_TLS_REJECT_UNAUTHORIZED
 
+# Your name on the gateway's usage report: LiteLLM reads the x-litellm-end-user-id header as the end user. It is your
+# login name unless CLAUDE_GATEWAY_USER says otherwise; an ANTHROPIC_CUSTOM_HEADERS of your own is left as it is.
+if [ -z "${ANTHROPIC_CUSTOM_HEADERS:-}" ]; then
+  export ANTHROPIC_CUSTOM_HEADERS="x-litellm-end-user-id: ${CLAUDE_GATEWAY_USER:-${USER:-$(id -un 2>/dev/null || echo unknown)}}"
+fi
+
 if [ -z "${ANTHROPIC_AUTH_TOKEN:-}" ]; then
   echo "client/env.sh: no ANTHROPIC_AUTH_TOKEN in your environment; export your gateway key before running claude" >&2
 fi

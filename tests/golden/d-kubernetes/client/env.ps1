@@ -38,6 +38,14 @@ Remove-Item -Path Env:CLAUDE_CODE_USE_FOUNDRY -ErrorAction SilentlyContinue
 # Must not be set: it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead.
 Remove-Item -Path Env:NODE_TLS_REJECT_UNAUTHORIZED -ErrorAction SilentlyContinue
 
+# Your name on the gateway's usage report: LiteLLM reads the x-litellm-end-user-id header as the end user. It is your
+# login name unless CLAUDE_GATEWAY_USER says otherwise; an ANTHROPIC_CUSTOM_HEADERS of your own is left as it is.
+if (-not $env:ANTHROPIC_CUSTOM_HEADERS) {
+  $claudeGatewayUser = if ($env:CLAUDE_GATEWAY_USER) { $env:CLAUDE_GATEWAY_USER } else { $env:USERNAME }
+  $env:ANTHROPIC_CUSTOM_HEADERS = "x-litellm-end-user-id: $claudeGatewayUser"
+  Remove-Variable claudeGatewayUser
+}
+
 if (-not $env:ANTHROPIC_AUTH_TOKEN) {
   Write-Warning "client/env.ps1: no ANTHROPIC_AUTH_TOKEN in your environment; set your gateway key before running claude"
 }

@@ -12,7 +12,7 @@ LITELLM_VENV := .cache/litellm-venv
 LITELLM_DB_VENV := .cache/litellm-db-venv
 PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
-.PHONY: demo test tools bench bench-gateway clean
+.PHONY: demo test tools bench bench-gateway bench-database clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ bench: tools
 
 bench-gateway: tools
 	$(BIN)/python bench/bench_gateway.py
+
+bench-database: tools
+	$(BIN)/python bench/bench_database.py
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) $(LITELLM_DB_VENV) .cache/prisma-home build tests/claude-cli/node_modules \

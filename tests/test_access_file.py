@@ -198,6 +198,14 @@ def test_what_is_only_on_the_server_is_reported_and_pruned_only_if_ours():
     assert all("outsider" not in json.dumps(c.body) and "ui-made" not in json.dumps(c.body) for c in pruned)
 
 
+def test_a_team_holding_keys_made_elsewhere_is_never_pruned():
+    """LiteLLM deletes a team's keys with the team: a key the sync did not create would go too."""
+    keys = [server_key("outsider", managed=False, team_id="old")]
+    pruned = plan({}, [{"team_id": "old", "metadata": MANAGED}], keys, prune=True)
+    assert [c.action for c in pruned] == ["only-on-server", "only-on-server"]
+    assert "holds 1 key(s) not created from it; not deleted" in pruned[0].detail
+
+
 def test_a_team_of_the_same_name_made_elsewhere_is_left_alone():
     (change, _) = plan(FILE, [{"team_id": "platform", "metadata": {}}])
     assert change.action == "only-on-server" and "not created from access.yaml" in change.detail

@@ -209,6 +209,10 @@ def test_c_to_a_and_back_keeps_keys_and_spend_and_the_master_key_rotates(gateway
     restored = subprocess.run([str(postgres.PG_BIN / "pg_restore"), "--clean", "-d", database_url, str(dump)],
                               capture_output=True, text=True, timeout=120, check=False)
     assert restored.returncode == 0, restored.stderr
+    # gateway/access.yaml is the team's own file (scripts/sync-access.sh): migrations must leave it alone.
+    access_file = project / "gateway" / "access.yaml"
+    access_file.write_text("# reviewed in PR 42\nteams: {}\ndevelopers:\n  grace: {budget: {usd: 5}}\n")
+    access_before = access_file.read_bytes()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Pattern C with a database"]):
         git(project, *args)
@@ -222,6 +226,7 @@ def test_c_to_a_and_back_keeps_keys_and_spend_and_the_master_key_rotates(gateway
         git(project, "add", "-A")
         git(project, "commit", "-qm", f"migrated to {target}")
         assert env_file.read_bytes() == before, target  # the secrets, DATABASE_URL and salt key untouched
+        assert access_file.read_bytes() == access_before, target
     # And the master key rotated as the generated README says (a new value in gateway/.env, a restart): developers'
     # keys keep working, the old master key no longer administers.
     old_master = gateway.master_key

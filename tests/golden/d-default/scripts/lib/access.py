@@ -298,10 +298,10 @@ def plan(access: Access, server_teams: list[dict], server_keys: list[dict], alia
         if _managed(key):
             managed_keys.setdefault(key.get("user_id") or "", []).append(key)
     for name, developer in sorted(access.developers.items()):
-        want = {**developer.litellm_fields(), "team_id": developer.team, "key_alias": name + alias_suffix}
+        want = {"team_id": developer.team, **developer.litellm_fields(), "key_alias": name + alias_suffix}
         have_keys = managed_keys.pop(name, [])
         if not have_keys:
-            changes.append(Change("create-key", f"developer {name}", _settings({"team_id": developer.team, **want}),
+            changes.append(Change("create-key", f"developer {name}", _settings(want),
                                   {"user_id": name, **want, "metadata": {"managed_by": MANAGED_BY}}))
             continue
         for have in have_keys:
@@ -322,7 +322,12 @@ def plan(access: Access, server_teams: list[dict], server_keys: list[dict], alia
         name = team.get("team_id")
         if name in access.teams or not _managed(team):
             continue
-        if prune:
+        others = [key for key in server_keys if key.get("team_id") == name and not _managed(key)]
+        if prune and others:  # LiteLLM deletes a team's keys with the team
+            changes.append(Change("only-on-server", f"team {name}", f"no longer in access.yaml, but it holds "
+                                  f"{len(others)} key(s) not created from it; not deleted (deleting a team deletes "
+                                  "its keys)"))
+        elif prune:
             changes.append(Change("delete-team", f"team {name}", "", {"team_ids": [name]}))
         else:
             changes.append(Change("only-on-server", f"team {name}", "no longer in access.yaml (--prune removes it)"))

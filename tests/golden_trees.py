@@ -13,6 +13,8 @@ source instead of keeping one copy per answer set.
 
 from __future__ import annotations
 
+import functools
+import re
 import shutil
 import sys
 import tempfile
@@ -71,9 +73,26 @@ def render(template: Path, answers: dict, dest: Path) -> None:
     run_copy(str(template), str(dest), data=answers, defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD")
 
 
+_CONDITION = re.compile(r"\{% if [^%]*%\}(.*?)\{% endif %\}")
+
+
+def verbatim_source(rel: str) -> Path | None:
+    """The template file a generated file is a verbatim copy of (nothing rendered in it but, maybe, its name's
+    `{% if ... %}name{% endif %}` condition); None for rendered files."""
+    if (TEMPLATE_DIR / rel).is_file():
+        return TEMPLATE_DIR / rel
+    return _conditional_copies().get(rel)
+
+
+@functools.cache
+def _conditional_copies() -> dict[str, Path]:
+    return {_CONDITION.sub(r"\1", str(path.relative_to(TEMPLATE_DIR))): path for path in TEMPLATE_DIR.rglob("*{% if *")
+            if path.is_file() and not path.name.endswith(".jinja")}
+
+
 def verbatim(rel: str) -> bool:
-    """Whether a generated file is a verbatim copy of a template file (nothing rendered in it)."""
-    return (TEMPLATE_DIR / rel).is_file()
+    """Whether a generated file is a verbatim copy of a template file."""
+    return verbatim_source(rel) is not None
 
 
 def tree(root: Path, with_verbatim: bool = False) -> dict[str, bytes]:

@@ -15,6 +15,7 @@ import re
 import ssl
 import struct
 import threading
+import time
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class MockProvider:
     requests: list[RecordedRequest] = field(default_factory=list)
     # Added to every reply's usage, e.g. {"cache_read_input_tokens": 100}: what Anthropic reports for prompt caching.
     extra_usage: dict = field(default_factory=dict)
+    # Seconds between streamed events: a reply that takes a while, as a long Claude Code turn does.
+    event_delay: float = 0.0
 
     @property
     def url(self) -> str:
@@ -141,7 +144,9 @@ def _make_handler(state: MockProvider):
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
-            for chunk in chunks:
+            for number, chunk in enumerate(chunks):
+                if number and state.event_delay:
+                    time.sleep(state.event_delay)
                 self.wfile.write(chunk)
                 self.wfile.flush()
             self.close_connection = True

@@ -50,7 +50,8 @@ def derive(answers: Answers) -> dict[str, Any]:
         "gateway_providers": selected, "compose_port": "", "gateway_local_url": "", "provider_order": [],
         "gateway_uses_redis": False, "compose_environment": {}, "compose_volumes": [],
         # Kubernetes (gateway_runtime=kubernetes): gateway/kubernetes/ replaces the compose file and run-local.sh.
-        "gateway_on_kubernetes": False, "kubernetes": {}, "redis_settings": {}, "kubernetes_redis_in_cluster": False,
+        "gateway_on_kubernetes": False, "kubernetes": {}, "redis_settings": {}, "coordination_redis_settings": {},
+        "kubernetes_redis_in_cluster": False,
         "gateway_local_database": False, "gateway_local_redis": False,
         "gateway_credential_docs": [],
         # Who a developer asks when the gateway refuses their key (over budget, revoked), and how keys carry it.
@@ -89,6 +90,7 @@ def derive(answers: Answers) -> dict[str, Any]:
             gateway_on_kubernetes=gateway.on_kubernetes(answers),
             kubernetes=gateway.kubernetes_context(answers) if gateway.on_kubernetes(answers) else {},
             redis_settings=gateway.redis_settings(answers),
+            coordination_redis_settings=gateway.coordination_redis_settings(answers),
             kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
             # What scripts/init-secrets.sh generates for a Postgres and a Redis of the compose file or this host.
             gateway_local_database=bool(answers.get("spend_database")) and not gateway.on_kubernetes(answers),

@@ -75,6 +75,14 @@ def redis_settings(answers: Answers) -> dict[str, str]:
             "redis_password": "os.environ/REDIS_PASSWORD"}
 
 
+def coordination_redis_settings(answers: Answers) -> dict[str, str]:
+    """general_settings.coordination_redis: the same Redis, for what LiteLLM shares between replicas and workers
+    beyond the router (per-key rate limits, spend counters, budget windows). Without this block LiteLLM 1.108.7
+    falls back to REDIS_* variables only if Redis answers a ping within 2 s at boot, and otherwise counts per process
+    without a word (its own warning: "Set general_settings.coordination_redis explicitly to require it")."""
+    return {key.removeprefix("redis_"): value for key, value in redis_settings(answers).items()}
+
+
 def selected(answers: Answers) -> list:
     """The chosen providers' records, in the registry's order."""
     return [provider for key, provider in REGISTRY.items() if key in answers["providers"]]

@@ -1,0 +1,202 @@
+"""TEST SUPPORT: a real Redis, a real HAProxy and LiteLLM replicas on loopback, for the high-availability tests.
+
+Debian's `redis-server` and `haproxy`, each in the foreground of its own process (held by PID, stopped by PID).
+HAProxy stands in for the Kubernetes Service and its readiness probe: it health-checks each replica on
+`/health/readiness` (as the generated Deployment's readinessProbe does) and retries a request whose connection
+failed on another replica (as a Service's endpoints stop routing to a pod that is not ready). Its log (one line
+per request, with the replica that served it and the status) goes to a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Self
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+    """Send `sig` to the process (by its PID); SIGKILL its group if it is still there after `timeout`."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    return process.returncode
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    """Until GET url answers 200 (bounded by `timeout`); fails early when `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"exited ({process.returncode}) before {url} answered: "
+                               f"{log.read_text(errors='replace')[-3000:] if log else ''}")
+        with contextlib.suppress(urllib.error.URLError, OSError), urllib.request.urlopen(url, timeout=5) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+class Redis:
+    """redis-server on 127.0.0.1, password-protected, no persistence."""
+
+    def __init__(self, workdir: Path, password: str):
+        self.workdir, self.password, self.port = workdir, password, free_port()
+        self.url = f"redis://:{password}@127.0.0.1:{self.port}/0"
+
+    def __enter__(self) -> Self:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.log = self.workdir / "redis.log"
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--requirepass", self.password,
+                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {self.log.read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return self
+            time.sleep(0.1)
+        stop_process(self.process)
+        raise RuntimeError("redis-server did not listen within 20 s")
+
+    def __exit__(self, *exc) -> None:
+        stop_process(self.process)
+
+
+class HAProxy:
+    """HAProxy in front of `backends` (name -> port): round robin, health checks on /health/readiness every
+    second (down after 2 failures, up after 2 successes), a failed connection retried on another replica."""
+
+    def __init__(self, workdir: Path, backends: dict[str, int]):
+        self.workdir, self.backends, self.port = workdir, backends, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "haproxy.log"
+        self.stats_socket = workdir / "haproxy.sock"
+
+    def config(self) -> str:
+        servers = "\n".join(f"  server {name} 127.0.0.1:{port} check" for name, port in self.backends.items())
+        return f"""global
+  log stdout format raw local0
+  maxconn 500
+  stats socket {self.stats_socket} mode 600 level admin
+
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 2s
+  timeout client 660s
+  timeout server 660s
+  timeout http-request 30s
+  # A request whose connection to a replica failed (refused, closed before answering) goes to another one:
+  # the body is buffered so that it can be sent again.
+  option http-buffer-request
+  retries 3
+  option redispatch 1
+  retry-on conn-failure empty-response
+
+frontend gateway
+  bind 127.0.0.1:{self.port}
+  default_backend replicas
+
+backend replicas
+  balance roundrobin
+  option httpchk GET /health/readiness
+  http-check expect status 200
+  default-server inter 1s fall 2 rise 2
+{servers}
+"""
+
+    def __enter__(self) -> Self:
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        config = self.workdir / "haproxy.cfg"
+        config.write_text(self.config())
+        check = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True, timeout=30,
+                               check=False)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy -c: {check.stdout}{check.stderr}")
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"haproxy exited: {self.log.read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return self
+            time.sleep(0.1)
+        stop_process(self.process)
+        raise RuntimeError("haproxy did not listen within 20 s")
+
+    def __exit__(self, *exc) -> None:
+        stop_process(self.process, signal.SIGUSR1)  # a soft stop: finish what is in flight
+
+    def server_state(self) -> dict[str, str]:
+        """Each replica's state as HAProxy sees it (UP, DOWN, ...), from its admin socket."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.stats_socket))
+            sock.sendall(b"show stat\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        rows = [line.split(",") for line in data.decode().splitlines() if line and not line.startswith("#")]
+        return {row[1]: row[17] for row in rows if row[0] == "replicas" and row[1] not in ("FRONTEND", "BACKEND")}
+
+    def log_lines(self) -> list[str]:
+        return [line for line in self.log.read_text(errors="replace").splitlines() if "gateway replicas/" in line]
+
+
+class Replica:
+    """One LiteLLM process, started as the generated Deployment starts its container: the same arguments (host and
+    port replaced) and environment, the secrets of gateway/.env as the Secret would give them."""
+
+    def __init__(self, name: str, litellm: str, args: list[str], env: dict[str, str], workdir: Path):
+        self.name, self.litellm, self.env, self.workdir = name, litellm, env, workdir
+        self.port = free_port()
+        self.args = _with_option(_with_option(args, "--host", "127.0.0.1"), "--port", str(self.port))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Self:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen([self.litellm, *self.args], stdout=out, stderr=subprocess.STDOUT,
+                                            env=self.env, cwd=self.workdir, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 150) -> Self:
+        wait_http(f"{self.url}/health/readiness", timeout, self.process, self.log)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int | None:
+        return None if self.process is None else stop_process(self.process, sig, timeout)
+
+
+def _with_option(args: list[str], option: str, value: str) -> list[str]:
+    if option in args:
+        at = args.index(option)
+        return [*args[:at + 1], value, *args[at + 2:]]
+    return [*args, option, value]

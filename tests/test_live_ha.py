@@ -1,0 +1,299 @@
+"""High availability of the shared gateway, live on loopback: the generated Kubernetes runtime's LiteLLM config,
+run as two replicas the way its Deployment runs them (same arguments and environment, secrets from gateway/.env),
+sharing a real Redis (Debian redis-server) and a real Postgres (conftest.database), behind a real HAProxy that
+stands in for the Service and its readiness probe (tests/support/services.py). The mock provider behind.
+
+- Replica loss: under a bounded request loop (no client retries), slow streams in flight and the real Claude Code
+  CLI, one replica gets SIGTERM, as a pod does after its preStop pause: no client sees an error, HAProxy's log has
+  no failed request, the streams it was serving finish, and it rejoins when started again.
+- Shared limits: a key's rpm_limit holds across replicas; a control pair without Redis lets twice as much through.
+- Shared spend: requests served by both replicas add up in one report (scripts/usage-report.sh).
+
+Components start once for the module and stop by PID."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+from conftest import (
+    DB_VENV,
+    ENGINE_DIR,
+    HANG_GUARD,
+    REPO_ROOT,
+    UPSTREAM_KEY,
+    clean_env,
+    fill_in_env,
+    read_env_file,
+    require_tool,
+)
+from mock_provider import DEFAULT_REPLY, RunningMock
+from services import HAProxy, Redis, Replica, wait_http
+
+pytestmark = pytest.mark.live
+
+REPLICAS = ("r1", "r2")
+ANSWERS = {"cost_tracking": True, "gateway_runtime": "kubernetes", "gateway_url": "https://llm.example.com",
+           "spend_database": True, "kubernetes_redis": "external", "disable_nonessential_traffic": True,
+           "budget_contact": "#llm-gateway"}
+EVENT_DELAY = 0.3  # seconds between a slow stream's events: 6 events take ~1.5 s
+RATE_LIMIT = 4  # requests per minute of the rate-limited developer
+
+
+class Cluster:
+    """The generated project, its replicas, Redis, Postgres and the load balancer."""
+
+    def __init__(self, project, home, mock, replicas, haproxy, args, env, workdir):
+        self.project, self.home, self.mock, self.replicas = project, home, mock, replicas
+        self.haproxy, self.args, self.env, self.workdir = haproxy, args, env, workdir
+
+    @property
+    def master_key(self) -> str:
+        return read_env_file(self.project / "gateway" / ".env")["LITELLM_MASTER_KEY"]
+
+    def run(self, *cmd: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(cmd), cwd=self.project, capture_output=True, text=True, timeout=HANG_GUARD,
+                              env=clean_env(self.home, GATEWAY_URL=self.haproxy.url, **env), check=False)
+
+
+def deployment_container(project) -> dict:
+    docs = [d for d in yaml.safe_load_all((project / "gateway" / "kubernetes" / "deployment.yaml").read_text()) if d]
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def replica_environment(project, database_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The container's arguments and environment as the Deployment gives them: its `env` values and the Secret made
+    from gateway/.env (envFrom), plus test support (the Prisma engine stand-in)."""
+    container = deployment_container(project)
+    args = [a.replace("/etc/litellm/litellm_config.yaml", str(project / "gateway" / "litellm_config.yaml"))
+            for a in container["args"]]
+    env = {"PATH": f"{DB_VENV / 'bin'}:/usr/bin:/bin", "HOME": str(project.parent), "LANG": "C.UTF-8"}
+    env.update({item["name"]: item["value"] for item in container.get("env", []) if "value" in item})
+    assert all("secretRef" in source or "configMapRef" in source for source in container.get("envFrom", []))
+    env.update(read_env_file(project / "gateway" / ".env"))
+    env.update(database_env)
+    return args, env
+
+
+@pytest.fixture(scope="module")
+def cluster(copie_module, template_repo, database, tmp_path_factory):
+    require_tool(DB_VENV / "bin" / "litellm", "LiteLLM (database venv)", "run `make tools`")
+    require_tool(__import__("shutil").which("redis-server"), "redis-server", "apt-get install redis-server")
+    require_tool(__import__("shutil").which("haproxy"), "HAProxy", "apt-get install haproxy")
+    workdir = tmp_path_factory.mktemp("ha")
+    with RunningMock() as mock, Redis(workdir, "redis-test-password") as redis:
+        result = copie_module.copy(template_dir=template_repo,
+                                   extra_answers={**ANSWERS, "anthropic_base_url": mock.url})
+        assert result.exception is None, result.exception
+        project = result.project_dir
+        home = workdir / "home"
+        home.mkdir()
+        init = subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert init.returncode == 0, init.stderr
+        password = "ha-test-db-password"
+        database.psql("postgres", f"ALTER ROLE litellm PASSWORD '{password}'")
+        fill_in_env(project / "gateway" / ".env", ANTHROPIC_API_KEY=UPSTREAM_KEY, REDIS_URL=redis.url,
+                    DATABASE_URL=f"postgresql://litellm:{password}@127.0.0.1:{database.port}/litellm")
+        args, env = replica_environment(project, {
+            # Test support only: the engine stand-in; the schema is migrated already (the migration Job's work).
+            "PRISMA_QUERY_ENGINE_BINARY": str(ENGINE_DIR / "query-engine"),
+            "PRISMA_SCHEMA_ENGINE_BINARY": str(ENGINE_DIR / "schema-engine"),
+            "PRISMA_HOME_DIR": str(REPO_ROOT / ".cache" / "prisma-home")})
+        assert env["DISABLE_SCHEMA_UPDATE"] == "true" and "--num_workers" in args
+        replicas = {name: Replica(name, str(DB_VENV / "bin" / "litellm"), args, env, workdir) for name in REPLICAS}
+        try:
+            for replica in replicas.values():
+                replica.start()
+            for replica in replicas.values():
+                replica.wait_ready()
+            with HAProxy(workdir, {name: r.port for name, r in replicas.items()}) as haproxy:
+                wait_until(lambda: set(haproxy.server_state().values()) == {"UP"}, 30)
+                yield Cluster(project, home, mock, replicas, haproxy, args, env, workdir)
+        finally:
+            for replica in replicas.values():
+                replica.stop()
+
+
+def wait_until(check, timeout: float, step: float = 0.25) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def call(url: str, key: str, stream: bool = False, model: str = "claude-sonnet-5-5") -> tuple[int, str]:
+    """One Messages API call as Claude Code makes it; (status, body). No retry: every error counts."""
+    body = json.dumps({"model": model, "max_tokens": 16, "stream": stream,
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = urllib.request.Request(f"{url}/v1/messages", data=body, method="POST", headers={
+        "Authorization": f"Bearer {key}", "content-type": "application/json", "anthropic-version": "2023-06-01"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return 0, str(error)
+
+
+def developer_keys(cluster, access: dict) -> dict[str, str]:
+    """Keys from the generated scripts/sync-access.sh, through the load balancer."""
+    (cluster.project / "gateway" / "access.yaml").write_text(yaml.safe_dump(access))
+    result = cluster.run("scripts/sync-access.sh", "--print-keys")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(line.split("\t") for line in result.stdout.splitlines() if "\t" in line)
+
+
+def served_by(cluster, since: int) -> list[tuple[str, int]]:
+    """(replica, HTTP status) of each request HAProxy logged after the first `since` lines."""
+    found = []
+    for line in cluster.haproxy.log_lines()[since:]:
+        match = re.search(r"gateway replicas/(\w+) \S+ (\d{3}) ", line)
+        if match:
+            found.append((match.group(1), int(match.group(2))))
+    return found
+
+
+def test_both_replicas_serve_through_the_load_balancer(cluster):
+    before = len(cluster.haproxy.log_lines())
+    for _ in range(6):
+        status, body = call(cluster.haproxy.url, cluster.master_key)
+        assert status == 200 and DEFAULT_REPLY in body
+    assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)
+
+
+def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
+    """SIGTERM to r1 while a request loop, slow streams and Claude Code run through the load balancer."""
+    key = cluster.master_key
+    cluster.mock.event_delay = EVENT_DELAY
+    before = len(cluster.haproxy.log_lines())
+    results: list[tuple[str, int, str]] = []
+    stop_loop = threading.Event()
+
+    def loop():
+        for _ in range(400):  # bounded; ends early once the replica is back
+            if stop_loop.is_set():
+                return
+            status, body = call(cluster.haproxy.url, key)
+            results.append(("plain", status, body))
+
+    def stream(_):
+        status, body = call(cluster.haproxy.url, key, stream=True)
+        results.append(("stream", status, body))
+
+    with ThreadPoolExecutor(8) as pool:
+        looping = pool.submit(loop)
+        time.sleep(1)
+        streams = [pool.submit(stream, n) for n in range(6)]  # in flight on both replicas when r1 is told to stop
+        cli = pool.submit(subprocess.run, [claude_bin, "-p", "say hi"], cwd=cluster.project, capture_output=True,
+                          text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False,
+                          env=clean_env(cluster.home, ANTHROPIC_BASE_URL=cluster.haproxy.url,
+                                        ANTHROPIC_AUTH_TOKEN=key, ANTHROPIC_MODEL="claude-sonnet-5-5",
+                                        DISABLE_NONESSENTIAL_TRAFFIC="1"))
+        time.sleep(0.5)
+        stopping = time.monotonic()
+        exit_code = cluster.replicas["r1"].stop(signal.SIGTERM, timeout=120)
+        drained_in = time.monotonic() - stopping
+        wait_until(lambda: cluster.haproxy.server_state()["r1"].startswith("DOWN"), 15)
+        for future in streams:
+            future.result(timeout=HANG_GUARD)
+        claude = cli.result(timeout=HANG_GUARD)
+        # It rejoins when started again.
+        cluster.replicas["r1"].start().wait_ready()
+        wait_until(lambda: cluster.haproxy.server_state()["r1"] == "UP", 30)
+        time.sleep(2)
+        stop_loop.set()
+        looping.result(timeout=HANG_GUARD)
+    cluster.mock.event_delay = 0.0
+
+    failed = [(kind, status, body[:200]) for kind, status, body in results if status != 200]
+    assert not failed, failed
+    assert sum(kind == "plain" for kind, _, _ in results) >= 20
+    streams_done = [body for kind, _, body in results if kind == "stream"]
+    assert len(streams_done) == 6 and all("message_stop" in body and DEFAULT_REPLY in body for body in streams_done)
+    assert claude.returncode == 0 and DEFAULT_REPLY in claude.stdout, claude.stdout + claude.stderr
+    # A graceful stop, not a kill: uvicorn stops accepting, finishes the streams it was serving (their 200 lines come
+    # after "Shutting down"), then exits by re-raising the SIGTERM it caught.
+    assert exit_code == -signal.SIGTERM, exit_code
+    first_life = cluster.replicas["r1"].log.read_text(errors="replace").split("Finished server process")[0]
+    drained = re.findall(r'"POST /v1/messages HTTP/1.1" 200', first_life.split("Shutting down", 1)[1])
+    assert drained, "r1 finished no request after it was told to stop"
+    assert drained_in >= EVENT_DELAY, drained_in
+    logged = served_by(cluster, before)
+    # No request failed at the load balancer (a 5xx: no replica, a broken connection, a timeout). Claude Code also
+    # asks for a path or two LiteLLM does not serve (404), with or without a replica stopping.
+    assert logged and all(status < 500 for _, status in logged), [s for s in logged if s[1] >= 500]
+    after_rejoin = served_by(cluster, before)[-6:]
+    assert ("r1", 200) in served_by(cluster, before), "r1 served nothing"
+    print(f"r1 drained {len(drained)} request(s) in {drained_in:.1f} s; {len(results)} requests, 0 errors; "
+          f"last served: {after_rejoin}")
+
+
+def test_a_rate_limit_holds_across_replicas(cluster):
+    keys = developer_keys(cluster, {"developers": {"limited": {"rpm_limit": RATE_LIMIT}}})
+    before = len(cluster.haproxy.log_lines())
+    statuses = [call(cluster.haproxy.url, keys["limited"])[0] for _ in range(2 * RATE_LIMIT)]
+    assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)  # both replicas answered
+    assert statuses.count(200) == RATE_LIMIT and statuses.count(429) == RATE_LIMIT, statuses
+
+
+def test_spend_from_both_replicas_adds_up_in_one_report(cluster):
+    keys = developer_keys(cluster, {"developers": {"limited": {"rpm_limit": RATE_LIMIT}, "spender": {}}})
+    before = len(cluster.haproxy.log_lines())
+    for _ in range(6):
+        assert call(cluster.haproxy.url, keys["spender"])[0] == 200
+    assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)
+
+    def reported() -> dict:
+        result = cluster.run("scripts/usage-report.sh", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        return {row["developer"]: row for row in json.loads(result.stdout)}
+
+    wait_until(lambda: reported().get("spender", {}).get("requests") == 6, 90, step=2)
+    spender = reported()["spender"]
+    assert spender["spend_usd"] > 0 and spender["input_tokens"] == 6 * 12, spender
+
+
+def test_without_redis_the_same_limit_is_counted_per_replica(cluster):
+    """The control: two replicas of the same config without its Redis settings (and no REDIS_URL) let each count
+    the key's requests on its own."""
+    config = cluster.project / "gateway" / "litellm_config.yaml"
+    lone = cluster.workdir / "litellm_config.no-redis.yaml"
+    text = config.read_text()
+    text = re.sub(r"\n  redis_url: .*", "", text)
+    text = re.sub(r"\n  coordination_redis:\n(    .*\n)+", "\n", text)
+    assert "redis" not in text.replace("Redis", "")
+    lone.write_text(text.replace("- litellm_config.local.yaml", f"- {config.parent / 'litellm_config.local.yaml'}"))
+    env = {k: v for k, v in cluster.env.items() if not k.startswith("REDIS")}
+    args = [str(lone) if a.endswith("litellm_config.yaml") else a for a in cluster.args]
+    pair = [Replica(f"control{n}", str(DB_VENV / "bin" / "litellm"), args, env, cluster.workdir) for n in (1, 2)]
+    try:
+        for replica in pair:
+            replica.start()
+        for replica in pair:
+            replica.wait_ready()
+        keys = developer_keys(cluster, {"developers": {"control": {"rpm_limit": RATE_LIMIT}}})
+        statuses = [call(pair[n % 2].url, keys["control"])[0] for n in range(2 * RATE_LIMIT)]
+    finally:
+        for replica in pair:
+            replica.stop()
+    assert statuses.count(200) == 2 * RATE_LIMIT, statuses  # each replica let RATE_LIMIT through
+
+
+def test_health_endpoints_answer_without_a_key(cluster):
+    for replica in cluster.replicas.values():
+        wait_http(f"{replica.url}/health/liveliness", 10)

@@ -12,7 +12,7 @@ LITELLM_VENV := .cache/litellm-venv
 LITELLM_DB_VENV := .cache/litellm-db-venv
 PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
-.PHONY: demo test tools bench bench-gateway bench-database clean
+.PHONY: demo test tools bench bench-gateway bench-database bench-ha clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,9 @@ bench-gateway: tools
 
 bench-database: tools
 	$(BIN)/python bench/bench_database.py
+
+bench-ha: tools
+	$(BIN)/python bench/bench_ha.py
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) $(LITELLM_DB_VENV) .cache/prisma-home build tests/claude-cli/node_modules \

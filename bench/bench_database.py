@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-import postgres  # noqa: E402 (tests/support)
-from bench_gateway import COPIER, concurrent, sequential  # noqa: E402
-from bench_generate import template_clone  # noqa: E402
+import postgres
+from bench_gateway import COPIER, concurrent, sequential
+from bench_generate import template_clone
 
 DB_VENV = ROOT / ".cache" / "litellm-db-venv"
 ENGINE_DIR = ROOT / "tests" / "support" / "prisma-engine"

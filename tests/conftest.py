@@ -308,9 +308,10 @@ def started_database_gateway(copie, template_repo: Path, database, mock, **answe
         yield gw
 
 
-def post_messages(url: str, key: str, model: str = "claude-opus-5-5") -> tuple[int, str]:
-    """One non-streaming Messages API call, as Claude Code makes them; (HTTP status, body)."""
-    body = json.dumps({"model": model, "max_tokens": 16,
+def post_messages(url: str, key: str, model: str = "claude-opus-5-5", stream: bool = False) -> tuple[int, str]:
+    """One Messages API call, as Claude Code makes them; (HTTP status, body), status 0 when nothing answered.
+    No retry: every error counts."""
+    body = json.dumps({"model": model, "max_tokens": 16, "stream": stream,
                        "messages": [{"role": "user", "content": "hi"}]}).encode()
     request = urllib.request.Request(f"{url}/v1/messages", data=body, method="POST", headers={
         "Authorization": f"Bearer {key}", "content-type": "application/json", "anthropic-version": "2023-06-01"})
@@ -319,6 +320,8 @@ def post_messages(url: str, key: str, model: str = "claude-opus-5-5") -> tuple[i
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+    except OSError as error:
+        return 0, str(error)
 
 
 # -------------------------------------------------------------------------------------------------------

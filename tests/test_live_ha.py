@@ -19,8 +19,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,6 +31,7 @@ from conftest import (
     UPSTREAM_KEY,
     clean_env,
     fill_in_env,
+    post_messages,
     read_env_file,
     require_tool,
 )
@@ -135,19 +134,8 @@ def wait_until(check, timeout: float, step: float = 0.25) -> bool:
     raise AssertionError(f"not within {timeout} s")
 
 
-def call(url: str, key: str, stream: bool = False, model: str = "claude-sonnet-5-5") -> tuple[int, str]:
-    """One Messages API call as Claude Code makes it; (status, body). No retry: every error counts."""
-    body = json.dumps({"model": model, "max_tokens": 16, "stream": stream,
-                       "messages": [{"role": "user", "content": "hi"}]}).encode()
-    request = urllib.request.Request(f"{url}/v1/messages", data=body, method="POST", headers={
-        "Authorization": f"Bearer {key}", "content-type": "application/json", "anthropic-version": "2023-06-01"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError as error:
-        return 0, str(error)
+def call(url: str, key: str, stream: bool = False) -> tuple[int, str]:
+    return post_messages(url, key, "claude-sonnet-5-5", stream=stream)
 
 
 def developer_keys(cluster, access: dict) -> dict[str, str]:

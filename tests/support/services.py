@@ -56,6 +56,19 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None,
     raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
 
 
+def wait_listening(process: subprocess.Popen, port: int, log: Path, what: str, timeout: float = 20) -> None:
+    """Until something listens on 127.0.0.1:port (bounded); stops `process` and fails if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.1)
+    stop_process(process)
+    raise RuntimeError(f"{what} did not listen within {timeout} s")
+
+
 class Redis:
     """redis-server on 127.0.0.1, password-protected, no persistence."""
 
@@ -71,15 +84,8 @@ class Redis:
                 [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--requirepass", self.password,
                  "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {self.log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return self
-            time.sleep(0.1)
-        stop_process(self.process)
-        raise RuntimeError("redis-server did not listen within 20 s")
+        wait_listening(self.process, self.port, self.log, "redis-server")
+        return self
 
     def __exit__(self, *exc) -> None:
         stop_process(self.process)
@@ -140,15 +146,8 @@ backend replicas
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"haproxy exited: {self.log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return self
-            time.sleep(0.1)
-        stop_process(self.process)
-        raise RuntimeError("haproxy did not listen within 20 s")
+        wait_listening(self.process, self.port, self.log, "haproxy")
+        return self
 
     def __exit__(self, *exc) -> None:
         stop_process(self.process, signal.SIGUSR1)  # a soft stop: finish what is in flight

@@ -138,6 +138,10 @@ def test_the_sample_file_reads_as_no_one_and_lists_the_models(capsys):
 
     parsed = access.parse(yaml.safe_load(text), MODELS)
     assert parsed.teams == {} and parsed.developers == {}
+    # Uncommenting the examples gives a valid file.
+    _header, body = text.split("\nteams:")
+    uncommented = access.parse(yaml.safe_load("teams:" + body.replace("\n#  ", "\n  ")), MODELS)
+    assert set(uncommented.teams) == {"platform"} and uncommented.developers["alice"].team == "platform"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -46,6 +46,9 @@ class MockProvider:
     extra_usage: dict = field(default_factory=dict)
     # Seconds between streamed events: a reply that takes a while, as a long Claude Code turn does.
     event_delay: float = 0.0
+    # time.monotonic() right after each streamed event of the latest stream was written and flushed (in order):
+    # what a test compares with the moment its client received an event.
+    event_times: list[float] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -144,11 +147,13 @@ def _make_handler(state: MockProvider):
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
+            state.event_times = []
             for number, chunk in enumerate(chunks):
                 if number and state.event_delay:
                     time.sleep(state.event_delay)
                 self.wfile.write(chunk)
                 self.wfile.flush()
+                state.event_times.append(time.monotonic())
             self.close_connection = True
 
         def _sse_reply(self, model: str) -> None:

@@ -1,0 +1,95 @@
+"""Streaming, live: does the client see `message_start` as soon as the provider sends it? (issue 20)
+
+The generated gateway (process runtime, the pinned LiteLLM, the default answers) in front of a mock that waits
+EVENT_DELAY seconds between the events of its stream. The mock records when it wrote each event, the client when
+`message_start` reached it; the test compares the two (an order, not a number of milliseconds): the client must
+have `message_start` before the mock even sends its second event (`content_block_start`).
+
+Two routes through the same gateway:
+- `/v1/messages`, the route the generated client uses (model groups: failover, retries, cost tracking). On LiteLLM
+  1.108.7 it does NOT meet the ordering: `Router._aanthropic_messages_streaming_iterator` (litellm/router.py)
+  holds `message_start` and `content_block_start` back until the first `content_block_delta` whenever a retry
+  (`num_retries` > 0) or another deployment (`order` levels, fallbacks) could still take over, so that a
+  retry never starts a second message on the same stream. Upstream: BerriAI/litellm#39431, PR #39574. The test
+  is a strict xfail: it turns red the day a LiteLLM upgrade relays the events at once.
+- `/anthropic/v1/messages`, LiteLLM's Anthropic pass-through: relays each event as it comes (meets the ordering),
+  but without model groups, so without retries or failover.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import started_gateway
+from mock_provider import DEFAULT_REPLY, RunningMock
+
+pytestmark = pytest.mark.live
+
+EVENT_DELAY = 0.5  # seconds between the mock's events: long enough that holding an event back cannot hide
+
+
+@pytest.fixture(scope="module")
+def gateway(copie_module, template_repo, litellm_bin):
+    def pass_through_upstream(gw) -> None:
+        # The pass-through's upstream (api.anthropic.com unless set); the gateway never takes ANTHROPIC_BASE_URL.
+        env_file = gw.project / "gateway" / ".env"
+        env_file.write_text(env_file.read_text() + f"ANTHROPIC_API_BASE={gw.mock.url}\n")
+
+    with RunningMock() as mock, started_gateway(copie_module, template_repo, litellm_bin, mock,
+                                                anthropic_base_url=mock.url, prepare=pass_through_upstream) as gw:
+        yield gw
+
+
+def stream_events(gateway, path: str) -> list[tuple[str, float]]:
+    """One streaming Messages call on `path`, as Claude Code makes it; each SSE event name with the
+    time.monotonic() at which its `event:` line reached the client."""
+    url = urlsplit(gateway.url)
+    body = json.dumps({"model": "claude-opus-5-5", "max_tokens": 16, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]})
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        connection.request("POST", path, body=body, headers={
+            "Authorization": f"Bearer {gateway.master_key}", "content-type": "application/json",
+            "anthropic-version": "2023-06-01"})
+        response = connection.getresponse()
+        assert response.status == 200, response.read().decode()
+        events, data = [], []
+        while line := response.readline():
+            if line.startswith(b"event:"):
+                events.append((line.split(b":", 1)[1].strip().decode(), time.monotonic()))
+            elif line.startswith(b"data:"):
+                data.append(line)
+        assert DEFAULT_REPLY.encode() in b"".join(data)
+        return events
+    finally:
+        connection.close()
+
+
+def message_start_arrival(gateway, path: str) -> tuple[float, list[float]]:
+    gateway.mock.event_delay = EVENT_DELAY
+    try:
+        events = stream_events(gateway, path)
+    finally:
+        gateway.mock.event_delay = 0.0
+    names = [name for name, _ in events]
+    assert names[:2] == ["message_start", "content_block_start"] and names[-1] == "message_stop", names
+    return events[0][1], list(gateway.mock.event_times)
+
+
+@pytest.mark.xfail(strict=True, reason="LiteLLM 1.108.7 holds message_start back until the first content delta "
+                   "while a retry or failover could take over (litellm/router.py, BerriAI/litellm#39431)")
+def test_routed_messages_route_relays_message_start_before_the_providers_second_event(gateway):
+    arrived, written = message_start_arrival(gateway, "/v1/messages")
+    assert len(written) == 6
+    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+def test_anthropic_pass_through_relays_message_start_before_the_providers_second_event(gateway):
+    arrived, written = message_start_arrival(gateway, "/anthropic/v1/messages")
+    assert len(written) == 6
+    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"

@@ -5,15 +5,16 @@ EVENT_DELAY seconds between the events of its stream. The mock records when it w
 `message_start` reached it; the test compares the two (an order, not a number of milliseconds): the client must
 have `message_start` before the mock even sends its second event (`content_block_start`).
 
-Two routes through the same gateway:
-- `/v1/messages`, the route the generated client uses (model groups: failover, retries, cost tracking). On LiteLLM
-  1.108.7 it does NOT meet the ordering: `Router._aanthropic_messages_streaming_iterator` (litellm/router.py)
-  holds `message_start` and `content_block_start` back until the first `content_block_delta` whenever a retry
-  (`num_retries` > 0) or another deployment (`order` levels, fallbacks) could still take over, so that a
-  retry never starts a second message on the same stream. Upstream: BerriAI/litellm#39431, PR #39574. The test
-  is a strict xfail: it turns red the day a LiteLLM upgrade relays the events at once.
-- `/anthropic/v1/messages`, LiteLLM's Anthropic pass-through: relays each event as it comes (meets the ordering),
-  but without model groups, so without retries or failover.
+The cause, in LiteLLM 1.108.7: on the routed `/v1/messages` path `Router._aanthropic_messages_streaming_iterator`
+(litellm/router.py) holds `message_start` and `content_block_start` back until the first `content_block_delta`
+whenever a router retry (`num_retries` > 0) or another deployment (`order` levels, fallbacks) could still take over,
+so that a retry never starts a second message on the same stream (upstream: BerriAI/litellm#39431, PR #39574).
+
+- One provider (the default answers): the generated config has `num_retries: 0`, nothing can take over, and the
+  routed `/v1/messages` path (model groups, cost tracking) meets the ordering.
+- LiteLLM's `/anthropic` pass-through, on the same gateway: meets it too (no model groups, no retries).
+- Several providers (failover): the hold is the price of failover in 1.108.7, so the test is a strict xfail that
+  turns red the day a LiteLLM upgrade relays the events at once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import started_gateway
+from conftest import post_messages, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
@@ -71,6 +72,9 @@ def stream_events(gateway, path: str) -> list[tuple[str, float]]:
 
 
 def message_start_arrival(gateway, path: str) -> tuple[float, list[float]]:
+    """When message_start reached the client, and when the mock wrote each event; after one warm-up call, so
+    that LiteLLM's first-request work (imports, connection pools) is not mistaken for holding an event back."""
+    assert post_messages(gateway.url, gateway.master_key)[0] == 200
     gateway.mock.event_delay = EVENT_DELAY
     try:
         events = stream_events(gateway, path)
@@ -81,8 +85,6 @@ def message_start_arrival(gateway, path: str) -> tuple[float, list[float]]:
     return events[0][1], list(gateway.mock.event_times)
 
 
-@pytest.mark.xfail(strict=True, reason="LiteLLM 1.108.7 holds message_start back until the first content delta "
-                   "while a retry or failover could take over (litellm/router.py, BerriAI/litellm#39431)")
 def test_routed_messages_route_relays_message_start_before_the_providers_second_event(gateway):
     arrived, written = message_start_arrival(gateway, "/v1/messages")
     assert len(written) == 6
@@ -91,5 +93,24 @@ def test_routed_messages_route_relays_message_start_before_the_providers_second_
 
 def test_anthropic_pass_through_relays_message_start_before_the_providers_second_event(gateway):
     arrived, written = message_start_arrival(gateway, "/anthropic/v1/messages")
+    assert len(written) == 6
+    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+@pytest.fixture(scope="module")
+def failover_gateway(copie_module, template_repo, litellm_bin):
+    """Two providers, Anthropic the primary: every group has a second `order`, so a failover could take over."""
+    with RunningMock() as mock, started_gateway(
+            copie_module, template_repo, litellm_bin, mock,
+            gateway_env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "fake-secret"},
+            providers=["anthropic", "bedrock"], primary_provider="anthropic", bedrock_base_url=mock.url,
+            anthropic_base_url=mock.url) as gw:
+        yield gw
+
+
+@pytest.mark.xfail(strict=True, reason="LiteLLM 1.108.7 holds message_start back until the first content delta "
+                   "while a failover could take over (litellm/router.py, BerriAI/litellm#39431)")
+def test_failover_gateway_relays_message_start_before_the_providers_second_event(failover_gateway):
+    arrived, written = message_start_arrival(failover_gateway, "/v1/messages")
     assert len(written) == 6
     assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"

@@ -86,6 +86,7 @@ def derive(answers: Answers) -> dict[str, Any]:
             compose_port=gateway.compose_port(answers),
             gateway_local_url=gateway.gateway_local_url(answers),
             provider_order=gateway.provider_order(answers),
+            router_settings=gateway.router_settings(answers),
             gateway_uses_redis=gateway.uses_redis(answers),
             gateway_on_kubernetes=gateway.on_kubernetes(answers),
             kubernetes=gateway.kubernetes_context(answers) if gateway.on_kubernetes(answers) else {},

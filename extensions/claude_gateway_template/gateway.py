@@ -65,6 +65,19 @@ POSTGRES_IMAGE = "postgres:16.6-alpine"
 REDIS_IMAGE = "redis:7.4.1-alpine"
 # Long Claude Code turns stream for minutes: anything under 600 s cuts them off.
 ROUTER_SETTINGS = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30, "timeout": 600, "stream_timeout": 600}
+# LiteLLM 1.108.7 holds a /v1/messages stream's message_start and content_block_start back until the first content
+# delta whenever a router retry or another deployment could still take over (Router._aanthropic_messages_streaming_
+# iterator in litellm/router.py; BerriAI/litellm#39431): with 0.5 s between the provider's events the client got
+# message_start 1 s late. With one provider a retry could only ask the same deployment again, which Claude Code does
+# itself, so its gateway gets no router retries and streams each event as it comes (tests/test_live_streaming.py).
+SINGLE_PROVIDER_NUM_RETRIES = 0
+
+
+def router_settings(answers: Answers) -> dict[str, int]:
+    """ROUTER_SETTINGS; with one provider, no router retries (see SINGLE_PROVIDER_NUM_RETRIES)."""
+    if len(provider_order(answers)) > 1:
+        return ROUTER_SETTINGS
+    return {**ROUTER_SETTINGS, "num_retries": SINGLE_PROVIDER_NUM_RETRIES}
 
 
 def redis_settings(answers: Answers) -> dict[str, str]:

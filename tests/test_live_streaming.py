@@ -11,7 +11,9 @@ whenever a router retry (`num_retries` > 0) or another deployment (`order` level
 so that a retry never starts a second message on the same stream (upstream: BerriAI/litellm#39431, PR #39574).
 
 - One provider (the default answers): the generated config has `num_retries: 0`, nothing can take over, and the
-  routed `/v1/messages` path (model groups, cost tracking) meets the ordering.
+  routed `/v1/messages` path (model groups, cost tracking) meets the ordering. What that relies on is tested too:
+  the real CLI retries a provider overload itself, whether it comes as an HTTP 529 or as an error event after
+  message_start.
 - LiteLLM's `/anthropic` pass-through, on the same gateway: meets it too (no model groups, no retries).
 - Several providers (failover): the hold is the price of failover in 1.108.7, so the test is a strict xfail that
   turns red the day a LiteLLM upgrade relays the events at once.
@@ -21,12 +23,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import post_messages, started_gateway
+from conftest import HANG_GUARD, clean_env, post_messages, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
@@ -114,3 +117,23 @@ def test_failover_gateway_relays_message_start_before_the_providers_second_event
     arrived, written = message_start_arrival(failover_gateway, "/v1/messages")
     assert len(written) == 6
     assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+@pytest.mark.parametrize("failure", ["http", "stream"])
+def test_claude_code_retries_an_overloaded_provider_itself(gateway, claude_bin, failure):
+    """What num_retries 0 relies on: a one-provider gateway passes the provider's overload on (as an HTTP error,
+    or as an error event after message_start, before any content) and the real CLI retries the request itself."""
+    before = len(gateway.mock.messages_requests())
+    gateway.mock.failures = [failure]
+    try:
+        result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'],
+                                cwd=gateway.project, capture_output=True, text=True, timeout=HANG_GUARD,
+                                stdin=subprocess.DEVNULL, check=False, env=clean_env(gateway.home, CLAUDE_BIN=claude_bin,
+                                                                        ANTHROPIC_AUTH_TOKEN=gateway.master_key))
+        assert gateway.mock.failures == []  # the failure was served
+    finally:
+        gateway.mock.failures = []
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert DEFAULT_REPLY in result.stdout
+    calls = [(r.body or {}).get("model") for r in gateway.mock.messages_requests()[before:]]
+    assert calls[:2] == ["claude-opus-5-5"] * 2, calls  # the turn failed once, then Claude Code asked again

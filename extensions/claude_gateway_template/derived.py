@@ -63,6 +63,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "router_settings": gateway.ROUTER_SETTINGS,
         "litellm_version": gateway.LITELLM_VERSION,
         "prometheus_client_version": gateway.PROMETHEUS_CLIENT_VERSION,
+        "fastapi_version": gateway.FASTAPI_VERSION,
         "prisma_version": gateway.PRISMA_VERSION,
         "nodeenv_version": gateway.NODEENV_VERSION,
         "litellm_image": gateway.litellm_image(answers),

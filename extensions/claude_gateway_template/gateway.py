@@ -16,6 +16,11 @@ from .records import Answers, GatewayVar
 # to older release lines; `v1.108.7-stable` is not a published tag).
 LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do not install cleanly
 PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
+# The process runtime only (the images bring their own): FastAPI 0.136.3, the oldest LiteLLM 1.108.7 allows, instead
+# of the newest pip picks (0.165.0): 0.78x the sequential latency and 1.25x the req/s of the same gateway, side by
+# side in one run (bench/bench_gateway_variants.py, 2026-11-28); httptools, opentelemetry-sdk 1.45.1 and
+# LITELLM_LOG=ERROR showed nothing beyond it.
+FASTAPI_VERSION = "0.136.3"
 # Database mode without the image (the process runtime): the Prisma client LiteLLM 1.108.7 works with (0.15 fails:
 # "'Prisma' object has no attribute '_Prisma__engine'"; litellm[extra_proxy] would allow it), and nodeenv, which
 # it uses to run Prisma's CLI where no Node.js is installed.

@@ -46,6 +46,12 @@ class MockProvider:
     extra_usage: dict = field(default_factory=dict)
     # Seconds between streamed events: a reply that takes a while, as a long Claude Code turn does.
     event_delay: float = 0.0
+    # time.monotonic() right after each streamed event of the latest stream was written and flushed (in order):
+    # what a test compares with the moment its client received an event.
+    event_times: list[float] = field(default_factory=list)
+    # Failures for the next Messages calls, one per call, in order: "http" answers HTTP 529 overloaded_error;
+    # "stream" opens the stream (message_start) and then sends an overloaded_error event, before any content.
+    failures: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -144,16 +150,25 @@ def _make_handler(state: MockProvider):
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
+            state.event_times = []
             for number, chunk in enumerate(chunks):
                 if number and state.event_delay:
                     time.sleep(state.event_delay)
                 self.wfile.write(chunk)
                 self.wfile.flush()
+                state.event_times.append(time.monotonic())
             self.close_connection = True
 
         def _sse_reply(self, model: str) -> None:
             self._stream("text/event-stream",
                          [_sse(name, data) for name, data in _message_events(model, state.reply, state.extra_usage)])
+
+        def _overloaded(self, how: str, model: str) -> None:
+            error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+            if how == "http":
+                self._json(529, error)
+            else:
+                self._stream("text/event-stream", [_sse(*_message_events(model, "")[0]), _sse("error", error)])
 
         def do_GET(self):
             self._record()
@@ -198,6 +213,8 @@ def _make_handler(state: MockProvider):
                 self._json(200, {"input_tokens": 12})
             elif path != "/v1/messages":
                 self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": path}})
+            elif state.failures:
+                self._overloaded(state.failures.pop(0), body.get("model", "unknown"))
             elif body.get("stream"):
                 self._sse_reply(body.get("model", "unknown"))
             else:

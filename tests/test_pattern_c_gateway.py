@@ -70,7 +70,9 @@ def test_settings_secrets_and_timeouts(generate, answers):
     assert cfg["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
     assert "master_key" not in cfg.get("litellm_settings", {})  # the classic misplacement
     assert cfg["router_settings"]["timeout"] >= 600 and cfg["router_settings"]["stream_timeout"] >= 600
-    assert cfg["router_settings"]["num_retries"] >= 1
+    # One provider (every variant here): no router retries, so LiteLLM streams each event as it comes
+    # (tests/test_live_streaming.py); several keep retries for failover (test_several_providers_keep_retries).
+    assert cfg["router_settings"]["num_retries"] == 0
     assert cfg["litellm_settings"]["turn_off_message_logging"] is True
     if answers.get("spend_database"):
         assert cfg["general_settings"]["database_url"] == "os.environ/DATABASE_URL"
@@ -152,7 +154,8 @@ def pins(path: Path) -> list[str]:
 def test_gateway_requirements_match_the_tested_pins(generate):
     tested = pins(REPO_ROOT / "requirements-gateway.txt")
     assert pins(generate(**C) / "gateway" / "requirements.txt") == tested == ["litellm[proxy]==1.108.7",
-                                                                              "prometheus_client==0.26.0"]
+                                                                              "prometheus_client==0.26.0",
+                                                                              "fastapi==0.136.3"]
     # The database mode adds what the live database tests install (tests/support/requirements-database.txt).
     with_database = pins(generate(**C, spend_database=True) / "gateway" / "requirements.txt")
     assert with_database == tested + pins(REPO_ROOT / "tests" / "support" / "requirements-database.txt")
@@ -283,6 +286,12 @@ def test_primary_defaults_to_the_first_listed_and_single_provider_has_no_order(g
     models = config(generate(**MULTI))["model_list"]
     assert models[0]["litellm_params"]["model"].startswith("anthropic/")
     assert all("order" not in m["litellm_params"] for m in config(generate(**C))["model_list"])
+
+
+def test_several_providers_keep_retries(generate):
+    several = config(generate(**C, providers=["anthropic", "bedrock"], aws_profile="gw"))
+    assert several["router_settings"]["num_retries"] == 2
+    assert {m["litellm_params"]["order"] for m in several["model_list"]} == {1, 2}
 
 
 def test_prometheus_callback_is_on(generate):

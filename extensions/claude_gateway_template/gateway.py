@@ -16,6 +16,11 @@ from .records import Answers, GatewayVar
 # to older release lines; `v1.108.7-stable` is not a published tag).
 LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do not install cleanly
 PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
+# The process runtime only (the images bring their own): FastAPI 0.136.3, the oldest LiteLLM 1.108.7 allows, instead
+# of the newest pip picks (0.165.0): 0.78x the sequential latency and 1.25x the req/s of the same gateway, side by
+# side in one run (bench/bench_gateway_variants.py, 2026-11-28); httptools, opentelemetry-sdk 1.45.1 and
+# LITELLM_LOG=ERROR showed nothing beyond it.
+FASTAPI_VERSION = "0.136.3"
 # Database mode without the image (the process runtime): the Prisma client LiteLLM 1.108.7 works with (0.15 fails:
 # "'Prisma' object has no attribute '_Prisma__engine'"; litellm[extra_proxy] would allow it), and nodeenv, which
 # it uses to run Prisma's CLI where no Node.js is installed.
@@ -65,6 +70,19 @@ POSTGRES_IMAGE = "postgres:16.6-alpine"
 REDIS_IMAGE = "redis:7.4.1-alpine"
 # Long Claude Code turns stream for minutes: anything under 600 s cuts them off.
 ROUTER_SETTINGS = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30, "timeout": 600, "stream_timeout": 600}
+# LiteLLM 1.108.7 holds a /v1/messages stream's message_start and content_block_start back until the first content
+# delta whenever a router retry or another deployment could still take over (Router._aanthropic_messages_streaming_
+# iterator in litellm/router.py; BerriAI/litellm#39431): with 0.5 s between the provider's events the client got
+# message_start 1 s late. With one provider a retry could only ask the same deployment again, which Claude Code does
+# itself, so its gateway gets no router retries and streams each event as it comes (tests/test_live_streaming.py).
+SINGLE_PROVIDER_NUM_RETRIES = 0
+
+
+def router_settings(answers: Answers) -> dict[str, int]:
+    """ROUTER_SETTINGS; with one provider, no router retries (see SINGLE_PROVIDER_NUM_RETRIES)."""
+    if len(provider_order(answers)) > 1:
+        return ROUTER_SETTINGS
+    return {**ROUTER_SETTINGS, "num_retries": SINGLE_PROVIDER_NUM_RETRIES}
 
 
 def redis_settings(answers: Answers) -> dict[str, str]:

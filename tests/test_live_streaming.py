@@ -1,0 +1,139 @@
+"""Streaming, live: does the client see `message_start` as soon as the provider sends it? (issue 20)
+
+The generated gateway (process runtime, the pinned LiteLLM, the default answers) in front of a mock that waits
+EVENT_DELAY seconds between the events of its stream. The mock records when it wrote each event, the client when
+`message_start` reached it; the test compares the two (an order, not a number of milliseconds): the client must
+have `message_start` before the mock even sends its second event (`content_block_start`).
+
+The cause, in LiteLLM 1.108.7: on the routed `/v1/messages` path `Router._aanthropic_messages_streaming_iterator`
+(litellm/router.py) holds `message_start` and `content_block_start` back until the first `content_block_delta`
+whenever a router retry (`num_retries` > 0) or another deployment (`order` levels, fallbacks) could still take over,
+so that a retry never starts a second message on the same stream (upstream: BerriAI/litellm#39431, PR #39574).
+
+- One provider (the default answers): the generated config has `num_retries: 0`, nothing can take over, and the
+  routed `/v1/messages` path (model groups, cost tracking) meets the ordering. What that relies on is tested too:
+  the real CLI retries a provider overload itself, whether it comes as an HTTP 529 or as an error event after
+  message_start.
+- LiteLLM's `/anthropic` pass-through, on the same gateway: meets it too (no model groups, no retries).
+- Several providers (failover): the hold is the price of failover in 1.108.7, so the test is a strict xfail that
+  turns red the day a LiteLLM upgrade relays the events at once.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import HANG_GUARD, clean_env, post_messages, started_gateway
+from mock_provider import DEFAULT_REPLY, RunningMock
+
+pytestmark = pytest.mark.live
+
+EVENT_DELAY = 0.5  # seconds between the mock's events: long enough that holding an event back cannot hide
+
+
+@pytest.fixture(scope="module")
+def gateway(copie_module, template_repo, litellm_bin):
+    def pass_through_upstream(gw) -> None:
+        # The pass-through's upstream (api.anthropic.com unless set); the gateway never takes ANTHROPIC_BASE_URL.
+        env_file = gw.project / "gateway" / ".env"
+        env_file.write_text(env_file.read_text() + f"ANTHROPIC_API_BASE={gw.mock.url}\n")
+
+    with RunningMock() as mock, started_gateway(copie_module, template_repo, litellm_bin, mock,
+                                                anthropic_base_url=mock.url, prepare=pass_through_upstream) as gw:
+        yield gw
+
+
+def stream_events(gateway, path: str) -> list[tuple[str, float]]:
+    """One streaming Messages call on `path`, as Claude Code makes it; each SSE event name with the
+    time.monotonic() at which its `event:` line reached the client."""
+    url = urlsplit(gateway.url)
+    body = json.dumps({"model": "claude-opus-5-5", "max_tokens": 16, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]})
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        connection.request("POST", path, body=body, headers={
+            "Authorization": f"Bearer {gateway.master_key}", "content-type": "application/json",
+            "anthropic-version": "2023-06-01"})
+        response = connection.getresponse()
+        assert response.status == 200, response.read().decode()
+        events, data = [], []
+        while line := response.readline():
+            if line.startswith(b"event:"):
+                events.append((line.split(b":", 1)[1].strip().decode(), time.monotonic()))
+            elif line.startswith(b"data:"):
+                data.append(line)
+        assert DEFAULT_REPLY.encode() in b"".join(data)
+        return events
+    finally:
+        connection.close()
+
+
+def message_start_arrival(gateway, path: str) -> tuple[float, list[float]]:
+    """When message_start reached the client, and when the mock wrote each event; after one warm-up call, so
+    that LiteLLM's first-request work (imports, connection pools) is not mistaken for holding an event back."""
+    assert post_messages(gateway.url, gateway.master_key)[0] == 200
+    gateway.mock.event_delay = EVENT_DELAY
+    try:
+        events = stream_events(gateway, path)
+    finally:
+        gateway.mock.event_delay = 0.0
+    names = [name for name, _ in events]
+    assert names[:2] == ["message_start", "content_block_start"] and names[-1] == "message_stop", names
+    return events[0][1], list(gateway.mock.event_times)
+
+
+def test_routed_messages_route_relays_message_start_before_the_providers_second_event(gateway):
+    arrived, written = message_start_arrival(gateway, "/v1/messages")
+    assert len(written) == 6
+    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+def test_anthropic_pass_through_relays_message_start_before_the_providers_second_event(gateway):
+    arrived, written = message_start_arrival(gateway, "/anthropic/v1/messages")
+    assert len(written) == 6
+    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+@pytest.fixture(scope="module")
+def failover_gateway(copie_module, template_repo, litellm_bin):
+    """Two providers, Anthropic the primary: every group has a second `order`, so a failover could take over."""
+    with RunningMock() as mock, started_gateway(
+            copie_module, template_repo, litellm_bin, mock,
+            gateway_env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "fake-secret"},
+            providers=["anthropic", "bedrock"], primary_provider="anthropic", bedrock_base_url=mock.url,
+            anthropic_base_url=mock.url) as gw:
+        yield gw
+
+
+@pytest.mark.xfail(strict=True, reason="LiteLLM 1.108.7 holds message_start back until the first content delta "
+                   "while a failover could take over (litellm/router.py, BerriAI/litellm#39431)")
+def test_failover_gateway_relays_message_start_before_the_providers_second_event(failover_gateway):
+    arrived, written = message_start_arrival(failover_gateway, "/v1/messages")
+    assert len(written) == 6
+    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+@pytest.mark.parametrize("failure", ["http", "stream"])
+def test_claude_code_retries_an_overloaded_provider_itself(gateway, claude_bin, failure):
+    """What num_retries 0 relies on: a one-provider gateway passes the provider's overload on (as an HTTP error,
+    or as an error event after message_start, before any content) and the real CLI retries the request itself."""
+    before = len(gateway.mock.messages_requests())
+    gateway.mock.failures = [failure]
+    try:
+        result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'],
+                                cwd=gateway.project, capture_output=True, text=True, timeout=HANG_GUARD,
+                                stdin=subprocess.DEVNULL, check=False, env=clean_env(gateway.home, CLAUDE_BIN=claude_bin,
+                                                                        ANTHROPIC_AUTH_TOKEN=gateway.master_key))
+        assert gateway.mock.failures == []  # the failure was served
+    finally:
+        gateway.mock.failures = []
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert DEFAULT_REPLY in result.stdout
+    calls = [(r.body or {}).get("model") for r in gateway.mock.messages_requests()[before:]]
+    assert calls[:2] == ["claude-opus-5-5"] * 2, calls  # the turn failed once, then Claude Code asked again

@@ -183,7 +183,8 @@ def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
         status, body = call(cluster.haproxy.url, key, stream=True)
         results.append(("stream", status, body))
 
-    with ThreadPoolExecutor(8) as pool:
+    mock_before = len(cluster.mock.messages_requests())
+    with ThreadPoolExecutor(12) as pool:
         looping = pool.submit(loop)
         time.sleep(1)
         streams = [pool.submit(stream, n) for n in range(6)]  # in flight on both replicas when r1 is told to stop
@@ -192,13 +193,18 @@ def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
                           env=clean_env(cluster.home, ANTHROPIC_BASE_URL=cluster.haproxy.url,
                                         ANTHROPIC_AUTH_TOKEN=key, ANTHROPIC_MODEL="claude-sonnet-5-5",
                                         DISABLE_NONESSENTIAL_TRAFFIC="1"))
-        time.sleep(0.5)
+        # Two streams on r1 itself (haiku, so that the mock can tell them apart), in flight when it is told to stop.
+        on_r1 = [pool.submit(post_messages, cluster.replicas["r1"].url, key, "claude-haiku-5-5", True)
+                 for _ in range(2)]
+        wait_until(lambda: [(r.body or {}).get("model") for r in cluster.mock.messages_requests()[mock_before:]]
+                   .count("claude-haiku-5-5") == 2, 30)
         stopping = time.monotonic()
         exit_code = cluster.replicas["r1"].stop(signal.SIGTERM, timeout=120)
         drained_in = time.monotonic() - stopping
         wait_until(lambda: cluster.haproxy.server_state()["r1"].startswith("DOWN"), 15)
         for future in streams:
             future.result(timeout=HANG_GUARD)
+        drained_streams = [future.result(timeout=HANG_GUARD) for future in on_r1]
         claude = cli.result(timeout=HANG_GUARD)
         # It rejoins when started again.
         cluster.replicas["r1"].start().wait_ready()
@@ -213,13 +219,16 @@ def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
     assert sum(kind == "plain" for kind, _, _ in results) >= 20
     streams_done = [body for kind, _, body in results if kind == "stream"]
     assert len(streams_done) == 6 and all("message_stop" in body and DEFAULT_REPLY in body for body in streams_done)
+    # The streams r1 was serving when it was told to stop finished whole.
+    assert all(status == 200 and "message_stop" in body and DEFAULT_REPLY in body
+               for status, body in drained_streams), drained_streams
     assert claude.returncode == 0 and DEFAULT_REPLY in claude.stdout, claude.stdout + claude.stderr
     # A graceful stop, not a kill: uvicorn stops accepting, finishes the streams it was serving (their 200 lines come
     # after "Shutting down"), then exits by re-raising the SIGTERM it caught.
     assert exit_code == -signal.SIGTERM, exit_code
     first_life = cluster.replicas["r1"].log.read_text(errors="replace").split("Finished server process")[0]
     drained = re.findall(r'"POST /v1/messages HTTP/1.1" 200', first_life.split("Shutting down", 1)[1])
-    assert drained, "r1 finished no request after it was told to stop"
+    assert len(drained) >= 2, "r1 did not finish the streams it was serving after it was told to stop"
     assert drained_in >= EVENT_DELAY, drained_in
     logged = served_by(cluster, before)
     # No request failed at the load balancer (a 5xx: no replica, a broken connection, a timeout). Claude Code also

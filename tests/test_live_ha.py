@@ -223,12 +223,11 @@ def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
     assert all(status == 200 and "message_stop" in body and DEFAULT_REPLY in body
                for status, body in drained_streams), drained_streams
     assert claude.returncode == 0 and DEFAULT_REPLY in claude.stdout, claude.stdout + claude.stderr
-    # A graceful stop, not a kill: uvicorn stops accepting, finishes the streams it was serving (their 200 lines come
-    # after "Shutting down"), then exits by re-raising the SIGTERM it caught.
+    # A graceful stop, not a kill: uvicorn stops accepting, waits for the connections it is serving (the streams
+    # above, which finished whole), then exits by re-raising the SIGTERM it caught.
     assert exit_code == -signal.SIGTERM, exit_code
     first_life = cluster.replicas["r1"].log.read_text(errors="replace").split("Finished server process")[0]
-    drained = re.findall(r'"POST /v1/messages HTTP/1.1" 200', first_life.split("Shutting down", 1)[1])
-    assert len(drained) >= 2, "r1 did not finish the streams it was serving after it was told to stop"
+    assert "Waiting for connections to close" in first_life.split("Shutting down", 1)[1], first_life[-2000:]
     assert drained_in >= EVENT_DELAY, drained_in
     logged = served_by(cluster, before)
     # No request failed at the load balancer (a 5xx: no replica, a broken connection, a timeout). Claude Code also
@@ -236,7 +235,7 @@ def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
     assert logged and all(status < 500 for _, status in logged), [s for s in logged if s[1] >= 500]
     after_rejoin = served_by(cluster, before)[-6:]
     assert ("r1", 200) in served_by(cluster, before), "r1 served nothing"
-    print(f"r1 drained {len(drained)} request(s) in {drained_in:.1f} s; {len(results)} requests, 0 errors; "
+    print(f"r1 drained its streams in {drained_in:.1f} s; {len(results)} requests, 0 errors; "
           f"last served: {after_rejoin}")
 
 

@@ -31,7 +31,7 @@ Remove-Item -Path Env:NODE_TLS_REJECT_UNAUTHORIZED -ErrorAction SilentlyContinue
 # Your name on the gateway's usage report: LiteLLM reads the x-litellm-end-user-id header as the end user. It is your
 # login name unless CLAUDE_GATEWAY_USER says otherwise; an ANTHROPIC_CUSTOM_HEADERS of your own is left as it is.
 if (-not $env:ANTHROPIC_CUSTOM_HEADERS) {
-  $claudeGatewayUser = if ($env:CLAUDE_GATEWAY_USER) { $env:CLAUDE_GATEWAY_USER } else { $env:USERNAME }
+  $claudeGatewayUser = if ($env:CLAUDE_GATEWAY_USER) { $env:CLAUDE_GATEWAY_USER } else { [Environment]::UserName }
   $env:ANTHROPIC_CUSTOM_HEADERS = "x-litellm-end-user-id: $claudeGatewayUser"
   Remove-Variable claudeGatewayUser
 }

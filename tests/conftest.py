@@ -214,6 +214,13 @@ class Gateway:
         return subprocess.run(list(cmd), cwd=self.project, capture_output=True, text=True, timeout=HANG_GUARD,
                               env=clean_env(self.home, LITELLM_BIN=self.litellm_bin, **env))
 
+    def claude(self, claude_bin: str, key: str, **env: str) -> subprocess.CompletedProcess:
+        """The real Claude Code CLI (`claude -p "say hi"`) with `key`, through the generated client/env.sh."""
+        return subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=self.project,
+                              env=clean_env(self.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=key, **env),
+                              capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL,
+                              check=False)
+
 
 @pytest.fixture(scope="module")
 def copie_module(tmp_path_factory, _copier_config_file):

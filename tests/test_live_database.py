@@ -104,7 +104,7 @@ def test_a_key_past_its_budget_is_refused_and_the_developer_told_whom_to_ask(gat
     assert statuses[-1] == 422, statuses
     assert "Budget has been exceeded" in body
     # What the developer sees: Claude Code's error names the budget and whom to ask (the key's alias).
-    result = claude(gateway, claude_bin, key)
+    result = gateway.claude(claude_bin, key)
     assert result.returncode != 0 and DEFAULT_REPLY not in result.stdout
     output = result.stdout + result.stderr
     assert "Budget has been exceeded" in output and f"more budget: {CONTACT}" in output, output
@@ -140,13 +140,6 @@ def test_a_wrong_key_is_refused(gateway):
     assert DEFAULT_REPLY not in body
 
 
-def claude(gateway, claude_bin: str, key: str) -> subprocess.CompletedProcess:
-    """The real Claude Code CLI with a developer's key, through the generated client/env.sh."""
-    return subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=gateway.project,
-                          env=clean_env(gateway.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=key),
-                          capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
-
-
 def doctor(gateway, key: str) -> subprocess.CompletedProcess:
     """scripts/check-status.sh as the developer runs it: client/env.sh sourced, their key in the environment."""
     return subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh"], cwd=gateway.project,
@@ -157,7 +150,7 @@ def doctor(gateway, key: str) -> subprocess.CompletedProcess:
 def test_real_claude_cli_with_a_developer_key(gateway, claude_bin):
     """Two developers' keys; Claude Code runs with dave's: his spend grows, eve's stays zero."""
     key, other = new_key(gateway, "dave"), new_key(gateway, "eve")
-    result = claude(gateway, claude_bin, key)
+    result = gateway.claude(claude_bin, key)
     assert result.returncode == 0, result.stdout + result.stderr
     assert recorded_spend(gateway, key) > 0
     assert key_info(gateway, other)["spend"] == 0

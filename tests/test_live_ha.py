@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -88,8 +89,8 @@ def replica_environment(project, database_env: dict[str, str]) -> tuple[list[str
 @pytest.fixture(scope="module")
 def cluster(copie_module, template_repo, database, tmp_path_factory):
     require_tool(DB_VENV / "bin" / "litellm", "LiteLLM (database venv)", "run `make tools`")
-    require_tool(__import__("shutil").which("redis-server"), "redis-server", "apt-get install redis-server")
-    require_tool(__import__("shutil").which("haproxy"), "HAProxy", "apt-get install haproxy")
+    require_tool(shutil.which("redis-server"), "redis-server", "apt-get install redis-server")
+    require_tool(shutil.which("haproxy"), "HAProxy", "apt-get install haproxy")
     workdir = tmp_path_factory.mktemp("ha")
     with RunningMock() as mock, Redis(workdir, "redis-test-password") as redis:
         result = copie_module.copy(template_dir=template_repo,

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
 import time
 from urllib.parse import urlsplit
 
 import pytest
-
-from conftest import HANG_GUARD, clean_env, post_messages, started_gateway
+from conftest import post_messages, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
@@ -126,10 +124,7 @@ def test_claude_code_retries_an_overloaded_provider_itself(gateway, claude_bin, 
     before = len(gateway.mock.messages_requests())
     gateway.mock.failures = [failure]
     try:
-        result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'],
-                                cwd=gateway.project, capture_output=True, text=True, timeout=HANG_GUARD,
-                                stdin=subprocess.DEVNULL, check=False, env=clean_env(gateway.home, CLAUDE_BIN=claude_bin,
-                                                                        ANTHROPIC_AUTH_TOKEN=gateway.master_key))
+        result = gateway.claude(claude_bin, gateway.master_key)
         assert gateway.mock.failures == []  # the failure was served
     finally:
         gateway.mock.failures = []

@@ -207,7 +207,8 @@ def test_client_points_at_the_gateway(generate, tmp_path):
     user = pwd.getpwuid(os.getuid()).pw_name
     assert added_vars(generate(**C), tmp_path) == {"ANTHROPIC_BASE_URL": "http://127.0.0.1:4000",
                                                    "ANTHROPIC_API_KEY": "", **PINS,
-                                                   "ANTHROPIC_CUSTOM_HEADERS": f"x-litellm-end-user-id: {user}"}
+                                                   "ANTHROPIC_CUSTOM_HEADERS": f"x-litellm-end-user-id: {user}",
+                                                   "DISABLE_AUTOUPDATER": "1"}
     bridged = added_vars(generate(**C, providers=["bedrock"], gateway_port=4100), tmp_path)
     assert bridged["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4100"
     assert bridged["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"] == "1"
@@ -236,7 +237,8 @@ def test_api_key_helper_is_installed_and_undone(generate, tmp_path):
 ])
 def test_check_status_for_the_gateway_client(generate, tmp_path, env, line):
     project = generate(**C)
-    result = check_status(project, tmp_path, "--offline", ANTHROPIC_BASE_URL="http://127.0.0.1:4000", **PINS, **env)
+    result = check_status(project, tmp_path, "--offline", ANTHROPIC_BASE_URL="http://127.0.0.1:4000", **PINS,
+                          DISABLE_AUTOUPDATER="1", **env)
     assert line in result.stdout
     assert result.returncode == (0 if line.startswith("ok") else 1), result.stdout
     assert "sk-ant-personal-secret" not in result.stdout and "sk-gateway-token" not in result.stdout

@@ -33,9 +33,10 @@ def test_gateway_via_proxy_keeps_the_gateway_out_of_no_proxy(generate, tmp_path)
     assert "| `llm-gw.example.com` | 443 | the LiteLLM gateway" in doc
 
 
-def test_managed_settings_match_the_client_settings(generate):
+def test_managed_settings_are_the_client_settings_plus_the_version_cap(generate):
     project = generate(**D)
     managed = json.loads((project / "client" / "managed-settings.json").read_text())
+    assert managed.pop("requiredMaximumVersion") == "2.1.332"  # versions.env's Claude Code (tests/test_version_pins.py)
     assert managed == json.loads((project / "client" / "settings.json").read_text())
     assert managed["env"]["ANTHROPIC_BASE_URL"] == "https://llm-gw.example.com"
     assert not (generate() / "client" / "managed-settings.json").exists()

@@ -10,6 +10,7 @@ from .common import split_hosts
 from .gateway import gateway_url
 from .providers import REGISTRY, TIERS
 from .records import Answers, EnvVar, ForbiddenVar
+from .versions import CLAUDE_CODE_VERSION
 
 _TIER_DOCS = {"opus": "Opus-tier model (the default model of `claude -p`).", "sonnet": "Sonnet-tier model.",
               "haiku": "Haiku-tier model; also used for background work."}
@@ -47,6 +48,9 @@ def gateway_client_env(answers: Answers) -> list[EnvVar]:
            EnvVar("ANTHROPIC_API_KEY", "", "Empty on purpose: the gateway key goes in ANTHROPIC_AUTH_TOKEN "
                                            "(or the apiKeyHelper); both at once conflict.")]
     env += model_pins(answers, "anthropic")
+    env.append(EnvVar("DISABLE_AUTOUPDATER", "1",
+                      f"Claude Code stays at {CLAUDE_CODE_VERSION}, the version this gateway is tested with "
+                      f"(versions.env): a newer CLI can send what the gateway rejects. Bump both together."))
     bridged = [REGISTRY[p].name for p in answers["providers"] if REGISTRY[p].rejects_new_betas]
     if bridged:
         env.append(EnvVar("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS", "1",

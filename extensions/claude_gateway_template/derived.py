@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import client, egress, gateway, guidance
+from . import client, egress, gateway, guidance, versions
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -40,6 +40,14 @@ def derive(answers: Answers) -> dict[str, Any]:
         "client_env": env,
         "client_env_forbidden": forbidden,
         "client_settings": client.client_settings(answers, env),
+        # Pattern D's managed settings also hold every machine at the tested Claude Code version.
+        "managed_settings": {**client.client_settings(answers, env),
+                             **versions.managed_version_settings(pattern == "D")},
+        "version_pins": versions.version_pins(answers, gateway.gateway_in_repo(pattern, answers)),
+        "claude_code_version": versions.CLAUDE_CODE_VERSION,
+        "claude_code_npm_package": versions.CLAUDE_CODE_NPM_PACKAGE,
+        "copier_version": versions.COPIER_VERSION,
+        "copier_template_extensions_version": versions.COPIER_TEMPLATE_EXTENSIONS_VERSION,
         "ci_doctor_setup": guidance.ci_doctor_setup(answers),
         "settings_conflicts": [v.name for v in forbidden] + [v.name for v in env if v.with_proxy_credentials],
         # The proxy (B and D)

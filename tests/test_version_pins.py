@@ -1,0 +1,146 @@
+"""Paired version pins: versions.env records the Claude Code and LiteLLM versions a generated repository is tested
+with (the same the live tests run), the gateway patterns keep Claude Code from updating itself past the gateway
+(the real CLI's `claude doctor` says so), Pattern D's managed settings cap the version, and check-status.sh compares
+the installed `claude --version` with the pin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from claude_gateway_template import gateway, versions
+from conftest import REPO_ROOT, clean_env, read_env_file
+
+PROXY = "http://proxy.example.com:8080"
+PATTERNS = {
+    "A": {},
+    "B": {"corporate_proxy": True, "proxy_url": PROXY},
+    "C": {"cost_tracking": True, "gateway_runtime": "process"},
+    "D": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": PROXY},
+}
+
+
+def pinned(requirements: Path, package: str) -> str:
+    for line in requirements.read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep and name.split("[")[0].strip().lower() == package:
+            return version.strip()
+    raise AssertionError(f"{package} is not pinned in {requirements}")
+
+
+# ---- the pins are the versions the tests run -------------------------------------------------------------
+def test_the_claude_code_pin_is_the_cli_the_live_tests_run():
+    package = json.loads((REPO_ROOT / "tests" / "claude-cli" / "package.json").read_text())
+    assert package["dependencies"][versions.CLAUDE_CODE_NPM_PACKAGE] == versions.CLAUDE_CODE_VERSION
+    lock = json.loads((REPO_ROOT / "tests" / "claude-cli" / "package-lock.json").read_text())
+    installed = lock["packages"][f"node_modules/{versions.CLAUDE_CODE_NPM_PACKAGE}"]["version"]
+    assert installed == versions.CLAUDE_CODE_VERSION
+
+
+def test_the_litellm_and_copier_pins_are_the_ones_the_tests_run():
+    assert pinned(REPO_ROOT / "requirements-gateway.txt", "litellm") == gateway.LITELLM_VERSION
+    assert pinned(REPO_ROOT / "requirements.txt", "copier") == versions.COPIER_VERSION
+    assert pinned(REPO_ROOT / "requirements.txt", "copier-template-extensions") == \
+        versions.COPIER_TEMPLATE_EXTENSIONS_VERSION
+
+
+# ---- versions.env and where the pins land ------------------------------------------------------------------
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_versions_env_records_the_pair(generate, pattern):
+    project = generate(**PATTERNS[pattern])
+    pins = read_env_file(project / "versions.env")
+    assert pins["CLAUDE_CODE_VERSION"] == versions.CLAUDE_CODE_VERSION
+    readme = (project / "README.md").read_text()
+    assert f"npm install -g @anthropic-ai/claude-code@{versions.CLAUDE_CODE_VERSION}" in readme
+    dev = (project / "requirements-dev.txt").read_text()
+    assert f"copier=={versions.COPIER_VERSION}" in dev
+    if pattern in "CD":
+        assert pins["LITELLM_VERSION"] == gateway.LITELLM_VERSION
+        compose = yaml.safe_load((project / "gateway" / "docker-compose.yml").read_text())
+        assert compose["services"]["litellm"]["image"] == pins["LITELLM_IMAGE"]
+        assert f"litellm[proxy]=={pins['LITELLM_VERSION']}" in (project / "gateway" / "requirements.txt").read_text()
+    else:
+        assert set(pins) == {"CLAUDE_CODE_VERSION"}
+
+
+def test_versions_env_names_the_kubernetes_image(generate):
+    project = generate(cost_tracking=True, gateway_runtime="kubernetes", gateway_url="https://llm-gw.example.com")
+    pins = read_env_file(project / "versions.env")
+    deployment = yaml.safe_load((project / "gateway" / "kubernetes" / "deployment.yaml").read_text())
+    [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "litellm"]
+    assert container["image"] == pins["LITELLM_IMAGE"] == gateway.LITELLM_NON_ROOT_IMAGE
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_gateway_patterns_turn_self_update_off_and_d_caps_the_version(generate, pattern):
+    project = generate(**PATTERNS[pattern])
+    settings = json.loads((project / "client" / "settings.json").read_text())
+    env_sh = (project / "client" / "env.sh").read_text()
+    if pattern in "CD":
+        assert settings["env"]["DISABLE_AUTOUPDATER"] == "1" and "export DISABLE_AUTOUPDATER=1" in env_sh
+    else:  # direct to the provider: no gateway to outrun, updates stay the user's choice
+        assert "DISABLE_AUTOUPDATER" not in settings["env"] and "DISABLE_AUTOUPDATER" not in env_sh
+    managed = project / "client" / "managed-settings.json"
+    if pattern == "D":
+        assert json.loads(managed.read_text())["requiredMaximumVersion"] == versions.CLAUDE_CODE_VERSION
+    else:
+        assert not managed.exists()
+
+
+# ---- the real CLI: settings installed by client/install.sh switch its updater off -------------------------
+def test_claude_doctor_reports_auto_updates_off_after_install(generate, claude_bin, tmp_path):
+    project = generate(**PATTERNS["C"])
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home)
+    install = subprocess.run(["client/install.sh"], cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert install.returncode == 0, install.stderr
+    doctor = subprocess.run([claude_bin, "doctor"], cwd=project, env=env, capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL, check=False)
+    assert f"({versions.CLAUDE_CODE_VERSION})" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert "Auto-updates: disabled (set by env: DISABLE_AUTOUPDATER)" in doctor.stdout
+    # and without the settings, the same CLI updates itself: the line above comes from them
+    bare = subprocess.run([claude_bin, "doctor"], cwd=tmp_path, env=clean_env(tmp_path / "bare"),
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
+    assert "Auto-updates: disabled" not in bare.stdout
+
+
+# ---- check-status.sh: the installed version against the pin ------------------------------------------------
+def fake_claude(bin_dir: Path, version: str) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (bin_dir / "claude").write_text(f"#!/bin/sh\necho '{version} (Claude Code)'\n")
+    (bin_dir / "claude").chmod(0o755)
+
+
+def version_line(project: Path, home: Path, bin_dir: Path | None) -> tuple[int, str]:
+    env = clean_env(home)
+    if bin_dir:
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    result = subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
+    [line] = [line for line in result.stdout.splitlines() if line[6:].startswith("version:")]
+    return result.returncode, line
+
+
+@pytest.mark.parametrize("pattern", ["A", "C"])
+def test_check_status_compares_the_installed_claude_code_with_the_pin(generate, tmp_path, claude_bin, pattern):
+    project = generate(**PATTERNS[pattern])
+    _, line = version_line(project, tmp_path, Path(claude_bin).parent)  # the real, pinned CLI
+    assert line == f"ok    version: Claude Code {versions.CLAUDE_CODE_VERSION}, the version this setup is tested with"
+    fake_claude(tmp_path / "newer", "2.9.0")
+    rc, line = version_line(project, tmp_path, tmp_path / "newer")
+    if pattern == "C":
+        assert rc == 1
+        assert line.startswith(f"FAIL  version: Claude Code 2.9.0 is installed, the gateway is tested with "
+                               f"{versions.CLAUDE_CODE_VERSION} (versions.env); install it: npm install -g "
+                               f"@anthropic-ai/claude-code@{versions.CLAUDE_CODE_VERSION}")
+    else:
+        assert line.startswith("ok    version: Claude Code 2.9.0 (this setup was tested with")
+    _, line = version_line(project, tmp_path, None)
+    assert line.startswith("skip  version: claude is not in PATH; install the tested version:")
+    (project / "versions.env").unlink()
+    rc, line = version_line(project, tmp_path, None)
+    assert rc == 1 and line == "FAIL  version: versions.env has no CLAUDE_CODE_VERSION; restore the file from git"

@@ -7,6 +7,7 @@
 # names the first failing hop:
 #   config      the variables this pattern needs are set to the generated values
 #   conflicts   variables that would send Claude Code elsewhere are absent
+#   version     the installed Claude Code is the one in versions.env
 #   credential  a credential is available (never printed), and not two that conflict
 #   provider    https://api.anthropic.com answers an HTTP request (any status counts)
 # Every network step has a short timeout; no password or key is ever printed.
@@ -146,6 +147,29 @@ forbid CLAUDE_CODE_USE_VERTEX 'it switches Claude Code to Google Vertex AI'
 forbid CLAUDE_CODE_USE_FOUNDRY 'it switches Claude Code to Microsoft Foundry'
 forbid ANTHROPIC_BASE_URL 'it would send Anthropic API traffic to another endpoint'
 forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'
+
+# -- version: the installed Claude Code against the one this setup is tested with (versions.env) ---------
+pinned_version=$(dotenv_value "$(dirname "$0")/../versions.env" CLAUDE_CODE_VERSION || true)
+install_hint="npm install -g @anthropic-ai/claude-code@$pinned_version"
+if [ -z "$pinned_version" ]; then
+  fail "version: versions.env has no CLAUDE_CODE_VERSION; restore the file from git"
+elif ! command -v claude >/dev/null 2>&1; then
+  skip "version: claude is not in PATH; install the tested version: $install_hint"
+else
+  # `claude --version` prints "2.1.332 (Claude Code)"; bounded where coreutils' timeout exists (not on macOS).
+  if command -v timeout >/dev/null 2>&1; then
+    installed_version=$(timeout 15 claude --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
+  else
+    installed_version=$(claude --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
+  fi
+  if [ -z "$installed_version" ]; then
+    fail "version: \`claude --version\` printed no version; reinstall Claude Code: $install_hint"
+  elif [ "$installed_version" = "$pinned_version" ]; then
+    pass "version: Claude Code $installed_version, the version this setup is tested with"
+  else
+    pass "version: Claude Code $installed_version (this setup was tested with $pinned_version; scripts/conformance.sh checks a new one)"
+  fi
+fi
 
 # -- credential (never printed) --------------------------------------------------------------------------
 effective ANTHROPIC_API_KEY; api_key_source=$source

@@ -19,6 +19,8 @@ export ANTHROPIC_DEFAULT_OPUS_MODEL=claude-opus-5-5
 export ANTHROPIC_DEFAULT_SONNET_MODEL=claude-sonnet-5-5
 # Haiku-tier model; also used for background work. Pinned so Claude Code sends an id the provider knows.
 export ANTHROPIC_DEFAULT_HAIKU_MODEL=claude-haiku-5-5
+# Claude Code stays at 2.1.332, the version this gateway is tested with (versions.env): a newer CLI can send what the gateway rejects. Bump both together.
+export DISABLE_AUTOUPDATER=1
 # The gateway bridges to Microsoft Foundry: new beta fields get HTTP 400 there (Claude Code works around that only when it talks to the provider directly).
 export CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS=1
 

@@ -6,6 +6,7 @@
 # names the first failing hop:
 #   config      the variables this pattern needs are set to the generated values
 #   conflicts   variables that would send Claude Code elsewhere are absent
+#   version     the installed Claude Code is the one in versions.env (the gateway is tested with it)
 #   credential  a credential is available (never printed), and not two that conflict
 #   route       whether gateway traffic goes through the proxy or directly (NO_PROXY)
 #   proxy       the proxy accepts connections, the credentials and the CONNECT to gateway
@@ -137,6 +138,7 @@ expect_empty ANTHROPIC_API_KEY 'Empty on purpose: the gateway key goes in ANTHRO
 expect ANTHROPIC_DEFAULT_OPUS_MODEL claude-opus-5-5
 expect ANTHROPIC_DEFAULT_SONNET_MODEL claude-sonnet-5-5
 expect ANTHROPIC_DEFAULT_HAIKU_MODEL claude-haiku-5-5
+expect DISABLE_AUTOUPDATER 1
 expect CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC 1
 expect HTTPS_PROXY http://proxy.example.com:8080
 expect HTTP_PROXY http://proxy.example.com:8080
@@ -156,6 +158,29 @@ forbid CLAUDE_CODE_USE_BEDROCK 'it makes Claude Code bypass the gateway for AWS 
 forbid CLAUDE_CODE_USE_VERTEX 'it makes Claude Code bypass the gateway for Google Vertex AI'
 forbid CLAUDE_CODE_USE_FOUNDRY 'it makes Claude Code bypass the gateway for Microsoft Foundry'
 forbid NODE_TLS_REJECT_UNAUTHORIZED 'it switches off certificate checks; trust a corporate CA with NODE_EXTRA_CA_CERTS (corporate_ca_cert) instead'
+
+# -- version: the installed Claude Code against the one this setup is tested with (versions.env) ---------
+pinned_version=$(dotenv_value "$(dirname "$0")/../versions.env" CLAUDE_CODE_VERSION || true)
+install_hint="npm install -g @anthropic-ai/claude-code@$pinned_version"
+if [ -z "$pinned_version" ]; then
+  fail "version: versions.env has no CLAUDE_CODE_VERSION; restore the file from git"
+elif ! command -v claude >/dev/null 2>&1; then
+  skip "version: claude is not in PATH; install the tested version: $install_hint"
+else
+  # `claude --version` prints "2.1.332 (Claude Code)"; bounded where coreutils' timeout exists (not on macOS).
+  if command -v timeout >/dev/null 2>&1; then
+    installed_version=$(timeout 15 claude --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
+  else
+    installed_version=$(claude --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
+  fi
+  if [ -z "$installed_version" ]; then
+    fail "version: \`claude --version\` printed no version; reinstall Claude Code: $install_hint"
+  elif [ "$installed_version" = "$pinned_version" ]; then
+    pass "version: Claude Code $installed_version, the version this setup is tested with"
+  else
+    fail "version: Claude Code $installed_version is installed, the gateway is tested with $pinned_version (versions.env); install it: $install_hint, or bump the pair (README: Versions and upgrades)"
+  fi
+fi
 
 # -- credential (never printed) --------------------------------------------------------------------------
 effective ANTHROPIC_AUTH_TOKEN

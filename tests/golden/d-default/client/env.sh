@@ -41,6 +41,8 @@ export ANTHROPIC_DEFAULT_OPUS_MODEL=claude-opus-5-5
 export ANTHROPIC_DEFAULT_SONNET_MODEL=claude-sonnet-5-5
 # Haiku-tier model; also used for background work. Pinned so Claude Code sends an id the provider knows.
 export ANTHROPIC_DEFAULT_HAIKU_MODEL=claude-haiku-5-5
+# Claude Code stays at 2.1.332, the version this gateway is tested with (versions.env): a newer CLI can send what the gateway rejects. Bump both together.
+export DISABLE_AUTOUPDATER=1
 # No telemetry, error reporting or update checks (locked-down networks).
 export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 # Corporate proxy for HTTPS traffic (user and PROXY_PASSWORD added at run time by client/env.sh).

@@ -144,3 +144,14 @@ def test_check_status_compares_the_installed_claude_code_with_the_pin(generate, 
     (project / "versions.env").unlink()
     rc, line = version_line(project, tmp_path, None)
     assert rc == 1 and line == "FAIL  version: versions.env has no CLAUDE_CODE_VERSION; restore the file from git"
+
+
+def test_versions_env_is_committed_not_ignored(generate):
+    """`*.env` keeps credentials out of git; the version pins must not be caught by it."""
+    project = generate(**PATTERNS["C"])
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True, timeout=30)
+    ignored = subprocess.run(["git", "check-ignore", "-q", "versions.env"], cwd=project, timeout=30, check=False)
+    assert ignored.returncode == 1  # not ignored
+    for secret in ("gateway/.env", "prod.env"):
+        assert subprocess.run(["git", "check-ignore", "-q", secret], cwd=project, timeout=30,
+                              check=False).returncode == 0, secret

@@ -59,7 +59,8 @@ class MockProvider:
     # Failures for the next Messages calls, one per call, in order: "http" answers HTTP 529 overloaded_error;
     # "stream" opens the stream (message_start) and then sends an overloaded_error event, before any content.
     failures: list[str] = field(default_factory=list)
-    # Agentic replies (see the module docstring); text replies split into `text_deltas` content deltas.
+    # Agentic replies (see the module docstring). Text replies come in `text_deltas` content deltas, at most one per
+    # 8 tokens of the request's max_tokens (a reply is as long as the request allows).
     agentic: bool = False
     text_deltas: int = 1
     # Failure modes: thinking blocks without their signature (as a hop that drops it); count_tokens answered with
@@ -268,8 +269,10 @@ def _make_handler(state: MockProvider):
                 state.event_times.append(time.monotonic())
             self.close_connection = True
 
-        def _sse_reply(self, model: str, blocks: list[dict] | None = None, stop_reason: str = "end_turn") -> None:
-            events = _message_events(model, state.reply, state.extra_usage, blocks, stop_reason, state.text_deltas)
+        def _sse_reply(self, model: str, blocks: list[dict] | None = None, stop_reason: str = "end_turn",
+                       max_tokens: int = 0) -> None:
+            deltas = max(1, min(state.text_deltas, max_tokens // 8))
+            events = _message_events(model, state.reply, state.extra_usage, blocks, stop_reason, deltas)
             self._stream("text/event-stream", [_sse(name, data) for name, data in events])
 
         def _overloaded(self, how: str, model: str) -> None:
@@ -334,7 +337,8 @@ def _make_handler(state: MockProvider):
                 model = body.get("model", "unknown")
                 blocks, stop_reason = agentic_reply(state, body) if state.agentic else (None, "end_turn")
                 if body.get("stream"):
-                    self._sse_reply(model, blocks, stop_reason)
+                    budget = int((body.get("thinking") or {}).get("budget_tokens") or 0)  # thinking comes first
+                    self._sse_reply(model, blocks, stop_reason, int(body.get("max_tokens") or 0) - budget)
                 else:
                     self._json(200, self._message_json(model, blocks, stop_reason))
 

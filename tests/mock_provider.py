@@ -5,6 +5,13 @@ Foundry's (the Messages API under /anthropic).
 Only the provider is mocked in this test suite; everything the generated files configure (the Claude
 Code CLI, LiteLLM, proxies) is the real program. The mock records every request so tests can assert on
 what the client actually sent (path, auth header, model id).
+
+Agentic replies (opt in with `agentic=True`, for the conformance kit and the real CLI's agentic turn): a request
+that asks for thinking gets a thinking block with a signature first; a request with tools whose latest user turn
+has no `tool_result` gets a `tool_use` (Bash when offered: the first `echo ...` command quoted in backticks in the
+prompt, else `echo mock-tool-ran`); a `tool_result` turn gets the text reply. Thinking blocks sent back are checked
+against the signatures issued (HTTP 400 for an unknown or missing one, as the Anthropic API answers). Failure modes
+for the kit's broken setups: `drop_signature`, `reject_count_tokens`, `hold_stream`.
 """
 
 from __future__ import annotations
@@ -52,6 +59,18 @@ class MockProvider:
     # Failures for the next Messages calls, one per call, in order: "http" answers HTTP 529 overloaded_error;
     # "stream" opens the stream (message_start) and then sends an overloaded_error event, before any content.
     failures: list[str] = field(default_factory=list)
+    # Agentic replies (see the module docstring). Text replies come in `text_deltas` content deltas, at most one per
+    # 8 tokens of the request's max_tokens (a reply is as long as the request allows).
+    agentic: bool = False
+    text_deltas: int = 1
+    # Failure modes: thinking blocks without their signature (as a hop that drops it); count_tokens answered with
+    # HTTP 400; every stream held back and written at once at its end (as a buffering hop delivers it).
+    drop_signature: bool = False
+    reject_count_tokens: bool = False
+    hold_stream: bool = False
+    # Signatures of the thinking blocks the mock issued, and those it received back in later turns (in order).
+    signatures_issued: list[str] = field(default_factory=list)
+    signatures_received: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -84,24 +103,109 @@ def _bedrock_chunk(event: dict) -> bytes:
                                          ":message-type": "event"})
 
 
-def _message_events(model: str, text: str, extra_usage: dict | None = None) -> list[tuple[str, dict]]:
+def _split(text: str, parts: int) -> list[str]:
+    """`text` in `parts` non-empty pieces (fewer when it is shorter), joined back it is `text`."""
+    parts = max(1, min(parts, len(text)))
+    size, extra = divmod(len(text), parts)
+    pieces, start = [], 0
+    for number in range(parts):
+        end = start + size + (1 if number < extra else 0)
+        pieces.append(text[start:end])
+        start = end
+    return pieces or [text]
+
+
+def _block_events(index: int, block: dict, text_deltas: int = 1) -> list[tuple[str, dict]]:
+    """The SSE events of one content block (text, thinking with its signature, or tool_use)."""
+    kind = block["type"]
+    if kind == "text":
+        start, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": piece}
+                                                        for piece in _split(block["text"], text_deltas)]
+    elif kind == "thinking":
+        start = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": block["thinking"]}]
+        if block.get("signature"):
+            deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    else:
+        start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+    return [("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}),
+            *[("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+              for delta in deltas],
+            ("content_block_stop", {"type": "content_block_stop", "index": index})]
+
+
+def _message_events(model: str, text: str, extra_usage: dict | None = None, blocks: list[dict] | None = None,
+                    stop_reason: str = "end_turn", text_deltas: int = 1) -> list[tuple[str, dict]]:
     msg_id = f"msg_{uuid.uuid4().hex[:24]}"
     usage = {"input_tokens": 12, "output_tokens": 6, **(extra_usage or {})}
+    content = blocks if blocks is not None else [{"type": "text", "text": text}]
     return [
         ("message_start", {"type": "message_start", "message": {
             "id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": 12, "output_tokens": 1, **(extra_usage or {})}}}),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                     "content_block": {"type": "text", "text": ""}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                     "delta": {"type": "text_delta", "text": text}}),
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        *[event for index, block in enumerate(content) for event in _block_events(index, block, text_deltas)],
         ("message_delta", {"type": "message_delta",
-                               "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "delta": {"stop_reason": stop_reason, "stop_sequence": None},
                                "usage": usage}),
         ("message_stop", {"type": "message_stop"}),
     ]
+
+
+_ECHO_COMMAND = re.compile(r"`(echo [^`]+)`")
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(block.get("text", "") for block in content or [] if isinstance(block, dict))
+
+
+def agentic_reply(state: MockProvider, body: dict) -> tuple[list[dict], str]:
+    """The content blocks and stop reason of an agentic reply to `body` (see the module docstring)."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    users = [m.get("content") for m in messages if m.get("role") == "user"] or [""]
+    last = users[-1]  # Claude Code may put other roles (its reminders) after the user's turn
+    answered_tool = isinstance(last, list) and any(isinstance(b, dict) and b.get("type") == "tool_result"
+                                                   for b in last)
+    blocks: list[dict] = []
+    if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
+        signature = base64.b64encode(uuid.uuid4().bytes * 3).decode()
+        state.signatures_issued.append(signature)
+        blocks.append({"type": "thinking", "thinking": "The mock thinks before it answers.",
+                       "signature": "" if state.drop_signature else signature})
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+    if tools and not answered_tool:
+        bash = next((t for t in tools if t["name"] == "Bash"), None)
+        if bash:
+            command = next(filter(None, (_ECHO_COMMAND.search(_text_of(m.get("content"))) for m in reversed(messages))),
+                           None)
+            tool, arguments = bash, {"command": command.group(1) if command else "echo mock-tool-ran",
+                                     "description": "Print a line"}
+        else:
+            tool = tools[0]
+            required = (tool.get("input_schema") or {}).get("required") or []
+            arguments = {name: "mock" for name in required}
+        blocks.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": tool["name"],
+                       "input": arguments})
+        return blocks, "tool_use"
+    blocks.append({"type": "text", "text": state.reply})
+    return blocks, "end_turn"
+
+
+def signature_problem(state: MockProvider, body: dict) -> str:
+    """Why the thinking blocks sent back in `body` are refused (empty: they are not); records their signatures."""
+    for number, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        for index, block in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(block, dict) or block.get("type") != "thinking":
+                continue
+            signature = block.get("signature") or ""
+            state.signatures_received.append(signature)
+            if signature not in state.signatures_issued:
+                return f"messages.{number}.content.{index}: Invalid `signature` in `thinking` block"
+    return ""
 
 
 _BEDROCK_PATH = re.compile(r"^/model/([^/]+)/(invoke-with-response-stream|invoke)$")
@@ -138,9 +242,9 @@ def _make_handler(state: MockProvider):
         def _authorised(self) -> bool:
             return bool(self.headers.get("x-api-key") or self.headers.get("authorization"))
 
-        def _message_json(self, model: str) -> dict:
+        def _message_json(self, model: str, blocks: list[dict] | None = None, stop_reason: str = "end_turn") -> dict:
             return {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": model,
-                    "content": [{"type": "text", "text": state.reply}], "stop_reason": "end_turn",
+                    "content": blocks or [{"type": "text", "text": state.reply}], "stop_reason": stop_reason,
                     "stop_sequence": None,
                     "usage": {"input_tokens": 12, "output_tokens": 6, **state.extra_usage}}
 
@@ -151,6 +255,12 @@ def _make_handler(state: MockProvider):
             self.send_header("Connection", "close")
             self.end_headers()
             state.event_times = []
+            if state.hold_stream:  # a buffering hop: the whole stream at once, when it is complete
+                time.sleep(state.event_delay * max(0, len(chunks) - 1))
+                self.wfile.write(b"".join(chunks))
+                self.wfile.flush()
+                state.event_times = [time.monotonic()] * len(chunks)
+                chunks = []
             for number, chunk in enumerate(chunks):
                 if number and state.event_delay:
                     time.sleep(state.event_delay)
@@ -159,9 +269,11 @@ def _make_handler(state: MockProvider):
                 state.event_times.append(time.monotonic())
             self.close_connection = True
 
-        def _sse_reply(self, model: str) -> None:
-            self._stream("text/event-stream",
-                         [_sse(name, data) for name, data in _message_events(model, state.reply, state.extra_usage)])
+        def _sse_reply(self, model: str, blocks: list[dict] | None = None, stop_reason: str = "end_turn",
+                       max_tokens: int = 0) -> None:
+            deltas = max(1, min(state.text_deltas, max_tokens // 8))
+            events = _message_events(model, state.reply, state.extra_usage, blocks, stop_reason, deltas)
+            self._stream("text/event-stream", [_sse(name, data) for name, data in events])
 
         def _overloaded(self, how: str, model: str) -> None:
             error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
@@ -210,15 +322,25 @@ def _make_handler(state: MockProvider):
                                  "error": {"type": "authentication_error", "message": "no credential"}})
                 return
             if path == "/v1/messages/count_tokens":
-                self._json(200, {"input_tokens": 12})
+                if state.reject_count_tokens:
+                    self._json(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                                "message": "count_tokens is not supported here"}})
+                else:
+                    self._json(200, {"input_tokens": 12})
             elif path != "/v1/messages":
                 self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": path}})
             elif state.failures:
                 self._overloaded(state.failures.pop(0), body.get("model", "unknown"))
-            elif body.get("stream"):
-                self._sse_reply(body.get("model", "unknown"))
+            elif problem := signature_problem(state, body):
+                self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": problem}})
             else:
-                self._json(200, self._message_json(body.get("model", "unknown")))
+                model = body.get("model", "unknown")
+                blocks, stop_reason = agentic_reply(state, body) if state.agentic else (None, "end_turn")
+                if body.get("stream"):
+                    budget = int((body.get("thinking") or {}).get("budget_tokens") or 0)  # thinking comes first
+                    self._sse_reply(model, blocks, stop_reason, int(body.get("max_tokens") or 0) - budget)
+                else:
+                    self._json(200, self._message_json(model, blocks, stop_reason))
 
     return Handler
 

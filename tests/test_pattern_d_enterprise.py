@@ -99,6 +99,7 @@ def test_shellcheck_clean(generate, shellcheck):
 EVERY_SCRIPT = {**D, "proxy_username": "alice", "corporate_ca_cert": "/etc/ca.pem",
                 "providers": ["anthropic", "bedrock"]}  # D: gateway, database (new-key.sh), CA bundle
 SCRIPTS = ["client/install.sh", "gateway/build-ca-bundle.sh", "gateway/run-local.sh", "scripts/check-status.sh",
+           "scripts/conformance.sh",
            "scripts/health-check.sh", "scripts/init-secrets.sh", "scripts/migrate.sh", "scripts/new-key.sh",
            "scripts/sync-access.sh", "scripts/usage-report.sh"]
 

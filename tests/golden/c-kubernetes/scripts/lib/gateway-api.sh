@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # gateway-api.sh: what the gateway scripts share: the gateway URL, the key, and one way to call the API.
-# Sourced by scripts/health-check.sh, scripts/usage-report.sh and scripts/new-key.sh, after lib/common.sh
+# Sourced by scripts/health-check.sh, scripts/usage-report.sh, scripts/conformance.sh and scripts/new-key.sh, after lib/common.sh
 # (its dotenv_value and curl_bearer); not a program.
 
 need_tools curl python3

@@ -1,0 +1,121 @@
+"""Unit tests of the conformance kit's pure parts (template/scripts/lib/conformance.py): the pinned version and its
+recording, the gateway's model groups, the SSE accumulation, the verdicts and the redaction of keys."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT
+
+_SPEC = importlib.util.spec_from_file_location("conformance", REPO_ROOT / "template" / "scripts" / "lib" / "conformance.py")
+conformance = importlib.util.module_from_spec(_SPEC)
+sys.modules["conformance"] = conformance  # dataclasses look their module up
+_SPEC.loader.exec_module(conformance)
+RECORDING = REPO_ROOT / "template" / "scripts" / "conformance" / "claude-code-2.1.332.json"
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    (tmp_path / "scripts" / "conformance").mkdir(parents=True)
+    shutil.copy(RECORDING, tmp_path / "scripts" / "conformance")
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "settings.json").write_text(json.dumps({"env": {
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000", "ANTHROPIC_DEFAULT_OPUS_MODEL": "o",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": "s", "ANTHROPIC_DEFAULT_HAIKU_MODEL": "h"}}))
+    return tmp_path
+
+
+def test_pinned_version_from_versions_env_else_the_newest_recording(root):
+    (root / "scripts" / "conformance" / "claude-code-2.1.40.json").write_text("{}")
+    (root / "scripts" / "conformance" / "claude-code-2.1.9.json").write_text("{}")
+    assert conformance.pinned_version(root)[0] == "2.1.332"  # numeric order, not text order
+    (root / "versions.env").write_text("# pins\nLITELLM_VERSION=1.108.7\nCLAUDE_CODE_VERSION=2.1.40\n")
+    assert conformance.pinned_version(root) == ("2.1.40", "versions.env")
+    (root / "versions.env").write_text("LITELLM_VERSION=1.108.7\n")
+    with pytest.raises(conformance.ConfigError, match="CLAUDE_CODE_VERSION"):
+        conformance.pinned_version(root)
+
+
+def test_a_broken_recording_is_a_config_error(root):
+    path = root / "scripts" / "conformance" / "claude-code-2.1.332.json"
+    assert conformance.load_recording(path)["tiers"]["haiku"]["betas"]
+    path.write_text('{"tiers": {}}')
+    with pytest.raises(conformance.ConfigError, match="beta lists"):
+        conformance.load_recording(path)
+    path.write_text("not json")
+    with pytest.raises(conformance.ConfigError, match="not valid JSON"):
+        conformance.load_recording(path)
+
+
+def test_offline_checks_compare_the_pins_with_the_model_groups(root):
+    (root / "gateway").mkdir()
+    (root / "gateway" / "litellm_config.yaml").write_text("model_list:\n- model_name: o\n- model_name: 's'\n")
+    results = {r.name: r for r in conformance.offline_checks(root, "C", "gateway")}
+    assert results["models"].status == "FAIL" and results["models"].detail.endswith("for h")
+    (root / "gateway" / "litellm_config.local.yaml").write_text("model_list:\n  - model_name: h\n")
+    results = {r.name: r for r in conformance.offline_checks(root, "C", "gateway")}
+    assert {r.status for r in results.values()} == {"PASS"}
+
+
+@pytest.mark.parametrize(("url", "problem"), [("http://127.0.0.1:4000", ""), ("https://gw.example.com/", ""),
+                                              ("https://gw.example.com/v1", "ends in /v1"),
+                                              ("gw.example.com", "not an http(s) URL"), ("", "not an http(s) URL")])
+def test_endpoint_problem(url, problem):
+    assert (problem in conformance.endpoint_problem(url)) and bool(problem) == bool(conformance.endpoint_problem(url))
+
+
+def sse(*events: tuple[str, dict]) -> list[tuple[str, str]]:
+    return [(name, json.dumps(data)) for name, data in events]
+
+
+def test_stream_events_are_put_together_as_an_sdk_does():
+    reply, blocks, partial = conformance.Reply(200), {}, {}
+    for name, raw in sse(
+            ("message_start", {"type": "message_start"}),
+            ("content_block_start", {"index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+            ("content_block_delta", {"index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}}),
+            ("content_block_delta", {"index": 0, "delta": {"type": "signature_delta", "signature": "SIG"}}),
+            ("content_block_stop", {"index": 0}),
+            ("content_block_start", {"index": 1, "content_block": {"type": "tool_use", "id": "t1", "name": "echo"}}),
+            ("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"te'}}),
+            ("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": 'xt": "a"}'}}),
+            ("content_block_stop", {"index": 1}),
+            ("message_delta", {"delta": {"stop_reason": "tool_use"}}),
+            ("message_stop", {})):
+        conformance.Client._event(reply, name, raw, blocks, partial)
+    reply.content = [blocks[i] for i in sorted(blocks)]
+    assert reply.complete and reply.stop_reason == "tool_use"
+    assert reply.content == [{"type": "thinking", "thinking": "hm", "signature": "SIG"},
+                             {"type": "tool_use", "id": "t1", "name": "echo", "input": {"text": "a"}}]
+
+
+def test_an_error_event_makes_the_stream_incomplete():
+    reply = conformance.Reply(200, events=["message_start"])
+    conformance.Client._event(reply, "error", '{"error": {"message": "Overloaded"}}', {}, {})
+    conformance.Client._event(reply, "message_stop", "{}", {}, {})
+    assert not reply.complete and "Overloaded" in reply.stream_error
+
+
+def test_failed_call_names_a_missing_model_group_and_a_refused_key(root):
+    config = conformance.load_config(root, "C", "gateway")
+    missing = conformance.Reply(400, "{'error': 'Invalid model name passed in model=x'}")
+    assert "no model group named x" in conformance.failed_call("a call", missing, config, "x")
+    assert "key was refused" in conformance.failed_call("a call", conformance.Reply(401, "nope"), config, "x")
+    assert "no answer" in conformance.failed_call("a call", conformance.Reply(0, "refused"), config, "x")
+
+
+def test_keys_are_never_printed():
+    assert conformance.redact("key sk-abc123456789 and my-secret-key", "my-secret-key") == "key *** and ***"
+
+
+def test_usage_errors_exit_2(root, capsys):
+    assert conformance.main(["--root", str(root), "--pattern", "C", "--mode", "gateway", "--bogus"]) == 2
+    assert conformance.main(["--root", str(root), "--pattern", "C", "--mode", "gateway", "--offline",
+                             "--replay"]) == 2
+    assert conformance.main(["--root", str(root), "--pattern", "A", "--mode", "bedrock"]) == 2
+    assert "--replay" in capsys.readouterr().err

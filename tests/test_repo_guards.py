@@ -59,6 +59,10 @@ def test_ci_workflow_doctor_step_passes_without_secrets(generate, tmp_path, answ
     workflow = yaml.safe_load((project / ".github" / "workflows" / "checks.yml").read_text())
     steps = workflow["jobs"]["checks"]["steps"]
     assert any(s.get("run") == "pre-commit run --all-files --show-diff-on-failure" for s in steps)
+    conformance = next(s["run"] for s in steps if "conformance" in s.get("name", ""))
+    offline = subprocess.run(["bash", "-eo", "pipefail", "-c", conformance], cwd=project, env=clean_env(tmp_path),
+                             capture_output=True, text=True, timeout=60)
+    assert offline.returncode == 0 and "PASS  pins" in offline.stdout, offline.stdout + offline.stderr
     doctor = steps[-1]["run"]
     result = subprocess.run(["bash", "-eo", "pipefail", "-c", doctor], cwd=project, env=clean_env(tmp_path),
                             capture_output=True, text=True, timeout=60)

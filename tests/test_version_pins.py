@@ -155,3 +155,35 @@ def test_versions_env_is_committed_not_ignored(generate):
     for secret in ("gateway/.env", "prod.env"):
         assert subprocess.run(["git", "check-ignore", "-q", secret], cwd=project, timeout=30,
                               check=False).returncode == 0, secret
+
+
+# ---- conformance.sh --offline: versions.env against the files that use it ----------------------------------
+def offline(project: Path, home: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["scripts/conformance.sh", "--offline"], cwd=project, env=clean_env(home),
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize(("answers", "edit", "named"), [
+    (PATTERNS["C"], ("gateway/requirements.txt", "litellm[proxy]==1.108.7", "litellm[proxy]==1.109.0"),
+     "gateway/requirements.txt pins litellm 1.109.0"),
+    (PATTERNS["D"], ("gateway/docker-compose.yml", ":v1.108.7", ":v1.110.1"),
+     "gateway/docker-compose.yml runs ghcr.io/berriai/litellm-database:v1.110.1"),
+    (PATTERNS["D"], ("client/managed-settings.json", '"2.1.332"', '"2.2.0"'),
+     "client/managed-settings.json caps Claude Code at 2.2.0"),
+    ({**PATTERNS["C"], "gateway_runtime": "kubernetes", "gateway_url": "https://llm-gw.example.com"},
+     ("versions.env", "LITELLM_VERSION=1.108.7", "LITELLM_VERSION=1.109.0"),
+     "gateway/kubernetes/deployment.yaml runs ghcr.io/berriai/litellm-non_root:v1.108.7"),
+], ids=["requirements", "compose", "managed-settings", "kubernetes"])
+def test_conformance_offline_catches_a_pair_bumped_in_one_place(generate, tmp_path, answers, edit, named):
+    project = generate(**answers)
+    before = offline(project, tmp_path)
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert "versions.env (CLAUDE_CODE_VERSION=2.1.332" in before.stdout
+    path, old, new = edit
+    text = (project / path).read_text()
+    assert old in text
+    (project / path).write_text(text.replace(old, new))
+    after = offline(project, tmp_path)
+    assert after.returncode == 1, after.stdout
+    [line] = [line for line in after.stdout.splitlines() if line.startswith("FAIL") and "pins" in line]
+    assert named in line and "bump every file together" in line

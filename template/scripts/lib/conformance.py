@@ -44,6 +44,8 @@ USUAL_CAUSES = {
                  "it with the template's tests/support/record_claude_code_betas.py and update the template",
     "settings": "client/settings.json is missing or lacks the model pins: regenerate it (copier update)",
     "models": "a pinned model has no model group in gateway/litellm_config.yaml (the names must match exactly)",
+    "pins": "a version was bumped in one file but not in the others (a hand edit); set the same versions "
+            "everywhere, or take them from a template release (scripts/migrate.sh <pattern> --upgrade)",
     "endpoint": "the base URL in client/settings.json (or GATEWAY_URL / ANTHROPIC_BASE_URL) is not an http(s) URL "
                 "without /v1",
     "stream": "the model group is missing in gateway/litellm_config.yaml (HTTP 400 'Invalid model name'), the key is "
@@ -128,14 +130,25 @@ def recorded_versions(root: Path) -> list[str]:
     return sorted(found, key=version_key)
 
 
+def read_versions_env(root: Path) -> dict[str, str] | None:
+    """versions.env's NAME=value lines (quotes and `export ` dropped); None when there is no such file."""
+    versions_env = root / "versions.env"
+    if not versions_env.is_file():
+        return None
+    pins = {}
+    for line in versions_env.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and not name.startswith("#") and value.strip().strip("'\""):
+            pins[name.strip()] = value.strip().strip("'\"")
+    return pins
+
+
 def pinned_version(root: Path) -> tuple[str, str]:
     """(version, where it came from): CLAUDE_CODE_VERSION in versions.env, else the newest recording."""
-    versions_env = root / "versions.env"
-    if versions_env.is_file():
-        for line in versions_env.read_text(encoding="utf-8").splitlines():
-            name, _, value = line.strip().removeprefix("export ").partition("=")
-            if name == "CLAUDE_CODE_VERSION" and value.strip().strip("'\""):
-                return value.strip().strip("'\""), "versions.env"
+    pins = read_versions_env(root)
+    if pins is not None:
+        if pins.get("CLAUDE_CODE_VERSION"):
+            return pins["CLAUDE_CODE_VERSION"], "versions.env"
         raise ConfigError("versions.env has no CLAUDE_CODE_VERSION=<version> line")
     versions = recorded_versions(root)
     if not versions:
@@ -251,6 +264,7 @@ def offline_checks(root: Path, pattern: str, mode: str) -> list[Result]:
         else:
             results.append(Result("models", "PASS", "every pinned model has a model group in "
                                                     "gateway/litellm_config.yaml"))
+    results.append(pins_check(root))
     if mode in ("bedrock", "vertex"):
         results.append(Result("endpoint", "SKIP", f"{mode} direct: the network checks need --replay"))
     else:
@@ -258,6 +272,49 @@ def offline_checks(root: Path, pattern: str, mode: str) -> list[Result]:
         problem = endpoint_problem(url)
         results.append(Result("endpoint", "FAIL" if problem else "PASS", problem or f"{url}"))
     return results
+
+
+LITELLM_PIP = re.compile(r"^\s*litellm(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
+LITELLM_IMAGE_REF = re.compile(r"image:\s*[\"']?(ghcr\.io/berriai/litellm[\w.-]*:v?([\w.-]+))")
+
+
+def pins_check(root: Path) -> Result:
+    """versions.env against the files that use the same versions: a pair bumped by hand in one place only is caught
+    here, before a client and a gateway of different pairs meet."""
+    pins = read_versions_env(root)
+    if pins is None:
+        return Result("pins", "SKIP", "no versions.env here")
+    disagree = []
+    litellm = pins.get("LITELLM_VERSION")
+    gateway = root / "gateway"
+    if litellm:
+        requirements = gateway / "requirements.txt"
+        if requirements.is_file():
+            found = LITELLM_PIP.findall(requirements.read_text(encoding="utf-8"))
+            if found and any(v != litellm for v in found):
+                disagree.append(f"gateway/requirements.txt pins litellm {', '.join(found)}")
+        manifests = [gateway / "docker-compose.yml", *sorted((gateway / "kubernetes").glob("*.yaml"))]
+        for path in (p for p in manifests if p.is_file()):
+            refs = LITELLM_IMAGE_REF.findall(path.read_text(encoding="utf-8"))
+            wrong = sorted({ref for ref, tag in refs if tag != litellm})
+            if wrong:
+                disagree.append(f"{path.relative_to(root)} runs {', '.join(wrong)}")
+            image = pins.get("LITELLM_IMAGE")
+            if image and refs and image not in {ref for ref, _ in refs}:
+                disagree.append(f"{path.relative_to(root)} does not run LITELLM_IMAGE {image}")
+    managed = root / "client" / "managed-settings.json"
+    if managed.is_file() and pins.get("CLAUDE_CODE_VERSION"):
+        try:
+            cap = json.loads(managed.read_text(encoding="utf-8")).get("requiredMaximumVersion")
+        except (ValueError, AttributeError):
+            cap = None
+        if cap and cap != pins["CLAUDE_CODE_VERSION"]:
+            disagree.append(f"client/managed-settings.json caps Claude Code at {cap}")
+    shown = ", ".join(f"{k}={v}" for k, v in pins.items() if k != "LITELLM_IMAGE")
+    if disagree:
+        return Result("pins", "FAIL", f"versions.env says {shown}, but " + "; ".join(disagree) +
+                      "; bump every file together (README: Versions and upgrades)")
+    return Result("pins", "PASS", f"versions.env ({shown}) agrees with the files that use it")
 
 
 # ---------------------------------------------------------------------------------------------------------------

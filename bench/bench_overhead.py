@@ -56,11 +56,12 @@ from services import Redis
 DEFAULT_VARIANTS = [
     "before:before:.cache/bench-before",
     "before-again:before:.cache/bench-before",
-    "minimal:minimal:.cache/litellm-venv",
-    "generated:generated:.cache/litellm-venv",
-    "failover:failover:.cache/litellm-venv",
+    "minimal:minimal:.cache/bench-generated",
+    "generated:generated:.cache/bench-generated",
+    "failover:failover:.cache/bench-generated",
 ]
 SPACED_EVENTS = 6
+BLOCKS = 8  # per round: the variants take turns in blocks this many times
 
 
 @dataclass
@@ -102,8 +103,12 @@ def parse_variant(spec: str) -> Variant:
 
 
 def merge(base: dict, patch: dict) -> dict:
+    """`patch` merged into `base`, key by key; a null value removes the key."""
     for key, value in patch.items():
-        base[key] = merge(base.get(key) or {}, value) if isinstance(value, dict) else value
+        if value is None:
+            base.pop(key, None)
+        else:
+            base[key] = merge(base.get(key) or {}, value) if isinstance(value, dict) else value
     return base
 
 
@@ -214,17 +219,33 @@ def first_event(base: str, key: str, path: str) -> tuple[float, int]:
         conn.close()
 
 
-def measure(base: str, key: str, path: str, args) -> dict[str, float]:
-    client = Client(base, key)
-    for _ in range(5):  # warm-up (connection, LiteLLM's first-request work)
-        client.call(False)
-    seq = [client.call(False) for _ in range(args.requests)]
-    seq_ms = [s[1] * 1000 for s in seq]
-    conc = concurrent(base, key, args.requests * 4, args.concurrency)
-    spaced = [first_event(base, key, path) for _ in range(args.spaced)]
-    return {"seq median": statistics.median(seq_ms), "seq p95": pct(seq_ms, 0.95), "req/s": conc["rps"],
+def measure_round(targets: list[tuple[str, str, str, str]], args) -> dict[str, dict[str, float]]:
+    """One round: every target (name, url, key, path) measured in BLOCKS small blocks, the targets taking turns
+    block by block, so that a change in the machine's load hits all of them alike."""
+    seq: dict[str, list] = {name: [] for name, *_ in targets}
+    conc: dict[str, list] = {name: [] for name, *_ in targets}
+    clients = {name: Client(url, key) for name, url, key, _ in targets}
+    for name, *_ in targets:
+        for _ in range(3):  # warm-up (connection, LiteLLM's first-request work)
+            clients[name].call(False)
+    per_block = max(1, args.requests // BLOCKS)
+    for block in range(BLOCKS):
+        shift = block % len(targets)
+        for name, url, key, _ in targets[shift:] + targets[:shift]:
+            seq[name] += [clients[name].call(False) for _ in range(per_block)]
+            conc[name].append(concurrent(url, key, per_block * 4, args.concurrency))
+    results = {}
+    for name, url, key, path in targets:
+        spaced = [first_event(url, key, path) for _ in range(args.spaced)]
+        seq_ms = [s[1] * 1000 for s in seq[name]]
+        requests = sum(per_block * 4 for _ in conc[name])
+        results[name] = {
+            "seq median": statistics.median(seq_ms), "seq p95": pct(seq_ms, 0.95),
+            "req/s": requests / sum(per_block * 4 / c["rps"] for c in conc[name]),
             "first byte": statistics.median(s[0] * 1000 for s in spaced),
-            "errors": sum(s[2] != 200 for s in seq) + conc["errors"] + sum(s[1] != 200 for s in spaced)}
+            "errors": sum(s[2] != 200 for s in seq[name]) + sum(c["errors"] for c in conc[name])
+            + sum(s[1] != 200 for s in spaced)}
+    return results
 
 
 def band(values: list[float]) -> str:
@@ -303,10 +324,9 @@ def main() -> None:
         rounds = []
         for number in range(args.rounds):
             shift = number % len(variants)
-            results = {"direct": measure(mock_url, "sk-bench", "/v1/messages", args)}
-            for variant in variants[shift:] + variants[:shift]:
-                results[variant.name] = measure(variant.url, variant.key, variant.path, args)
-            rounds.append(results)
+            targets = [("direct", mock_url, "sk-bench", "/v1/messages")] + [
+                (v.name, v.url, v.key, v.path) for v in variants[shift:] + variants[:shift]]
+            rounds.append(measure_round(targets, args))
             print(f"round {number + 1}/{args.rounds} done", file=sys.stderr, flush=True)
         for variant in variants:
             variant.rss = tree_rss_mib(int((variant.project / "gateway" / "litellm.pid").read_text()))

@@ -44,6 +44,7 @@ def spaced_mock() -> RunningMock:
             self.close_connection = True
 
     mock._server.RequestHandlerClass = Handler
+    mock._server.socket.listen(256)  # a gateway under 20 concurrent requests opens more than the default backlog of 5
     return mock
 
 

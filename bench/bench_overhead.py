@@ -32,6 +32,7 @@ import contextlib
 import http.client
 import json
 import os
+import queue
 import secrets
 import socket
 import statistics
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,7 +50,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
-from bench_gateway import COPIER, Client, concurrent, pct
+from bench_gateway import COPIER, Client, pct
 from bench_generate import template_clone
 from bench_mock import SPACED_DELAY, SPACED_MODEL
 from services import Redis
@@ -219,7 +221,31 @@ def first_event(base: str, key: str, path: str) -> tuple[float, int]:
         conn.close()
 
 
-def measure_round(targets: list[tuple[str, str, str, str]], args) -> dict[str, dict[str, float]]:
+class Burst:
+    """`size` keep-alive clients of one target, kept for the whole run: a burst sends `n` requests through all of
+    them at once (new connections per burst would measure connection set-up, not the gateway)."""
+
+    def __init__(self, url: str, key: str, size: int):
+        self.clients: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(size):
+            self.clients.put(Client(url, key))
+        self.pool = ThreadPoolExecutor(size)
+
+    def _one(self, _) -> tuple[float, float, int]:
+        client = self.clients.get()
+        try:
+            return client.call(False)
+        finally:
+            self.clients.put(client)
+
+    def run(self, n: int) -> tuple[float, int]:
+        """(seconds for the n requests, errors)."""
+        began = time.perf_counter()
+        samples = list(self.pool.map(self._one, range(n)))
+        return time.perf_counter() - began, sum(s[2] != 200 for s in samples)
+
+
+def measure_round(targets: list[tuple[str, str, str, str]], bursts: dict[str, Burst], args) -> dict[str, dict]:
     """One round: every target (name, url, key, path) measured in BLOCKS small blocks, the targets taking turns
     block by block, so that a change in the machine's load hits all of them alike."""
     seq: dict[str, list] = {name: [] for name, *_ in targets}
@@ -231,19 +257,18 @@ def measure_round(targets: list[tuple[str, str, str, str]], args) -> dict[str, d
     per_block = max(1, args.requests // BLOCKS)
     for block in range(BLOCKS):
         shift = block % len(targets)
-        for name, url, key, _ in targets[shift:] + targets[:shift]:
+        for name, *_ in targets[shift:] + targets[:shift]:
             seq[name] += [clients[name].call(False) for _ in range(per_block)]
-            conc[name].append(concurrent(url, key, per_block * 4, args.concurrency))
+            conc[name].append(bursts[name].run(per_block * 4))
     results = {}
     for name, url, key, path in targets:
         spaced = [first_event(url, key, path) for _ in range(args.spaced)]
         seq_ms = [s[1] * 1000 for s in seq[name]]
-        requests = sum(per_block * 4 for _ in conc[name])
         results[name] = {
             "seq median": statistics.median(seq_ms), "seq p95": pct(seq_ms, 0.95),
-            "req/s": requests / sum(per_block * 4 / c["rps"] for c in conc[name]),
+            "req/s": per_block * 4 * len(conc[name]) / sum(seconds for seconds, _ in conc[name]),
             "first byte": statistics.median(s[0] * 1000 for s in spaced),
-            "errors": sum(s[2] != 200 for s in seq[name]) + sum(c["errors"] for c in conc[name])
+            "errors": sum(s[2] != 200 for s in seq[name]) + sum(errors for _, errors in conc[name])
             + sum(s[1] != 200 for s in spaced)}
     return results
 
@@ -321,12 +346,14 @@ def main() -> None:
             stack.callback(stop, variant)
             start(variant, tmp, template, mock_url, base_port + index, redis)
             print(f"started {variant.name} in {variant.boot:.1f} s", file=sys.stderr, flush=True)
+        bursts = {name: Burst(url, key, args.concurrency) for name, url, key in
+                  [("direct", mock_url, "sk-bench")] + [(v.name, v.url, v.key) for v in variants]}
         rounds = []
         for number in range(args.rounds):
             shift = number % len(variants)
             targets = [("direct", mock_url, "sk-bench", "/v1/messages")] + [
                 (v.name, v.url, v.key, v.path) for v in variants[shift:] + variants[:shift]]
-            rounds.append(measure_round(targets, args))
+            rounds.append(measure_round(targets, bursts, args))
             print(f"round {number + 1}/{args.rounds} done", file=sys.stderr, flush=True)
         for variant in variants:
             variant.rss = tree_rss_mib(int((variant.project / "gateway" / "litellm.pid").read_text()))

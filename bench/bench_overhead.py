@@ -2,8 +2,9 @@
 the same round.
 
 Absolute times drift on a shared machine (the same config measured +15 to +41 ms within 90 minutes), so every
-gateway is up for the whole run, rounds are interleaved (each round measures every variant, in a rotated order),
-and each round's figures are divided by that round's baselines:
+gateway is up for the whole run, and within each round the variants take turns in small blocks (BLOCKS times, the
+order rotated each time) so that a change in the machine's load hits all of them alike; each round's figures are
+divided by that round's baselines:
 - direct: the mock provider itself (bench/bench_mock.py), what a gateway's overhead is counted from;
 - before: bench/before/ (the generated config and pins FROZEN at commit 8c0b10a, before issue 20), the fixed
   "before" every change is measured against;
@@ -221,6 +222,16 @@ def first_event(base: str, key: str, path: str) -> tuple[float, int]:
         conn.close()
 
 
+class KeepAliveClient(Client):
+    """bench_gateway's client, but a request that finds its idle keep-alive connection closed by the server (uvicorn
+    closes them after 5 s; between a variant's blocks more time passes) is sent again on a new one, as HTTP clients
+    do. Only a second failure counts as an error."""
+
+    def call(self, stream: bool) -> tuple[float, float, int]:
+        result = super().call(stream)
+        return result if result[2] else super().call(stream)
+
+
 class Burst:
     """`size` keep-alive clients of one target, kept for the whole run: a burst sends `n` requests through all of
     them at once (new connections per burst would measure connection set-up, not the gateway)."""
@@ -228,7 +239,7 @@ class Burst:
     def __init__(self, url: str, key: str, size: int):
         self.clients: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(size):
-            self.clients.put(Client(url, key))
+            self.clients.put(KeepAliveClient(url, key))
         self.pool = ThreadPoolExecutor(size)
 
     def _one(self, _) -> tuple[float, float, int]:
@@ -250,7 +261,7 @@ def measure_round(targets: list[tuple[str, str, str, str]], bursts: dict[str, Bu
     block by block, so that a change in the machine's load hits all of them alike."""
     seq: dict[str, list] = {name: [] for name, *_ in targets}
     conc: dict[str, list] = {name: [] for name, *_ in targets}
-    clients = {name: Client(url, key) for name, url, key, _ in targets}
+    clients = {name: KeepAliveClient(url, key) for name, url, key, _ in targets}
     for name, *_ in targets:
         for _ in range(3):  # warm-up (connection, LiteLLM's first-request work)
             clients[name].call(False)
@@ -259,14 +270,14 @@ def measure_round(targets: list[tuple[str, str, str, str]], bursts: dict[str, Bu
         shift = block % len(targets)
         for name, *_ in targets[shift:] + targets[:shift]:
             seq[name] += [clients[name].call(False) for _ in range(per_block)]
-            conc[name].append(bursts[name].run(per_block * 4))
+            conc[name].append(bursts[name].run(args.burst))
     results = {}
     for name, url, key, path in targets:
         spaced = [first_event(url, key, path) for _ in range(args.spaced)]
         seq_ms = [s[1] * 1000 for s in seq[name]]
         results[name] = {
             "seq median": statistics.median(seq_ms), "seq p95": pct(seq_ms, 0.95),
-            "req/s": per_block * 4 * len(conc[name]) / sum(seconds for seconds, _ in conc[name]),
+            "req/s": args.burst * len(conc[name]) / sum(seconds for seconds, _ in conc[name]),
             "first byte": statistics.median(s[0] * 1000 for s in spaced),
             "errors": sum(s[2] != 200 for s in seq[name]) + sum(errors for _, errors in conc[name])
             + sum(s[1] != 200 for s in spaced)}
@@ -281,7 +292,7 @@ def report(variants: list[Variant], rounds: list[dict[str, dict[str, float]]], a
     names = [v.name for v in variants]
     base, floor = names[0], "minimal" if "minimal" in names else None
     out = [(f"{len(rounds)} rounds interleaved; per round and variant {args.requests} sequential, "
-            f"{args.requests * 4} at {args.concurrency} concurrent, {args.spaced} spaced streams ({SPACED_EVENTS} events "
+            f"{args.burst * BLOCKS} at {args.concurrency} concurrent, {args.spaced} spaced streams ({SPACED_EVENTS} events "
             f"{SPACED_DELAY * 1000:.0f} ms apart); {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
             f"load average {os.getloadavg()[0]:.1f}. Ratios: median over rounds of the per-round ratio (min-max)."), "",
            f"| variant | seq latency ÷ {base} | overhead ÷ {base}'s | "
@@ -324,6 +335,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=40, help="sequential requests per round and variant")
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=60, help="requests per concurrent burst (BLOCKS per round)")
     parser.add_argument("--spaced", type=int, default=3, help="spaced streams per round and variant")
     args = parser.parse_args()
     variants = [parse_variant(spec) for spec in args.variants]

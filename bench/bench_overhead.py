@@ -142,7 +142,8 @@ def start(variant: Variant, tmp: Path, template: Path, mock_url: str, port: int,
         data += ["providers=[anthropic, bedrock]", "primary_provider=anthropic", f"bedrock_base_url={mock_url}"]
     subprocess.run([COPIER, "copy", "--trust", "--defaults", "--quiet", *[a for d in data for a in ("--data", d)],
                     str(template), str(project)], check=True, capture_output=True, timeout=180)
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp), "LITELLM_BIN": str(variant.litellm)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp), "LITELLM_BIN": str(variant.litellm),
+           "START_TIMEOUT": "300"}  # three workers under load took over a minute
     subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=env, check=True, capture_output=True, timeout=60)
     config_file = project / "gateway" / "litellm_config.yaml"
     if variant.config in ("before", "minimal"):

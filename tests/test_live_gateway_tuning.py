@@ -1,7 +1,8 @@
 """Cost tracking with two workers, live (issue 20): not a timing test.
 
 uvicorn's workers each keep their own Prometheus counters; LiteLLM 1.108.7 shares them through
-PROMETHEUS_MULTIPROC_DIR, which it creates itself when the prometheus callback runs on more than one worker, and
+PROMETHEUS_MULTIPROC_DIR (which the generated run-local.sh points at gateway/.prometheus-multiproc: LiteLLM's
+default, /tmp/litellm_prometheus_multiproc, is emptied by any multi-worker LiteLLM starting on the host), and
 /metrics/ of any worker reads them all. So the generated gateway with `gateway_workers: 2` (process runtime, the
 pinned LiteLLM, the generated settings) must count every request in scripts/usage-report.sh --source metrics, as
 the one-worker gateway of tests/test_live_streaming.py does. Two workers need Redis (the generated config names
@@ -44,4 +45,5 @@ def test_two_workers_count_every_request(gateway):
     assert "redis_host: os.environ/REDIS_HOST" in config  # the two-worker config is the one under test
     assert_every_request_counted(gateway, requests=16)
     log = (gateway.project / "gateway" / "litellm.log").read_text()
-    assert "PROMETHEUS_MULTIPROC_DIR" in log  # LiteLLM shared the counters between the workers
+    # The workers shared their counters in the gateway's own directory (run-local.sh), not LiteLLM's default in /tmp.
+    assert f"PROMETHEUS_MULTIPROC_DIR={gateway.project / 'gateway' / '.prometheus-multiproc'}" in log

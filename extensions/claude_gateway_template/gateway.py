@@ -230,8 +230,9 @@ TERMINATION_GRACE_SECONDS = 660
 PRESTOP_PAUSE_SECONDS = 15
 MIN_REPLICAS, MAX_REPLICAS = 2, 6
 CPU_TARGET_PERCENT = 70
-# Per worker process (measured: ~340-400 MB RSS, ~105 requests/s non-streaming on one worker, 2 cores).
-MEMORY_REQUEST_MI, MEMORY_LIMIT_MI = 512, 1024
+# Per worker process (bench/bench_overhead.py, 2026-11-28, 2 cores: one worker 433 MiB RSS after load, two 1.24 GiB in
+# all with the supervisor, three 1.67 GiB; README, "The gateway: ratios").
+MEMORY_REQUEST_MI, MEMORY_LIMIT_MI = 640, 1024
 CPU_REQUEST_M, CPU_LIMIT_M = 500, 1000
 MIGRATION_TIMEOUT_SECONDS = 600
 ROLLOUT_TIMEOUT_SECONDS = 900

@@ -12,7 +12,7 @@ LITELLM_VENV := .cache/litellm-venv
 LITELLM_DB_VENV := .cache/litellm-db-venv
 PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
-.PHONY: demo test tools bench bench-gateway bench-database bench-ha clean
+.PHONY: demo test tools bench bench-gateway bench-overhead bench-database bench-ha clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,27 @@ bench: tools
 bench-gateway: tools
 	$(BIN)/python bench/bench_gateway.py
 
+# The side-by-side gateway benchmark (bench/bench_overhead.py) builds its own venvs: the frozen "before" pins
+# (bench/before/, from commit 8c0b10a) and the gateway pins of this tree, so it runs from a clean machine and never
+# changes the venvs the tests use.
+BENCH_BEFORE_VENV := .cache/bench-before
+BENCH_GENERATED_VENV := .cache/bench-generated
+
+$(BENCH_BEFORE_VENV)/.installed: bench/before/requirements.txt bench/before/constraints.txt
+	$(PYTHON) -m venv $(BENCH_BEFORE_VENV)
+	$(BENCH_BEFORE_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/before/requirements.txt \
+	  -c bench/before/constraints.txt
+	touch $@
+
+$(BENCH_GENERATED_VENV)/.installed: requirements-gateway.txt constraints-gateway.txt
+	$(PYTHON) -m venv $(BENCH_GENERATED_VENV)
+	$(BENCH_GENERATED_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-gateway.txt \
+	  -c constraints-gateway.txt
+	touch $@
+
+bench-overhead: $(VENV)/.tools-installed $(BENCH_BEFORE_VENV)/.installed $(BENCH_GENERATED_VENV)/.installed
+	$(BIN)/python bench/bench_overhead.py
+
 bench-database: tools
 	$(BIN)/python bench/bench_database.py
 
@@ -83,5 +104,5 @@ bench-ha: tools
 	$(BIN)/python bench/bench_ha.py
 
 clean:
-	rm -rf $(VENV) $(LITELLM_VENV) $(LITELLM_DB_VENV) .cache/prisma-home build tests/claude-cli/node_modules \
+	rm -rf $(VENV) $(LITELLM_VENV) $(LITELLM_DB_VENV) $(BENCH_BEFORE_VENV) $(BENCH_GENERATED_VENV) .cache/prisma-home build tests/claude-cli/node_modules \
 	  $(PRISMA_ENGINE_DIR)/node_modules

@@ -331,6 +331,31 @@ def post_messages(url: str, key: str, model: str = "claude-opus-5-5", stream: bo
         return 0, str(error)
 
 
+def usage_counted(gw, model: str = "claude-opus-5-5") -> tuple[int, float]:
+    """(requests, spend) of `model` as the generated scripts/usage-report.sh --source metrics reports them."""
+    result = gw.run("scripts/usage-report.sh", "--source", "metrics", "--by", "model", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next((r for r in json.loads(result.stdout) if r["model"] == model), {"requests": 0, "spend_usd": 0.0})
+    return row["requests"], row["spend_usd"]
+
+
+def assert_every_request_counted(gw, requests: int = 12, model: str = "claude-opus-5-5") -> None:
+    """`requests` Messages calls (every other one streamed, each on a new connection) through the gateway; the
+    metrics must then count exactly that many more for `model`, with more spend (not a timing test)."""
+    import time
+
+    before, spend_before = usage_counted(gw, model)
+    statuses = [post_messages(gw.url, gw.master_key, model, stream=n % 2 == 0)[0] for n in range(requests)]
+    assert statuses == [200] * requests
+    deadline = time.monotonic() + 15  # LiteLLM counts in a callback after the response: a bounded wait
+    while (counted := usage_counted(gw, model))[0] < before + requests and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)  # and nothing is counted twice
+    assert usage_counted(gw, model) == counted
+    assert counted[0] - before == requests, (before, counted)
+    assert counted[1] > spend_before
+
+
 # -------------------------------------------------------------------------------------------------------
 # TLS inspection and the corporate proxy: a test CA, an HTTPS provider on 127.0.0.2, a real tinyproxy
 # -------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import post_messages, started_gateway
+from conftest import assert_every_request_counted, post_messages, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
@@ -96,6 +96,12 @@ def test_anthropic_pass_through_relays_message_start_before_the_providers_second
     arrived, written = message_start_arrival(gateway, "/anthropic/v1/messages")
     assert len(written) == 6
     assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+
+
+def test_cost_tracking_counts_every_request(gateway):
+    """The generated settings (one worker) keep cost tracking whole: scripts/usage-report.sh --source metrics counts
+    each request, streamed or not (two workers: tests/test_live_gateway_tuning.py)."""
+    assert_every_request_counted(gateway)
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,16 @@ PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not p
 # side in one run (bench/bench_gateway_variants.py, 2026-11-28); httptools, opentelemetry-sdk 1.45.1 and
 # LITELLM_LOG=ERROR showed nothing beyond it.
 FASTAPI_VERSION = "0.136.3"
-# Database mode without the image (the process runtime): the Prisma client LiteLLM 1.108.7 works with (0.15 fails:
-# "'Prisma' object has no attribute '_Prisma__engine'"; litellm[extra_proxy] would allow it), and nodeenv, which
-# it uses to run Prisma's CLI where no Node.js is installed.
+# Also the process runtime only, measured together with bench/bench_overhead.py against the frozen "before" gateway
+# (README, "The gateway: ratios"): uvicorn's C HTTP parser (without httptools uvicorn parses HTTP in Python), LiteLLM's
+# own OpenTelemetry pin (its `proxy-runtime` extra) and the Prisma client LiteLLM 1.108.7 works with. LiteLLM imports
+# opentelemetry and prisma inside functions it runs for requests; Python does not remember a failed import, so
+# without them each of those imports searches the whole path again. prisma must stay at 0.11.0 (PRISMA_VERSION).
+HTTPTOOLS_VERSION = "0.9.0"
+OPENTELEMETRY_SDK_VERSION = "1.45.1"
+# The Prisma client LiteLLM 1.108.7 works with (0.15 fails: "'Prisma' object has no attribute '_Prisma__engine'";
+# litellm[extra_proxy] would allow it), in every process runtime (see HTTPTOOLS_VERSION); database mode adds
+# nodeenv, which Prisma uses to run its CLI where no Node.js is installed.
 PRISMA_VERSION = "0.11.0"
 NODEENV_VERSION = "1.12.0"
 LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
@@ -83,6 +90,13 @@ def router_settings(answers: Answers) -> dict[str, int]:
     if len(provider_order(answers)) > 1:
         return ROUTER_SETTINGS
     return {**ROUTER_SETTINGS, "num_retries": SINGLE_PROVIDER_NUM_RETRIES}
+
+
+# More than one worker: uvicorn's supervisor (0.54, as LiteLLM 1.108.7 runs it) pings each worker every few seconds and
+# kills one that does not answer within 5 s, and a new worker answers only after it has imported LiteLLM. On a busy
+# 2-core machine that import took longer: the workers were killed and restarted in a loop, each restart burning CPU
+# (bench/bench_overhead.py, 2026-11-28). LiteLLM passes TIMEOUT_WORKER_HEALTHCHECK on to uvicorn.
+WORKER_HEALTHCHECK_TIMEOUT_SECONDS = 60
 
 
 def redis_settings(answers: Answers) -> dict[str, str]:
@@ -216,8 +230,9 @@ TERMINATION_GRACE_SECONDS = 660
 PRESTOP_PAUSE_SECONDS = 15
 MIN_REPLICAS, MAX_REPLICAS = 2, 6
 CPU_TARGET_PERCENT = 70
-# Per worker process (measured: ~340-400 MB RSS, ~105 requests/s non-streaming on one worker, 2 cores).
-MEMORY_REQUEST_MI, MEMORY_LIMIT_MI = 512, 1024
+# Per worker process (bench/bench_overhead.py, 2026-11-28, 2 cores: one worker 433 MiB RSS after load, two 1.24 GiB in
+# all with the supervisor, three 1.67 GiB; README, "The gateway: ratios").
+MEMORY_REQUEST_MI, MEMORY_LIMIT_MI = 640, 1024
 CPU_REQUEST_M, CPU_LIMIT_M = 500, 1000
 MIGRATION_TIMEOUT_SECONDS = 600
 ROLLOUT_TIMEOUT_SECONDS = 900

@@ -76,6 +76,13 @@ start() {
   [ -n "${LITELLM_MASTER_KEY:-}" ] || die "LITELLM_MASTER_KEY is empty in gateway/.env; run scripts/init-secrets.sh"
   [ -f "$here/litellm_config.local.yaml" ] || die "gateway/litellm_config.local.yaml is missing; run scripts/init-secrets.sh"
   export LITELLM_LOCAL_MODEL_COST_MAP=True
+  # 2 workers: give a worker time to import LiteLLM before uvicorn takes it for hung (5 s by default; on a
+  # busy machine that killed and restarted workers in a loop), and keep their shared metrics in this gateway's own
+  # directory (LiteLLM's default, /tmp/litellm_prometheus_multiproc, is wiped by any multi-worker LiteLLM that starts
+  # on this host). LiteLLM empties it at each start: the counters start at zero with the gateway.
+  export TIMEOUT_WORKER_HEALTHCHECK=60
+  export PROMETHEUS_MULTIPROC_DIR="$here/.prometheus-multiproc"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
   nohup "$bin" --config "$here/litellm_config.yaml" --host "$bind" --port "$port" --num_workers 2 \
     >>"$logfile" 2>&1 </dev/null &
   pid=$!

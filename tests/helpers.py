@@ -40,7 +40,10 @@ def write_user_settings(home: Path, settings: dict) -> None:
 def read_ps1(path: Path) -> tuple[dict[str, str], list[str]]:
     """(variables set, variables removed) by a generated env.ps1, undoing its single-quote escaping."""
     text = path.read_text()
-    assigned = {m[0]: m[1].replace("''", "'") for m in re.findall(r"^\$env:(\w+) = '((?:[^']|'')*)'$", text, re.MULTILINE)}
+    # ps_quote doubles every kind of single quote PowerShell knows (' and the typographic ones): undo each pair.
+    quotes = "'\u2018\u2019\u201a\u201b"
+    literal = rf"^\$env:(\w+) = '((?:[^{quotes}]|([{quotes}])\3)*)'$"
+    assigned = {m[0]: re.sub(rf"([{quotes}])\1", r"\1", m[1]) for m in re.findall(literal, text, re.MULTILINE)}
     removed = re.findall(r"^Remove-Item -Path Env:(\w+) -ErrorAction SilentlyContinue$", text, re.MULTILINE)
     return assigned, removed
 

@@ -120,3 +120,76 @@ def test_usage_errors_exit_2(root, capsys):
                              "--replay"]) == 2
     assert conformance.main(["--root", str(root), "--pattern", "A", "--mode", "bedrock"]) == 2
     assert "--replay" in capsys.readouterr().err
+
+
+# ---- hostile endpoints and inputs: one line, bounded, no key (found in review) --------------------------------------
+def test_redaction_masks_keys_and_proxy_passwords_but_not_names():
+    text = "my-task-router-v1 ask-question sk-abcdef1234 http://bob:pw@proxy:3128 'http:/alice:Passw0rd@10.0.0.1:3128'"
+    assert conformance.redact(text) == ("my-task-router-v1 ask-question *** http://***@proxy:3128 "
+                                        "'http:/***@10.0.0.1:3128'")
+
+
+@pytest.mark.parametrize("key", ["sk-secret-value-123\r", "sk-secret value", "sk-sécret-value"])
+def test_a_key_no_header_can_carry_is_a_config_error_that_does_not_show_it(root, monkeypatch, key):
+    monkeypatch.setenv("CONFORMANCE_KEY", key)
+    with pytest.raises(conformance.ConfigError, match="trailing CR") as caught:
+        conformance.load_config(root, "C", "gateway")
+    assert "secret" not in str(caught.value)
+
+
+def test_a_version_that_is_not_one_is_a_config_error(root):
+    (root / "versions.env").write_text("CLAUDE_CODE_VERSION=2.1.332 # pinned\n")
+    with pytest.raises(conformance.ConfigError, match="no comment after the value"):
+        conformance.pinned_version(root)
+    (root / "versions.env").write_text("CLAUDE_CODE_VERSION=../../etc/passwd\n")
+    with pytest.raises(conformance.ConfigError, match="is not a version"):
+        conformance.pinned_version(root)
+
+
+def serve_once(payload: bytes, hold: float = 0.0):
+    """A loopback server that answers one request with `payload` (then, with `hold`, keeps sending SSE pings)."""
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            conn.sendall(payload)
+            end = time.monotonic() + hold
+            while time.monotonic() < end:
+                conn.sendall(b": ping\n\n")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        conn.close()
+        server.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}", thread
+
+
+@pytest.mark.parametrize(("payload", "hold", "expected"), [
+    (b"SSH-2.0-OpenSSH_9.6\r\n", 0, "BadStatusLine"),
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n", 6, "did not end within 2 s"),
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nevent", 0,
+     "the stream broke off"),
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nevent: message_start\ndata: null\n\n", 0,
+     "message_start"),
+], ids=["not-http", "pings-forever", "cut-mid-chunk", "data-null"])
+def test_a_broken_endpoint_fails_the_check_in_one_line_within_the_timeout(root, monkeypatch, payload, hold,
+                                                                           expected):
+    url, thread = serve_once(payload, hold)
+    monkeypatch.setenv("GATEWAY_URL", url)
+    monkeypatch.setenv("CONFORMANCE_KEY", "sk-unit-test-key-1")
+    config = conformance.load_config(root, "C", "gateway")
+    reply = conformance.Client(config, timeout=2).stream({"model": "o", "max_tokens": 8, "messages": []})
+    assert not reply.complete
+    assert expected in f"{reply.error} {reply.stream_error} {reply.events}"
+    thread.join(timeout=10)

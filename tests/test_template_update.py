@@ -114,7 +114,7 @@ def test_workflow_validates_against_the_github_workflow_schema(generate):
     assert "schedule" in workflow[True] and "workflow_dispatch" in workflow[True]  # YAML 1.1 reads `on` as True
     steps = workflow["jobs"]["update"]["steps"]
     assert any("scripts/migrate.sh C --upgrade" in s.get("run", "") for s in steps)
-    assert "${{ github.token }}" in (project / WORKFLOW).read_text()
+    assert "${{ secrets.TEMPLATE_UPDATE_TOKEN || github.token }}" in (project / WORKFLOW).read_text()
     assert "copier==" in (project / "requirements-dev.txt").read_text()
 
 

@@ -139,6 +139,9 @@ def test_check_status_compares_the_installed_claude_code_with_the_pin(generate, 
                                f"@anthropic-ai/claude-code@{versions.CLAUDE_CODE_VERSION}")
     else:
         assert line.startswith("ok    version: Claude Code 2.9.0 (this setup was tested with")
+    fake_claude(tmp_path / "broken", "claude: error: something")  # an error text is not a version
+    rc, line = version_line(project, tmp_path, tmp_path / "broken")
+    assert rc == 1 and line.startswith("FAIL  version: `claude --version` printed no version; reinstall Claude Code")
     _, line = version_line(project, tmp_path, None)
     assert line.startswith("skip  version: claude is not in PATH; install the tested version:")
     (project / "versions.env").unlink()

@@ -10,6 +10,7 @@ shell entry point, or the provider's own variable) and is never printed: every d
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -32,11 +33,17 @@ REQUEST_TIMEOUT = 60   # seconds per request (a socket that stays silent this lo
 TOTAL_TIMEOUT = 300    # seconds for all network checks; what is left after that fails as "not run"
 REPLAY_TIMEOUT = 180   # seconds for the one agentic turn of --replay (3 × --timeout)
 MIN_EVENTS = 20        # the buffering check needs a reply of at least this many SSE events to judge
+MAX_LINE = 1 << 20      # bytes of one SSE line, and of a non-streamed body (MAX_BODY): a bounded read
+MAX_BODY = 4 << 20
 THINKING_BUDGET = 1024  # the smallest budget the Messages API accepts
 PUBLIC_ANTHROPIC = "https://api.anthropic.com"
 ECHO_TOOL = {"name": "echo", "description": "Echo the given text back.",
              "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
-_SECRET = re.compile(r"(sk-[A-Za-z0-9_-]{6,}|AKIA[A-Z0-9]{12,})")
+_SECRET = re.compile(r"(?<![A-Za-z0-9])(sk-[A-Za-z0-9_-]{6,}|AKIA[A-Z0-9]{12,})")
+_USERINFO = re.compile(r"[^\s/:'\"@]+:[^\s/@'\"]+@")  # user:password@ in a (proxy) URL, even a malformed one
+# What a broken endpoint or hop can raise from urllib/http.client besides URLError/OSError: a bad status line, a
+# stream cut mid-chunk, a malformed proxy URL, a header value it refuses. Each becomes a failed check, not a traceback.
+TRANSPORT_ERRORS = (OSError, ValueError, http.client.HTTPException)
 
 # What usually causes each check to fail: printed with the first failing check.
 USUAL_CAUSES = {
@@ -98,7 +105,7 @@ def redact(text: str, key: str = "") -> str:
     """`text` with the key and anything shaped like a key replaced."""
     if key:
         text = text.replace(key, "***")
-    return _SECRET.sub("***", text)
+    return _USERINFO.sub("***@", _SECRET.sub("***", text))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,8 +154,12 @@ def pinned_version(root: Path) -> tuple[str, str]:
     """(version, where it came from): CLAUDE_CODE_VERSION in versions.env, else the newest recording."""
     pins = read_versions_env(root)
     if pins is not None:
-        if pins.get("CLAUDE_CODE_VERSION"):
-            return pins["CLAUDE_CODE_VERSION"], "versions.env"
+        version = pins.get("CLAUDE_CODE_VERSION")
+        if version and not re.fullmatch(r"\d+(\.\d+)*", version):
+            raise ConfigError(f"versions.env: CLAUDE_CODE_VERSION={version!r} is not a version such as 2.1.332 "
+                              f"(plain NAME=value lines, no comment after the value)")
+        if version:
+            return version, "versions.env"
         raise ConfigError("versions.env has no CLAUDE_CODE_VERSION=<version> line")
     versions = recorded_versions(root)
     if not versions:
@@ -223,6 +234,10 @@ def load_config(root: Path, pattern: str, mode: str, need_recording: bool = True
         config.recording = load_recording(config.recording_file)
     config.base_url, config.key, config.key_header = endpoint(mode, settings_env)
     config.base_url = config.base_url.rstrip("/")
+    if config.key and not re.fullmatch(r"[\x21-\x7e]+", config.key):
+        # A CR from a file saved on Windows, a space, a non-ASCII character: no HTTP header can carry it as is.
+        raise ConfigError("the key has a space, a control character (a trailing CR?) or a non-ASCII character; "
+                          "set it again without them")
     return config
 
 
@@ -360,6 +375,7 @@ def ssl_context(settings_env: dict[str, str]) -> ssl.SSLContext:
 class Client:
     def __init__(self, config: Config, timeout: float):
         self.config, self.timeout = config, timeout
+        self.run_deadline = float("inf")  # network_checks sets the run's budget
         # The proxy Claude Code would use: the environment's, else the generated client settings' (urllib reads
         # HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment).
         for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"):
@@ -381,31 +397,60 @@ class Client:
         return urllib.request.Request(self.config.base_url + path, data=json.dumps(body).encode(), method="POST",
                                       headers={**self.headers, **(extra_headers or {})})
 
+    def _deadline(self, sent: float) -> float:
+        """When this request must be over: --timeout after it was sent, and never past the run's budget (a stream
+        of keep-alive pings would otherwise never end: the socket timeout only bounds each read)."""
+        return min(sent + self.timeout, self.run_deadline)
+
+    def _read_body(self, response, deadline: float) -> str:
+        chunks, size = [], 0
+        while size < MAX_BODY and time.monotonic() < deadline:
+            chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    @staticmethod
+    def _no_answer(error: BaseException) -> Reply:
+        reason = getattr(error, "reason", None) or error
+        return Reply(0, f"{type(error).__name__}: {reason}" if not isinstance(error, urllib.error.URLError)
+                     else str(reason))
+
     def post(self, path: str, body: dict) -> Reply:
         """A non-streamed call; the JSON answer in `data`."""
+        deadline = self._deadline(time.monotonic())
         try:
             with self.opener.open(self._request(path, body), timeout=self.timeout) as response:
-                raw = response.read().decode("utf-8", "replace")
+                raw = self._read_body(response, deadline)
                 try:
                     return Reply(response.status, data=json.loads(raw))
                 except ValueError:
                     return Reply(response.status, error=f"the answer is not JSON: {raw[:100]}")
         except urllib.error.HTTPError as error:
-            return Reply(error.code, _error_message(error.read().decode("utf-8", "replace")))
-        except (urllib.error.URLError, OSError) as error:
-            return Reply(0, str(getattr(error, "reason", error)))
+            try:
+                return Reply(error.code, _error_message(self._read_body(error, deadline)))
+            except TRANSPORT_ERRORS:
+                return Reply(error.code, "(the error body could not be read)")
+        except TRANSPORT_ERRORS as error:
+            return self._no_answer(error)
 
     def stream(self, body: dict, extra_headers: dict | None = None) -> Reply:
         """A streamed Messages call as Claude Code makes it: the SSE events, when they arrived, and the content
         blocks put together as an SDK does."""
         body = {**body, "stream": True}
         sent = time.monotonic()
+        deadline = self._deadline(sent)
         try:
             response = self.opener.open(self._request(self.messages_path, body, extra_headers), timeout=self.timeout)
         except urllib.error.HTTPError as error:
-            return Reply(error.code, _error_message(error.read().decode("utf-8", "replace")))
-        except (urllib.error.URLError, OSError) as error:
-            return Reply(0, str(getattr(error, "reason", error)))
+            try:
+                return Reply(error.code, _error_message(self._read_body(error, deadline)))
+            except TRANSPORT_ERRORS:
+                return Reply(error.code, "(the error body could not be read)")
+        except TRANSPORT_ERRORS as error:
+            return self._no_answer(error)
         reply = Reply(response.status)
         blocks: dict[int, dict] = {}
         partial: dict[int, str] = {}
@@ -413,7 +458,11 @@ class Client:
             with response:
                 name, data = "", []
                 while True:
-                    line = response.readline()
+                    if time.monotonic() > deadline:
+                        reply.stream_error = (f"the stream did not end within {self.timeout:.0f} s (or the run's "
+                                              f"time budget): {len(reply.events)} events")
+                        break
+                    line = response.readline(MAX_LINE)
                     now = time.monotonic() - sent
                     if line and not reply.first_event_at:
                         reply.first_event_at = now
@@ -426,13 +475,17 @@ class Client:
                             data.append(value)
                         continue
                     if name or data:  # a blank line (or the end) completes an event
-                        self._event(reply, name, "\n".join(data), blocks, partial)
+                        try:
+                            self._event(reply, name, "\n".join(data), blocks, partial)
+                        except (AttributeError, TypeError, ValueError):
+                            reply.events.append(name or "?")
+                            reply.stream_error = reply.stream_error or f"a malformed {name or 'SSE'} event"
                         reply.last_event_at = now
                         name, data = "", []
                     if not line:
                         break
-        except (OSError, ValueError) as error:
-            reply.stream_error = reply.stream_error or f"the stream broke off: {error}"
+        except TRANSPORT_ERRORS as error:
+            reply.stream_error = reply.stream_error or f"the stream broke off: {type(error).__name__}: {error}"
         reply.content = [blocks[i] for i in sorted(blocks)]
         return reply
 
@@ -442,7 +495,9 @@ class Client:
             data = json.loads(raw) if raw else {}
         except ValueError:
             data = {}
-        name = name or data.get("type", "")
+        if not isinstance(data, dict):  # `data: null` or a bare value: nothing to put together
+            data = {}
+        name = name or str(data.get("type", ""))
         reply.events.append(name)
         index = data.get("index", 0)
         if name == "content_block_start":
@@ -614,6 +669,7 @@ def network_checks(config: Config, timeout: float, total: float) -> list[Result]
         raise ConfigError(f"client/settings.json pins no {', '.join(missing)} model")
     client = Client(config, timeout)
     deadline = time.monotonic() + total
+    client.run_deadline = deadline
     results: list[Result] = []
 
     def run(name: str, model: str, check, *args) -> Result:
@@ -695,6 +751,9 @@ def replay(config: Config, timeout: float) -> list[Result]:
 # Output
 # ---------------------------------------------------------------------------------------------------------------
 def cause_of(result: Result) -> str:
+    if "no answer from" in result.detail:  # nothing answered: the route, not the check, is the problem
+        return ("nothing answered: the endpoint is down, or a proxy, firewall or TLS setting is in the way "
+                "(scripts/check-status.sh checks each hop)")
     return USUAL_CAUSES.get(result.name.split("-")[0], "")
 
 
@@ -755,6 +814,9 @@ def main(argv: list[str] | None = None) -> int:
         return report(results, summary, args.json, key)
     except ConfigError as error:
         print(redact(f"conformance.sh: {error}", key), file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 - one redacted line, never a traceback that could show a key
+        print(redact(f"conformance.sh: unexpected {type(error).__name__}: {error}", key), file=sys.stderr)
         return EXIT_USAGE
 
 

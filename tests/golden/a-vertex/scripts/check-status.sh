@@ -165,6 +165,7 @@ else
   else
     installed_version=$(claude --version 2>/dev/null | awk 'NR == 1 { print $1 }' || true)
   fi
+  case "$installed_version" in [0-9]*.[0-9]*) ;; *) installed_version="" ;; esac   # a version, not an error text
   if [ -z "$installed_version" ]; then
     fail "version: \`claude --version\` printed no version; reinstall Claude Code: $install_hint"
   elif [ "$installed_version" = "$pinned_version" ]; then

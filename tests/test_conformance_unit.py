@@ -182,7 +182,9 @@ def serve_once(payload: bytes, hold: float = 0.0):
      "the stream broke off"),
     (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nevent: message_start\ndata: null\n\n", 0,
      "message_start"),
-], ids=["not-http", "pings-forever", "cut-mid-chunk", "data-null"])
+    (b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.9:1/elsewhere\r\nContent-Length: 0\r\n\r\n", 0,
+     "a redirect to http://127.0.0.9:1/elsewhere, not followed"),
+], ids=["not-http", "pings-forever", "cut-mid-chunk", "data-null", "redirect"])
 def test_a_broken_endpoint_fails_the_check_in_one_line_within_the_timeout(root, monkeypatch, payload, hold,
                                                                            expected):
     url, thread = serve_once(payload, hold)

@@ -372,6 +372,14 @@ def ssl_context(settings_env: dict[str, str]) -> ssl.SSLContext:
     return context
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Claude Code's endpoints answer in place; urllib would follow a redirect as a GET and send the key along to
+    whatever host it names. A redirect fails the check instead (HTTP 30x, naming where it pointed)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 class Client:
     def __init__(self, config: Config, timeout: float):
         self.config, self.timeout = config, timeout
@@ -382,7 +390,7 @@ class Client:
             if not os.environ.get(name) and not os.environ.get(name.lower()) and config.settings_env.get(name):
                 os.environ[name] = config.settings_env[name]
         self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(
-            context=ssl_context(config.settings_env)))
+            context=ssl_context(config.settings_env)), NoRedirects())
         recording = config.recording
         self.headers = {**recording.get("headers", {}), "content-type": "application/json"}
         if config.key:
@@ -412,6 +420,15 @@ class Client:
             size += len(chunk)
         return b"".join(chunks).decode("utf-8", "replace")
 
+    def _http_error(self, error: urllib.error.HTTPError, deadline: float) -> Reply:
+        if 300 <= error.code < 400:
+            return Reply(error.code, f"a redirect to {error.headers.get('Location', '(no Location)')}, not followed "
+                                     f"(the key would go along); use the final URL")
+        try:
+            return Reply(error.code, _error_message(self._read_body(error, deadline)))
+        except TRANSPORT_ERRORS:
+            return Reply(error.code, "(the error body could not be read)")
+
     @staticmethod
     def _no_answer(error: BaseException) -> Reply:
         reason = getattr(error, "reason", None) or error
@@ -429,10 +446,7 @@ class Client:
                 except ValueError:
                     return Reply(response.status, error=f"the answer is not JSON: {raw[:100]}")
         except urllib.error.HTTPError as error:
-            try:
-                return Reply(error.code, _error_message(self._read_body(error, deadline)))
-            except TRANSPORT_ERRORS:
-                return Reply(error.code, "(the error body could not be read)")
+            return self._http_error(error, deadline)
         except TRANSPORT_ERRORS as error:
             return self._no_answer(error)
 
@@ -445,10 +459,7 @@ class Client:
         try:
             response = self.opener.open(self._request(self.messages_path, body, extra_headers), timeout=self.timeout)
         except urllib.error.HTTPError as error:
-            try:
-                return Reply(error.code, _error_message(self._read_body(error, deadline)))
-            except TRANSPORT_ERRORS:
-                return Reply(error.code, "(the error body could not be read)")
+            return self._http_error(error, deadline)
         except TRANSPORT_ERRORS as error:
             return self._no_answer(error)
         reply = Reply(response.status)
@@ -661,7 +672,9 @@ def network_checks(config: Config, timeout: float, total: float) -> list[Result]
         raise ConfigError(f"the endpoint {problem}")
     if not config.key:
         raise ConfigError({"gateway": "no key: set LITELLM_MASTER_KEY (or run scripts/init-secrets.sh) or "
-                                      "ANTHROPIC_AUTH_TOKEN (a developer key)",
+                                      "ANTHROPIC_AUTH_TOKEN (a developer key)"
+                                      if (config.root / "scripts" / "init-secrets.sh").is_file() else
+                                      "no key: set ANTHROPIC_AUTH_TOKEN (your gateway key)",
                            "anthropic": "no key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)",
                            "foundry": "no key: set ANTHROPIC_FOUNDRY_API_KEY"}[config.mode])
     missing = [t for t, m in config.models.items() if not m]

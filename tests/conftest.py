@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -273,6 +274,17 @@ ENGINE_DIR = REPO_ROOT / "tests" / "support" / "prisma-engine"
 DB_INSTALL_HINT = "run `make tools` (npm ci in tests/support/prisma-engine, .cache/litellm-db-venv, prisma generate)"
 
 
+def started_failover_gateway(copie, template_repo: Path, litellm_bin: str, mock, primary: str,
+                             bedrock_base_url: str | None = None):
+    """A gateway with failover: Anthropic and Bedrock (fake AWS keys; the mock speaks Bedrock's paths too) in every
+    model group, `primary` first; Bedrock at `bedrock_base_url` (default: the mock)."""
+    return started_gateway(copie, template_repo, litellm_bin, mock,
+                           gateway_env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+                                        "AWS_SECRET_ACCESS_KEY": "fake-secret"},
+                           providers=["anthropic", "bedrock"], primary_provider=primary,
+                           bedrock_base_url=bedrock_base_url or mock.url, anthropic_base_url=mock.url)
+
+
 @pytest.fixture(scope="module")
 def database():
     """A throwaway Postgres 15 on 127.0.0.1 with LiteLLM's schema; stopped by its PID after the module."""
@@ -342,8 +354,6 @@ def usage_counted(gw, model: str = "claude-opus-5-5") -> tuple[int, float]:
 def assert_every_request_counted(gw, requests: int = 12, model: str = "claude-opus-5-5") -> None:
     """`requests` Messages calls (every other one streamed, each on a new connection) through the gateway; the
     metrics must then count exactly that many more for `model`, with more spend (not a timing test)."""
-    import time
-
     before, spend_before = usage_counted(gw, model)
     statuses = [post_messages(gw.url, gw.master_key, model, stream=n % 2 == 0)[0] for n in range(requests)]
     assert statuses == [200] * requests
@@ -408,7 +418,6 @@ class Tinyproxy:
     def start(self) -> None:
         """Start (or start again, on the same port)."""
         import socket
-        import time
         self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

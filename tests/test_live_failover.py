@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import HANG_GUARD, clean_env, free_port, post_messages, started_gateway
+from conftest import HANG_GUARD, clean_env, free_port, post_messages, started_failover_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
@@ -18,11 +18,8 @@ REQUESTS = 20
 @pytest.fixture(scope="module")
 def gateway(copie_module, template_repo, litellm_bin):
     dead_bedrock = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
-    with RunningMock() as mock, started_gateway(
-            copie_module, template_repo, litellm_bin, mock,
-            gateway_env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "fake-secret"},
-            providers=["anthropic", "bedrock"], primary_provider="bedrock", bedrock_base_url=dead_bedrock,
-            anthropic_base_url=mock.url) as gw:
+    with RunningMock() as mock, started_failover_gateway(copie_module, template_repo, litellm_bin, mock, "bedrock",
+                                                         bedrock_base_url=dead_bedrock) as gw:
         yield gw
 
 
@@ -54,11 +51,8 @@ def test_client_env_disables_experimental_betas_for_the_bridged_provider(gateway
 @pytest.fixture(scope="module")
 def healthy_gateway(copie_module, template_repo, litellm_bin):
     """The control: the same answers with a Bedrock endpoint that works (the mock speaks Bedrock's paths too)."""
-    with RunningMock() as mock, started_gateway(
-            copie_module, template_repo, litellm_bin, mock,
-            gateway_env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "fake-secret"},
-            providers=["anthropic", "bedrock"], primary_provider="bedrock", bedrock_base_url=mock.url,
-            anthropic_base_url=mock.url) as gw:
+    with RunningMock() as mock, started_failover_gateway(copie_module, template_repo, litellm_bin, mock,
+                                                         "bedrock") as gw:
         yield gw
 
 

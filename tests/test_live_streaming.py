@@ -27,7 +27,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import assert_every_request_counted, post_messages, started_gateway
+from conftest import assert_every_request_counted, post_messages, started_failover_gateway, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
@@ -107,11 +107,8 @@ def test_cost_tracking_counts_every_request(gateway):
 @pytest.fixture(scope="module")
 def failover_gateway(copie_module, template_repo, litellm_bin):
     """Two providers, Anthropic the primary: every group has a second `order`, so a failover could take over."""
-    with RunningMock() as mock, started_gateway(
-            copie_module, template_repo, litellm_bin, mock,
-            gateway_env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "fake-secret"},
-            providers=["anthropic", "bedrock"], primary_provider="anthropic", bedrock_base_url=mock.url,
-            anthropic_base_url=mock.url) as gw:
+    with RunningMock() as mock, started_failover_gateway(copie_module, template_repo, litellm_bin, mock,
+                                                         "anthropic") as gw:
         yield gw
 
 

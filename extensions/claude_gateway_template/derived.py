@@ -22,6 +22,8 @@ def derive(answers: Answers) -> dict[str, Any]:
     selected = gateway.selected(answers)
     env = client.client_env(answers)
     forbidden = client.client_env_forbidden(answers)
+    settings = client.client_settings(answers, env)
+    in_repo = gateway.gateway_in_repo(pattern, answers)
     derived: dict[str, Any] = {
         # The pattern is always derived here, so a `--data pattern=...` can never make it diverge.
         "pattern": pattern,
@@ -36,14 +38,13 @@ def derive(answers: Answers) -> dict[str, Any]:
         "provider_name": provider.name,
         "provider_names": [REGISTRY[key].name for key in answers["providers"]],
         "credential_hint": guidance.credential_hint(answers),
-        "gateway_in_repo": gateway.gateway_in_repo(pattern, answers),
+        "gateway_in_repo": in_repo,
         "client_env": env,
         "client_env_forbidden": forbidden,
-        "client_settings": client.client_settings(answers, env),
+        "client_settings": settings,
         # Pattern D's managed settings also hold every machine at the tested Claude Code version.
-        "managed_settings": {**client.client_settings(answers, env),
-                             **versions.managed_version_settings(pattern == "D")},
-        "version_pins": versions.version_pins(answers, gateway.gateway_in_repo(pattern, answers)),
+        "managed_settings": {**settings, **versions.managed_version_settings(pattern == "D")},
+        "version_pins": versions.version_pins(answers, in_repo),
         "claude_code_version": versions.CLAUDE_CODE_VERSION,
         "claude_code_npm_package": versions.CLAUDE_CODE_NPM_PACKAGE,
         "copier_version": versions.COPIER_VERSION,

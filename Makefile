@@ -12,7 +12,7 @@ LITELLM_VENV := .cache/litellm-venv
 LITELLM_DB_VENV := .cache/litellm-db-venv
 PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
-.PHONY: demo test tools bench bench-gateway bench-overhead bench-database bench-ha clean
+.PHONY: demo test tools pins bench bench-gateway bench-overhead bench-database bench-ha clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ $(LITELLM_DB_VENV)/.installed: requirements-gateway.txt constraints-gateway.txt 
 
 tools: $(VENV)/.test-tools-installed tests/claude-cli/node_modules/.installed $(LITELLM_VENV)/.installed \
 	$(LITELLM_DB_VENV)/.installed
+
+# Every pin lives in extensions/claude_gateway_template/versions.py: this writes the requirements files and
+# tests/claude-cli/package.json from it, re-resolves the constraints (FRESH=1: from scratch) and re-locks npm.
+pins: $(VENV)/.tools-installed
+	PYTHONPATH=extensions $(BIN)/python -m claude_gateway_template.pin_files
 
 demo: $(VENV)/.tools-installed
 	rm -rf $(DEMO_DIR)

@@ -31,7 +31,8 @@ CLAUDE_CLI_DIR = REPO_ROOT / "tests" / "claude-cli"
 LITELLM_VENV = REPO_ROOT / ".cache" / "litellm-venv"
 TEMPLATE_TAG = "v0.0.0"  # the test clone's tag; copier refuses to update projects from untagged templates
 # Released tags and their commits (CHANGELOG.md), for upgrade tests from a real older release.
-RELEASE_COMMITS = {"v0.1.0": "ee22418aa2ec93cf6556ffb9a5eaf5f82f3b17a2"}
+RELEASE_COMMITS = {"v0.1.0": "ee22418aa2ec93cf6556ffb9a5eaf5f82f3b17a2",
+                   "v0.2.0": "2f3ee3051f7be9accd2bed198bfbbd4d7d27eb32"}
 WORKING_TREE_TAG = "v999.0.0"  # the code under test in a history clone: newer than any release
 
 GIT_ENV = {

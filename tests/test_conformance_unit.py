@@ -34,9 +34,9 @@ def test_pinned_version_from_versions_env_else_the_newest_recording(root):
     (root / "scripts" / "conformance" / "claude-code-2.1.40.json").write_text("{}")
     (root / "scripts" / "conformance" / "claude-code-2.1.9.json").write_text("{}")
     assert conformance.pinned_version(root)[0] == "2.1.332"  # numeric order, not text order
-    (root / "versions.env").write_text("# pins\nLITELLM_VERSION=1.108.7\nCLAUDE_CODE_VERSION=2.1.40\n")
+    (root / "versions.env").write_text("# pins\nLITELLM_VERSION=1.108.14\nCLAUDE_CODE_VERSION=2.1.40\n")
     assert conformance.pinned_version(root) == ("2.1.40", "versions.env")
-    (root / "versions.env").write_text("LITELLM_VERSION=1.108.7\n")
+    (root / "versions.env").write_text("LITELLM_VERSION=1.108.14\n")
     with pytest.raises(conformance.ConfigError, match="CLAUDE_CODE_VERSION"):
         conformance.pinned_version(root)
 

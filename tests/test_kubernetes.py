@@ -15,7 +15,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from claude_gateway_template import gateway, rules
+from claude_gateway_template import gateway, rules, versions
 from conftest import clean_env
 from golden_trees import render
 from helpers import complete_answers
@@ -32,7 +32,7 @@ VARIANTS = {
                            "kubernetes_redis": "external", "gateway_workers": 2, "providers": ["anthropic", "bedrock"]},
 }
 VERSIONS = [f"{gateway.KUBERNETES_MIN_VERSION}.0", f"{gateway.KUBERNETES_NEWEST_VERSION}.0"]
-JOB = "litellm-migrate-" + gateway.LITELLM_VERSION.replace(".", "-")
+JOB = "litellm-migrate-" + versions.LITELLM_VERSION.replace(".", "-")
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_gateway_deployment_rolls_safely(projects, variant):
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert pod["terminationGracePeriodSeconds"] >= 600
     assert container["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
-    assert container["image"] == f"ghcr.io/berriai/litellm-non_root:v{gateway.LITELLM_VERSION}"
+    assert container["image"] == f"ghcr.io/berriai/litellm-non_root:v{versions.LITELLM_VERSION}"
     assert container["securityContext"]["runAsUser"] == gateway.NON_ROOT_UID
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert {"mountPath": "/tmp", "name": "tmp"} in container["volumeMounts"]

@@ -1,6 +1,6 @@
 """Cost tracking with two workers, live (issue 20): not a timing test.
 
-uvicorn's workers each keep their own Prometheus counters; LiteLLM 1.108.7 shares them through
+uvicorn's workers each keep their own Prometheus counters; the pinned LiteLLM shares them through
 PROMETHEUS_MULTIPROC_DIR (which the generated run-local.sh points at gateway/.prometheus-multiproc: LiteLLM's
 default, /tmp/litellm_prometheus_multiproc, is emptied by any multi-worker LiteLLM starting on the host), and
 /metrics/ of any worker reads them all. So the generated gateway with `gateway_workers: 2` (process runtime, the

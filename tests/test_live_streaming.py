@@ -5,8 +5,8 @@ EVENT_DELAY seconds between the events of its stream. The mock records when it w
 `message_start` reached it; the test compares the two (an order, not a number of milliseconds): the client must
 have `message_start` before the mock even sends its second event (`content_block_start`).
 
-The cause, in LiteLLM 1.108.7: on the routed `/v1/messages` path `Router._aanthropic_messages_streaming_iterator`
-(litellm/router.py) holds `message_start` and `content_block_start` back until the first `content_block_delta`
+The cause, in the pinned LiteLLM (still in 1.108.14; fixed upstream in 1.108.23): on the routed `/v1/messages`
+path `Router._aanthropic_messages_streaming_iterator` (litellm/router.py) holds `message_start` and `content_block_start` back until the first `content_block_delta`
 whenever a router retry (`num_retries` > 0) or another deployment (`order` levels, fallbacks) could still take over,
 so that a retry never starts a second message on the same stream (upstream: BerriAI/litellm#39431, PR #39574).
 
@@ -15,7 +15,7 @@ so that a retry never starts a second message on the same stream (upstream: Berr
   the real CLI retries a provider overload itself, whether it comes as an HTTP 529 or as an error event after
   message_start.
 - LiteLLM's `/anthropic` pass-through, on the same gateway: meets it too (no model groups, no retries).
-- Several providers (failover): the hold is the price of failover in 1.108.7, so the test is a strict xfail that
+- Several providers (failover): the hold is the price of failover in the pinned LiteLLM, so the test is a strict xfail that
   turns red the day a LiteLLM upgrade relays the events at once.
 """
 
@@ -112,7 +112,7 @@ def failover_gateway(copie_module, template_repo, litellm_bin):
         yield gw
 
 
-@pytest.mark.xfail(strict=True, reason="LiteLLM 1.108.7 holds message_start back until the first content delta "
+@pytest.mark.xfail(strict=True, reason="The pinned LiteLLM holds message_start back until the first content delta "
                    "while a failover could take over (litellm/router.py, BerriAI/litellm#39431)")
 def test_failover_gateway_relays_message_start_before_the_providers_second_event(failover_gateway):
     arrived, written = message_start_arrival(failover_gateway, "/v1/messages")

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from claude_gateway_template.answer_migrations import ANSWERS_FILE_MARKER
+from claude_gateway_template import versions
 from claude_gateway_template.patterns import MIGRATIONS, PATTERNS
 
 from conftest import REPO_ROOT, TEMPLATE_TAG, WORKING_TREE_TAG, clean_env, clone_template_since, git, run_copier_cli
@@ -431,6 +432,38 @@ def test_upgrade_from_an_older_release_runs_its_migration_and_keeps_edits_and_se
         assert upgraded[rel] == fresh[rel], rel
     assert env_file.read_bytes() == env_before  # gateway/.env byte for byte
     assert not (project / ".migration-backup").exists()  # nothing was removed, so nothing needed saving
+
+
+@pytest.fixture(scope="module")
+def template_since_0_2_0(tmp_path_factory) -> Path:
+    return clone_template_since("v0.2.0", tmp_path_factory.mktemp("history-0.2.0") / "template")
+
+
+def test_upgrade_from_0_2_0_brings_the_new_pins_everywhere_and_passes_the_offline_checks(template_since_0_2_0,
+                                                                                          tmp_path):
+    """The path users take for a LiteLLM bump: a repository generated at the 0.2.0 release (LiteLLM 1.108.7),
+    upgraded with `migrate.sh <pattern> --upgrade`, ends with the pins of versions.py in every file and
+    `conformance.sh --offline` agrees."""
+    template, home = template_since_0_2_0, tmp_path / "home"
+    home.mkdir()
+    project = new_project(template, tmp_path / "project", SOURCES["C"], ref="v0.2.0")
+    assert "litellm[proxy]==1.108.7" in (project / "gateway" / "requirements.txt").read_text()
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated at v0.2.0")
+
+    result = migrate(project, home, "C", "--upgrade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CONFLICT" not in result.stdout
+    requirements = (project / "gateway" / "requirements.txt").read_text()
+    assert f"litellm=={versions.LITELLM_VERSION}" in requirements and "1.108.7" not in requirements
+    compose = yaml.safe_load((project / "gateway" / "docker-compose.yml").read_text())
+    assert compose["services"]["litellm"]["image"] == versions.LITELLM_IMAGE
+    assert f"LITELLM_VERSION={versions.LITELLM_VERSION}" in (project / "versions.env").read_text()
+    offline = subprocess.run(["scripts/conformance.sh", "--offline"], cwd=project, env=clean_env(home),
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert f"LITELLM_VERSION={versions.LITELLM_VERSION}" in offline.stdout
 
 
 def test_rename_answers_keeps_every_other_line_and_refuses_two_different_values(tmp_path):

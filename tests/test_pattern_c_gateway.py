@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from claude_gateway_template import versions
 from conftest import REPO_ROOT, clean_env, run_copier_cli
 from test_client_install import install, settings
 from helpers import added_vars, check_status, rejected
@@ -117,13 +118,13 @@ def test_compose_pins_images_and_probes_liveliness(generate, answers):
         assert name and tag and "latest" not in tag, service["image"]
     # The 1.108.x tag scheme: v<version>, no -stable; the database variant when there is a spend database.
     variant = "litellm-database" if answers.get("spend_database") else "litellm"
-    assert services["litellm"]["image"] == f"ghcr.io/berriai/{variant}:v1.108.7"
+    assert services["litellm"]["image"] == f"ghcr.io/berriai/{variant}:v{versions.LITELLM_VERSION}"
     assert "/health/liveliness" in " ".join(services["litellm"]["healthcheck"]["test"])
     assert services["litellm"]["env_file"] == ".env" and services["litellm"]["restart"] == "unless-stopped"
     assert services["litellm"]["environment"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert "ANTHROPIC_BASE_URL" not in text
     if answers.get("spend_database"):
-        assert services["postgres"]["image"] == "postgres:16.6-alpine"
+        assert services["postgres"]["image"] == versions.POSTGRES_IMAGE
         assert "pg_isready" in services["postgres"]["healthcheck"]["test"][1]
         assert services["litellm"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     else:
@@ -153,9 +154,10 @@ def pins(path: Path) -> list[str]:
 
 def test_gateway_requirements_match_the_tested_pins(generate):
     tested = pins(REPO_ROOT / "requirements-gateway.txt")
-    assert pins(generate(**C) / "gateway" / "requirements.txt") == tested == [
-        "litellm[proxy]==1.108.7", "prometheus_client==0.26.0", "fastapi==0.136.3", "httptools==0.9.0",
-        "opentelemetry-sdk==1.45.1", "prisma==0.11.0"]
+    generated = pins(generate(**C) / "gateway" / "requirements.txt")
+    assert generated == tested
+    assert f"litellm=={versions.LITELLM_VERSION}" in generated
+    assert [pin.requirement for pin in versions.GATEWAY_RUNTIME_PINS] == generated[-len(versions.GATEWAY_RUNTIME_PINS):]
     # The database mode adds what the live database tests install (tests/support/requirements-database.txt).
     with_database = pins(generate(**C, spend_database=True) / "gateway" / "requirements.txt")
     assert with_database == tested + pins(REPO_ROOT / "tests" / "support" / "requirements-database.txt")

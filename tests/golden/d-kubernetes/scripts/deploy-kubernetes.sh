@@ -7,7 +7,7 @@
 #   2. the namespace claude-gateway, the Secret litellm-secrets (only the keys the pods read, from
 #      gateway/.env, through a mode-600 temporary file: never on a command line) and the ConfigMap
 #      litellm-config-local (gateway/litellm_config.local.yaml) and litellm-ca-bundle (gateway/ca-bundle.pem)
-#   3. the migration Job litellm-migrate-1-108-7, awaited (up to 600 s)
+#   3. the migration Job litellm-migrate-1-108-14, awaited (up to 600 s)
 #   4. `kubectl apply -k gateway/kubernetes --dry-run=server`, then the same for real
 #   5. the rollout of deployment/litellm, awaited (up to 900 s)
 # kubectl uses your current context (KUBECONFIG); every call has a timeout (--request-timeout, or --timeout
@@ -109,7 +109,7 @@ if [ "$dry_run" -eq 1 ]; then
   say "would create or update in namespace $namespace: secret/litellm-secrets with keys:$secret_keys"
   say "would create or update configmap/litellm-config-local from gateway/litellm_config.local.yaml"
   say "would create or update configmap/litellm-ca-bundle from gateway/ca-bundle.pem"
-  say "would run job/litellm-migrate-1-108-7 and wait for it"
+  say "would run job/litellm-migrate-1-108-14 and wait for it"
   say "would apply (kubectl apply -k gateway/kubernetes):"
   kubectl kustomize "$manifests"
   exit 0
@@ -132,10 +132,10 @@ ca_changed=$(kube -n "$namespace" create configmap litellm-ca-bundle \
 changed="$changed $ca_changed"
 
 # --- 3. the migration Job, before any pod of the new release starts ----------------------------------------------
-kube apply -f "$manifests/migration-job.yaml" >/dev/null || fail "could not apply job/litellm-migrate-1-108-7 (step 3)"
-say "job/litellm-migrate-1-108-7: waiting for the database migrations (up to 600 s)"
-kubectl -n "$namespace" wait --for=condition=complete job/litellm-migrate-1-108-7 --timeout=600s >/dev/null \
-  || fail "job/litellm-migrate-1-108-7 did not complete; see: kubectl -n $namespace logs job/litellm-migrate-1-108-7 (step 3)"
+kube apply -f "$manifests/migration-job.yaml" >/dev/null || fail "could not apply job/litellm-migrate-1-108-14 (step 3)"
+say "job/litellm-migrate-1-108-14: waiting for the database migrations (up to 600 s)"
+kubectl -n "$namespace" wait --for=condition=complete job/litellm-migrate-1-108-14 --timeout=600s >/dev/null \
+  || fail "job/litellm-migrate-1-108-14 did not complete; see: kubectl -n $namespace logs job/litellm-migrate-1-108-14 (step 3)"
 
 # --- 4. the manifests: a server-side dry run first, then for real -----------------------------------------------
 kube apply -k "$manifests" --dry-run=server >/dev/null \

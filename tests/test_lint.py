@@ -15,7 +15,7 @@ LINTED = ("extensions", "template/client/settings_merge.py", "tests/test_setting
           "tests/test_golden.py", "tests/test_answer_rules.py", "tests/test_hostile_answers.py",
           "tests/test_init_secrets.py", "tests/test_live_database.py", "tests/support", "tests/test_access_file.py",
           "tests/test_live_access.py", "tests/test_kubernetes.py", "tests/test_live_ha.py",
-          "tests/test_version_pins.py", "tests/test_template_update.py",
+          "tests/test_version_pins.py", "tests/test_template_update.py", "tests/test_live_key_info.py",
           "tests/test_conformance.py", "tests/test_conformance_unit.py", "tests/mock_provider.py",
           "tests/test_live_gateway_tuning.py", "bench/bench_overhead.py", "bench/bench_mock.py",
           *(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "template").rglob("*.py*")

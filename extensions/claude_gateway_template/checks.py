@@ -106,6 +106,14 @@ def gateway_url_error(value: Any, bind: Any, deployed_here: bool = True) -> str:
     return base_url_error(value, "gateway_url")
 
 
+_RFC1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def rfc1123_host(host: str) -> bool:
+    """A DNS subdomain as Kubernetes checks an Ingress host (RFC 1123, lower case as URLs give it)."""
+    return 0 < len(host) <= 253 and all(_RFC1123_LABEL.fullmatch(label) for label in host.split("."))
+
+
 def kubernetes_gateway_url_error(value: Any) -> str:
     """On Kubernetes clients reach the gateway through the Ingress: its host and TLS come from this URL."""
     expected = "expected the https:// URL of the gateway's Ingress without a path, e.g. https://llm-gateway.example.com"
@@ -119,6 +127,10 @@ def kubernetes_gateway_url_error(value: Any) -> str:
             or (parts.hostname or "").replace(".", "").isdigit() or ":" in (parts.hostname or ""):
         return (f"gateway_url: {shown(value)} cannot be the gateway's Ingress (gateway_runtime=kubernetes); "
                 f"{expected} (a DNS name, port 443).")
+    if not rfc1123_host(parts.hostname or ""):
+        return (f"gateway_url: {shown(value)} has a host an Ingress cannot carry (gateway_runtime=kubernetes); "
+                f"{expected}, its host a DNS name as RFC 1123 says: labels of letters, digits and inner hyphens, "
+                f"each 1 to 63 characters, separated by single dots, 253 characters at most.")
     return ""
 
 

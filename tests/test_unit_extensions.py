@@ -171,7 +171,7 @@ def test_an_api_key_hidden_by_shell_quoting_is_refused_and_never_echoed(data, ke
     word = data.draw(shell_quoted("sk-ant-" + key))
     command = form.format(word)
     # What bash makes of the word is the key (the ground truth the check must match).
-    seen = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, timeout=30)
+    seen = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, timeout=30, check=False)
     assert seen.stdout == "sk-ant-" + key, (word, seen.stdout)
     message = rules.answer_error("api_key_helper", complete_answers(cost_tracking=True, client_auth="api_key_helper",
                                                                     api_key_helper=command))

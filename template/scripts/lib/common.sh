@@ -7,7 +7,7 @@
 #                              its own policy: counting, stopping at the first failure)
 #   curl_config NAME VALUE     one line of a curl config for `curl --config -`
 #   curl_bearer TOKEN          the Authorization header line for TOKEN, as curl config
-#   dotenv_value FILE NAME     the value of NAME in a .env file (gateway/.env), as scripts/lib/dotenv.py reads it
+#   dotenv_value FILE NAME     the value of NAME in a .env file (gateway/.env), as scripts/lib/envfile.py reads it
 #   dotenv_read FILE NAME      the same into $dotenv_result (a value may end in a newline)
 #   dotenv_parse LINE          what one .env line sets: $dotenv_name and $dotenv_val
 #   need_tools TOOL...         exit 1 with one line naming the first TOOL not in PATH
@@ -47,7 +47,7 @@ curl_bearer() {
   [ -z "${1:-}" ] || curl_config header "Authorization: Bearer $1"
 }
 
-# The reading of a .env file (gateway/.env, versions.env) is defined once, in scripts/lib/dotenv.py (its
+# The reading of a .env file (gateway/.env, versions.env) is defined once, in scripts/lib/envfile.py (its
 # docstring: docker compose's reading of one-line values, never evaluated); dotenv_parse is the same in bash.
 # dotenv_parse LINE: set dotenv_name and dotenv_val to what one .env line sets; return 1 (setting nothing) for a
 # comment, a blank line, a line without `=`, or a quote that does not close.

@@ -1,6 +1,6 @@
 """How this project reads a .env file (gateway/.env, versions.env): the one definition, for Python scripts.
 
-scripts/lib/common.sh's `dotenv_value` is the same reading for shell scripts; tests/test_dotenv.py checks that
+scripts/lib/common.sh's `dotenv_value` is the same reading for shell scripts; tests/test_envfile.py checks that
 both give the same value for generated lines. The reference is what docker compose makes of such a line (the
 gateway's compose file reads gateway/.env), for values on one line, never evaluated:
 
@@ -20,6 +20,7 @@ gateway's compose file reads gateway/.env), for values on one line, never evalua
 Unlike docker compose, nothing is interpolated: `$OTHER` stays as written (single-quote such a value so compose
 reads it the same), and a value does not continue on the next line.
 
+Named envfile, not dotenv: `import dotenv` would be python-dotenv wherever that is installed ahead of this folder.
 Python 3.9+ standard library only."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one reading of a .env file (gateway/.env, versions.env): scripts/lib/dotenv.py for Python, and
+"""The one reading of a .env file (gateway/.env, versions.env): scripts/lib/envfile.py for Python, and
 scripts/lib/common.sh's dotenv_read/dotenv_value for the shell scripts, give the same value for every line
 (Hypothesis), and both read docker compose's documented examples as compose does. No copier: fast."""
 
@@ -18,7 +18,7 @@ LIB = Path(__file__).resolve().parent.parent / "template" / "scripts" / "lib"
 
 
 def load_dotenv():
-    spec = importlib.util.spec_from_file_location("dotenv_reader", LIB / "dotenv.py")
+    spec = importlib.util.spec_from_file_location("envfile", LIB / "envfile.py")
     module = importlib.util.module_from_spec(spec)
     dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in template/
     try:

@@ -13,6 +13,7 @@ Run as a program it is the `_migrations` step: `python extensions/context.py ren
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -116,28 +117,61 @@ class TemplateHelpers(Extension):
         environment.filters["yaml_block"] = _modules["common"].yaml_block
 
 
-def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None:
-    """A copy into a folder that already has files this template writes stops at copier's first conflict
-    ("Interactive session required") after writing the files before it. Without a terminal to ask on and
-    without --overwrite, refuse before the first file instead."""
-    conf = context["_copier_conf"]
-    destination = Path(str(conf["dst_path"]))
-    interactive = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()  # copier asks per file
-    if conf["overwrite"] or conf["pretend"] or interactive or not destination.is_dir() \
-            or not any(destination.iterdir()):
-        return
-    source = Path(str(conf["src_path"])) / "template"
+def rendered_paths(context: dict[str, Any], derived: dict[str, Any]) -> list[str]:
+    """The relative path of every file this copy writes (its path names rendered as copier renders them)."""
+    source = Path(str(context["_copier_conf"]["src_path"])) / "template"
     paths = jinja2.Environment(undefined=jinja2.StrictUndefined)
     values = {**context, **derived}
-    existing = []
+    rendered = []
     for template_file in sorted(source.rglob("*")):
         if not template_file.is_file() or "__pycache__" in template_file.parts:
             continue
-        rendered = paths.from_string(template_file.relative_to(source).as_posix()).render(values)
-        parts = rendered.removesuffix(".jinja").split("/")
-        relative = "/".join(parts)
-        if all(parts) and relative != str(conf["answers_file"]) and (destination / relative).exists():
-            existing.append(relative)
+        parts = paths.from_string(template_file.relative_to(source).as_posix()).render(values) \
+            .removesuffix(".jinja").split("/")
+        if all(parts):
+            rendered.append("/".join(parts))
+    return rendered
+
+
+def blocked_paths(destination: Path, relatives: list[str]) -> list[str]:
+    """Where this copy cannot write whatever the flags: a file (or a link to none) where it needs a folder, or a
+    folder where it writes a file. copier would stop there with a traceback, after writing the files before it."""
+    blocked: dict[str, None] = {}
+    for relative in relatives:
+        parts = relative.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if (destination / folder).is_dir():
+                continue
+            if os.path.lexists(destination / folder):
+                blocked[f"{folder} (a file where the template has a folder)"] = None
+            break  # missing: copier creates it, and nothing below it can be in the way
+        else:
+            if (destination / relative).is_dir():
+                blocked[f"{relative} (a folder where the template writes a file)"] = None
+    return list(blocked)
+
+
+def refuse_overwriting(context: dict[str, Any], derived: dict[str, Any]) -> None:
+    """A copy into a folder that already has files this template writes stops at copier's first conflict
+    ("Interactive session required") after writing the files before it. Without a terminal to ask on and
+    without --overwrite, refuse before the first file instead. A file where a template folder goes (or a folder
+    where a file goes) stops copier whatever the flags: refused before the first file too."""
+    conf = context["_copier_conf"]
+    destination = Path(str(conf["dst_path"]))
+    if conf["pretend"] or not destination.is_dir() or not any(destination.iterdir()):
+        return
+    relatives = rendered_paths(context, derived)
+    blocked = blocked_paths(destination, relatives)
+    if blocked:
+        listed = ", ".join(blocked[:3]) + (f" and {len(blocked) - 3} more" if len(blocked) > 3 else "")
+        raise InvalidAnswer(f"{destination}: cannot write this template's files there: {listed}; nothing was "
+                            f"written. Move it away, or copy into an empty folder.")
+    interactive = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()  # copier asks per file
+    if conf["overwrite"] or interactive:
+        return
+    existing = [relative for relative in relatives
+                if relative != str(conf["answers_file"]) and (destination / relative).exists()]
     if existing:
         listed = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
         raise InvalidAnswer(f"{destination}: already has {len(existing)} file(s) this template writes ({listed}); "

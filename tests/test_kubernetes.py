@@ -19,6 +19,8 @@ from claude_gateway_template import gateway, rules, versions
 from conftest import clean_env
 from golden_trees import render
 from helpers import complete_answers
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PROXY = "http://proxy.example.com:8080"
 URL = "https://llm-gateway.example.com"
@@ -154,7 +156,11 @@ def test_gateway_deployment_rolls_safely(projects, variant):
 def test_configmap_holds_exactly_the_gateway_config_and_its_hash_rolls_the_pods(projects, variant):
     project = projects[variant]
     config = (project / "gateway" / "litellm_config.yaml").read_text()
-    assert kind(project, "ConfigMap", "litellm-config")["data"] == {"litellm_config.yaml": config}
+    digest = hashlib.sha256(config.encode()).hexdigest()
+    # Named after its content: a new config is a new ConfigMap, the running pods keep theirs.
+    assert kind(project, "ConfigMap", f"litellm-config-{digest[:10]}")["data"] == {"litellm_config.yaml": config}
+    sources = kind(project, "Deployment")["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+    assert sources[0] == {"configMap": {"name": f"litellm-config-{digest[:10]}"}}
     annotations = kind(project, "Deployment")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["checksum/config"] == hashlib.sha256(config.encode()).hexdigest()
     router = yaml.safe_load(config)["router_settings"]
@@ -221,6 +227,25 @@ def test_kubernetes_needs_the_ingress_https_url():
     assert rules.answer_error("gateway_url", {**base, "gateway_url": URL}) == ""
 
 
+@pytest.mark.parametrize("host", ["llm_gw.example.com", "-llm.example.com", "llm-.example.com", "llm..example.com",
+                                  "llm.example.com.", "a" * 64 + ".example.com", ("a" * 62 + ".") * 4 + "com"])
+def test_an_ingress_host_must_be_an_rfc_1123_name(host):
+    """Kubernetes refuses such an Ingress at deploy time; generation refuses it in one line."""
+    answers = complete_answers(**{**K8S, "gateway_url": f"https://{host}"})
+    message = rules.answer_error("gateway_url", answers)
+    assert message.startswith(f"gateway_url: 'https://{host[:60]}") and "RFC 1123" in message, message
+    assert "\n" not in message
+
+
+@given(labels=st.lists(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True), min_size=2, max_size=5))
+@settings(max_examples=100, deadline=None)
+def test_every_rfc_1123_host_is_accepted(labels):
+    host = ".".join(labels)
+    if host.replace(".", "").isdigit():
+        return  # an IP address: refused as such
+    assert rules.answer_error("gateway_url", complete_answers(**{**K8S, "gateway_url": f"https://{host}"})) == ""
+
+
 # -------------------------------------------------------------------------------------------------------
 # scripts/deploy-kubernetes.sh with a fake kubectl
 # -------------------------------------------------------------------------------------------------------
@@ -231,18 +256,26 @@ case "$*" in
   "version --client -o json")
     printf '{\n  "clientVersion": {\n    "major": "1",\n    "minor": "%s",\n    "gitVersion": "v1.%s.0"\n  },\n  "kustomizeVersion": "v5.0.4"\n}\n' "$KUBECTL_MINOR" "$KUBECTL_MINOR" ;;
   kustomize*) cat "$2"/*.yaml ;;
-  *"create secret generic"*)
+  *" get "*)  # what is in the cluster: a file per object in $KUBECTL_STATE
+    for arg; do case $arg in secret/*|configmap/*) [ -e "$KUBECTL_STATE/${arg/\//.}" ] || exit 1 ;; esac; done ;;
+  *"create secret generic"*|*"create configmap"*)
+    set -- $*; while [ "$1" != create ]; do shift; done
+    object=$2.$([ "$2" = secret ] && echo "$4" || echo "$3")
+    [ ! -e "$KUBECTL_STATE/$object" ] || { echo "AlreadyExists" >&2; exit 1; }
+    touch "$KUBECTL_STATE/$object"
     for arg; do
       case $arg in --from-env-file=*) cp "${arg#*=}" "$KUBECTL_SECRET_COPY"; echo "${arg#*=}" >"$KUBECTL_SECRET_COPY.path" ;; esac
-    done
-    echo "kind: Secret" ;;
-  *"create configmap"*) echo "kind: ConfigMap" ;;
-  *"apply -f -"*) cat >/dev/null; echo "configmap/x unchanged" ;;
+    done ;;
+  *" delete "*)
+    for arg; do case $arg in secret/*|configmap/*) rm -f "$KUBECTL_STATE/${arg/\//.}" ;; esac; done ;;
+  *"apply -f -"*) cat >>"$KUBECTL_LOG.applied"; echo "job/x configured" ;;
+  *"apply -f /"*) for arg; do case $arg in /*) cat "$arg" >>"$KUBECTL_LOG.applied" ;; esac; done ;;
+  *"rollout status"*) [ -z "${KUBECTL_FAIL_ROLLOUT:-}" ] || { echo "timed out" >&2; exit 1; } ;;
 esac
 """
 
 
-def deploy(project: Path, tmp_path: Path, *args: str, kubectl: bool = True, minor: str = "30"):
+def deploy(project: Path, tmp_path: Path, *args: str, kubectl: bool = True, minor: str = "30", **extra: str):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir(exist_ok=True)
     if kubectl:
@@ -251,10 +284,12 @@ def deploy(project: Path, tmp_path: Path, *args: str, kubectl: bool = True, mino
         fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     else:  # only bash: this machine may have a kubectl of its own in /usr/bin
         (fake_bin / "bash").symlink_to(shutil.which("bash"))
-    log, secret = tmp_path / "kubectl.log", tmp_path / "secret.env"
+    log, secret, state = tmp_path / "kubectl.log", tmp_path / "secret.env", tmp_path / "cluster"
     log.write_text("")
+    state.mkdir(exist_ok=True)
     path = f"{fake_bin}:/usr/bin:/bin" if kubectl else str(fake_bin)
-    env = clean_env(tmp_path, PATH=path, KUBECTL_LOG=str(log), KUBECTL_MINOR=minor, KUBECTL_SECRET_COPY=str(secret))
+    env = clean_env(tmp_path, PATH=path, KUBECTL_LOG=str(log), KUBECTL_MINOR=minor, KUBECTL_SECRET_COPY=str(secret),
+                    KUBECTL_STATE=str(state), **extra)
     result = subprocess.run(["scripts/deploy-kubernetes.sh", *args], cwd=project, env=env, capture_output=True,
                             text=True, timeout=60, check=False)
     return result, log.read_text().splitlines(), secret
@@ -283,12 +318,11 @@ def test_deploy_order_is_secret_then_awaited_migration_then_manifests(with_env, 
     def first(fragment: str) -> int:
         return next(i for i, call in enumerate(calls) if fragment in call)
 
-    secret_at = first("create secret generic litellm-secrets")
-    job_at, wait_at = first("migration-job.yaml"), first(f"wait --for=condition=complete job/{JOB}")
-    dry_at, apply_at = first("apply -k"), first("rollout status deployment/litellm")
-    assert secret_at < job_at < wait_at < dry_at < apply_at
-    assert not [call for call in calls if "rollout restart" in call]  # nothing outside the manifests changed
-    applies = [call for call in calls if "apply -k" in call]
+    secret_at = first("create secret generic litellm-secrets-")
+    job_at, wait_at = first("apply -f -"), first(f"wait --for=condition=complete job/{JOB}")
+    dry_at, rollout_at = first("--dry-run=server"), first("rollout status deployment/litellm")
+    assert secret_at < job_at < wait_at < dry_at < rollout_at
+    applies = [call for call in calls if "apply -f /" in call and "namespace.yaml" not in call]
     assert "--dry-run=server" in applies[0] and "--dry-run" not in applies[1]  # a server-side dry run first
     # The Secret holds exactly the keys the pods read; no value ever was on a command line.
     keys = dict(line.split("=", 1) for line in secret.read_text().splitlines())
@@ -303,7 +337,8 @@ def test_deploy_order_is_secret_then_awaited_migration_then_manifests(with_env, 
 def test_dry_run_prints_what_it_would_apply_and_changes_nothing(with_env, tmp_path):
     result, calls, _ = deploy(with_env, tmp_path, "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "secret/litellm-secrets with keys: LITELLM_MASTER_KEY LITELLM_SALT_KEY DATABASE_URL" in result.stdout
+    assert re.search(r"secret/litellm-secrets-[0-9a-f]{10} with keys: LITELLM_MASTER_KEY LITELLM_SALT_KEY DATABASE_URL",
+                     result.stdout)
     assert "kind: Deployment" in result.stdout and f"job/{JOB}" in result.stdout
     assert "secret-value" not in result.stdout
     assert not [call for call in calls if "apply" in call or "create" in call]
@@ -328,6 +363,48 @@ def test_refusals_name_the_problem_in_one_line_and_change_nothing(projects, tmp_
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0] and "nothing was changed" in lines[0], result.stderr
     assert not [call for call in calls if "apply" in call or "create" in call]
+
+
+def release_names(calls: list[str]) -> list[str]:
+    return [re.search(r"create (?:secret generic|configmap) (\S+)", call).group(1) for call in calls
+            if " create " in call]
+
+
+def test_every_reference_uses_the_release_names(with_env, tmp_path):
+    result, calls, _ = deploy(with_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    secret, local = release_names(calls)
+    assert re.fullmatch(r"litellm-secrets-[0-9a-f]{10}", secret) and re.fullmatch(r"litellm-config-local-[0-9a-f]{10}",
+                                                                                     local)
+    applied = (tmp_path / "kubectl.log.applied").read_text()
+    assert f"name: {secret}\n" in applied and f"name: {local}\n" in applied
+    assert not re.search(r"name: litellm-(secrets|config-local)\n", applied)  # no reference to a plain name is left
+
+
+def test_a_failed_rollout_leaves_the_running_release_as_it_was(with_env, tmp_path):
+    """The running release's Secret and ConfigMap are never changed; what the failed run created is deleted again
+    and the Deployment is rolled back."""
+    first, first_calls, _ = deploy(with_env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    running = sorted(p.name for p in (tmp_path / "cluster").iterdir())
+    assert len(running) == 2
+    env_file = with_env / "gateway" / ".env"
+    before = env_file.read_text()
+    try:
+        env_file.write_text(before.replace("sk-ant-upstream-secret-value", "sk-ant-rotated-secret-value"))
+        result, calls, _ = deploy(with_env, tmp_path, KUBECTL_FAIL_ROLLOUT="1")
+    finally:
+        env_file.write_text(before)
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("deploy-kubernetes.sh:")]  # kubectl's own
+    assert line.startswith("deploy-kubernetes.sh: deployment/litellm did not become ready, rolled back to the running")
+    [new_secret] = release_names(calls)  # the ConfigMap's content is the same: kept, not created again
+    assert new_secret != release_names(first_calls)[0]
+    assert f"delete secret/{new_secret} --ignore-not-found" in "\n".join(calls)
+    assert [call for call in calls if " delete " in call] == [call for call in calls if new_secret in call and
+                                                            " delete " in call]
+    assert any("rollout undo deployment/litellm" in call for call in calls)
+    assert sorted(p.name for p in (tmp_path / "cluster").iterdir()) == running  # the running release's objects
 
 
 def test_generated_kubernetes_trees_pass_shellcheck(projects, shellcheck):

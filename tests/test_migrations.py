@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -464,6 +465,72 @@ def test_upgrade_from_0_2_0_brings_the_new_pins_everywhere_and_passes_the_offlin
                              capture_output=True, text=True, timeout=120, check=False)
     assert offline.returncode == 0, offline.stdout + offline.stderr
     assert f"LITELLM_VERSION={versions.LITELLM_VERSION}" in offline.stdout
+
+
+# copier for migrate.sh whose `update` stops half-way: it changes the tree as an update does, notes its PID, and
+# waits (for the test's signal); every other command is the real copier.
+HALF_WAY_COPIER = """#!{python}
+import os, sys, time
+from pathlib import Path
+if sys.argv[1:2] != ["update"]:
+    os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+Path("client/env.sh").write_text("half-migrated\\n")
+Path("README.md").unlink()
+Path("gateway").mkdir(exist_ok=True)
+Path("gateway/litellm_config.yaml").write_text("half-migrated\\n")
+Path(os.environ["HALF_WAY_PID"]).write_text(str(os.getpid()))
+time.sleep(300)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text() \
+        if Path("/proc").is_dir() else True
+
+
+@pytest.mark.parametrize(("signal_number", "exit_code"), [(15, 143), (2, 130)], ids=["SIGTERM", "SIGINT"])
+def test_a_migration_stopped_mid_copier_stops_copier_and_leaves_the_old_tree(template_repo, tmp_path, signal_number,
+                                                                             exit_code):
+    """migrate.sh stopped while copier update runs: copier is stopped (by its PID) and the tree is the commit it
+    started from, the user's gitignored gateway/.env untouched."""
+    home = tmp_path / "home"
+    home.mkdir()
+    project = committed_project(template_repo, tmp_path, "A")
+    (project / "gateway").mkdir()
+    (project / "gateway" / ".env").write_text("LITELLM_MASTER_KEY=sk-mine\n")  # gitignored, the user's
+    before = status_and_hashes(project)
+    fake, pid_file = tmp_path / "copier", tmp_path / "copier.pid"
+    fake.write_text(HALF_WAY_COPIER.format(python=sys.executable, real=str(Path(sys.executable).parent / "copier")))
+    fake.chmod(0o755)
+    process = subprocess.Popen(["scripts/migrate.sh", "C"], cwd=project, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=migrate_env(home, COPIER=str(fake), HALF_WAY_PID=str(pid_file)))
+    copier_pid = None
+    try:
+        for _ in range(MIGRATE_TIMEOUT * 10):  # bounded: until the update is half-way
+            if pid_file.exists() and pid_file.read_text() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert pid_file.exists(), process.communicate(timeout=60)
+        copier_pid = int(pid_file.read_text())
+        assert (project / "client" / "env.sh").read_text() == "half-migrated\n"  # the tree is half-migrated
+        process.send_signal(signal_number)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        if copier_pid and alive(copier_pid):
+            os.kill(copier_pid, 9)
+    assert process.returncode == exit_code, out + err
+    assert err.splitlines()[-1] == (f"migrate.sh: stopped; the tree is back at {git(project, 'rev-parse', 'HEAD')[:12]}"
+                                    " as it was, nothing was changed"), err
+    assert not alive(copier_pid)
+    assert status_and_hashes(project) == before
 
 
 def test_rename_answers_keeps_every_other_line_and_refuses_two_different_values(tmp_path):

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 MODULE_PATH = Path(__file__).resolve().parent.parent / "template" / "client" / "settings_merge.py"
 CONFLICTING = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")
@@ -57,8 +59,8 @@ def test_install_into_absent_settings_writes_our_keys_and_notes_the_file_was_cre
                                    "removed": False},
         "env.ANTHROPIC_DEFAULT_OPUS_MODEL": {"had_previous": False, "previous": None, "value": "claude-opus-5-5",
                                              "removed": False},
-    }, "created_settings_file": True}
-    assert list(result.record) == ["keys", "created_settings_file"]  # the record file's key order
+    }, "created_settings_file": True, "original_text": None}
+    assert list(result.record) == ["keys", "created_settings_file", "original_text"]  # the record file's key order
 
 
 def test_install_keeps_unrelated_keys_and_leaves_its_arguments_alone():
@@ -445,3 +447,140 @@ def test_main_a_settings_path_that_is_a_folder_is_one_line(home, capsys):
     assert run(home) == 1
     assert capsys.readouterr().err == (f"install.sh: cannot read {home / '.claude' / 'settings.json'} (Is a "
                                        "directory); check that it is a file you can read; nothing was changed\n")
+
+
+# -------------------------------------------------------------------------------------------------------------
+# Strict JSON in and out, bounded nesting, the original text given back
+# -------------------------------------------------------------------------------------------------------------
+def run_in(folder: Path, mode: str) -> int:
+    source = folder / "src.json"
+    if not source.exists():
+        source.write_text(json.dumps(SOURCE))
+    return sm.main([mode, "0", str(folder / ".claude"), str(source), json.dumps(list(CONFLICTING))])
+
+
+def test_undo_keeps_an_empty_settings_file_it_found(home, capsys):
+    write_settings(home, "")
+    assert run(home) == 0 and run(home, "undo") == 0
+    assert (home / ".claude" / "settings.json").read_bytes() == b""
+
+
+def test_undo_gives_back_the_original_text_byte_for_byte(home, capsys):
+    original = '{"theme":"dark",\r\n  "env": {"MY_VAR": "x", "CLAUDE_CODE_USE_BEDROCK": "1"}}'
+    write_settings(home, original)
+    (home / ".claude" / "settings.json").write_bytes(original.encode())  # write_text would translate nothing
+    assert run(home) == 0
+    assert run(home, "undo") == 0
+    assert (home / ".claude" / "settings.json").read_bytes() == original.encode()
+
+
+def test_undo_after_an_unrelated_edit_keeps_the_edit(home, capsys):
+    write_settings(home, '{"theme":"dark"}')
+    assert run(home) == 0
+    path = home / ".claude" / "settings.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "theme": "light"}))
+    assert run(home, "undo") == 0
+    assert json.loads(path.read_text()) == {"theme": "light"}
+
+
+HOSTILE = {
+    "NaN": '{"a": NaN}',
+    "Infinity": '{"env": {"X": "1"}, "n": -Infinity}',
+    "huge": '{"n": 1e999}',
+    "surrogate": '{"env": {"X": "\\ud800"}}',
+    "surrogate key": '{"\\udfff": 1}',
+    "deep": '{"a": ' + "[" * 100 + "]" * 100 + "}",
+    "very deep": '{"a": ' + "[" * 100000 + "]" * 100000 + "}",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_json_is_one_line_and_leaves_everything_as_it_was(home, capsys, name):
+    write_settings(home, HOSTILE[name])
+    before = snapshot(home / ".claude")
+    for mode in ("install", "undo"):
+        assert run(home, mode) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1, captured.err[:300]
+        assert captured.err.startswith(f"install.sh: {home / '.claude' / 'settings.json'} ")
+        assert captured.err.endswith("; fix it first; nothing was changed\n")
+        assert snapshot(home / ".claude") == before
+
+
+def test_dump_refuses_to_write_a_non_finite_number():
+    with pytest.raises(ValueError):
+        sm.dump({"n": float("inf")})
+
+
+# Claude Code settings as users write them: any JSON object, any formatting.
+_scalars = (st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(max_size=20))
+_json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+_settings = st.dictionaries(st.sampled_from(["theme", "model", "env", "permissions", "hooks", "x"]), _json, max_size=5)
+
+
+@st.composite
+def settings_texts(draw):
+    data = draw(_settings)
+    if draw(st.booleans()):
+        data["env"] = draw(st.dictionaries(st.sampled_from([*OURS, *CONFLICTING, "MY_VAR"]), st.text(max_size=10)))
+    text = json.dumps(data, indent=draw(st.sampled_from([None, 0, 2, 4, "\t"])),
+                      ensure_ascii=draw(st.booleans()), separators=draw(st.sampled_from([None, (",", ":")])))
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    return draw(st.sampled_from(["", " ", "\n", "\r\n"])) + text + draw(st.sampled_from(["", "\n", "  \n"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(st.none(), st.just(""), settings_texts()))
+def test_install_then_undo_gives_back_the_original_bytes(text):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / ".claude" / "settings.json"
+        if text is not None:
+            path.parent.mkdir()
+            path.write_bytes(text.encode("utf-8"))
+        assert run_in(folder, "install") == 0
+        assert run_in(folder, "undo") == 0
+        if text is None:
+            assert not path.exists()
+        else:
+            assert path.read_bytes() == text.encode("utf-8")
+        assert not (folder / ".claude" / sm.RECORD_FILE).exists()
+
+
+_hostile_values = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-2e308", '"\\ud83d"', '"a\\udc00b"'])
+
+
+@st.composite
+def hostile_texts(draw):
+    good = json.loads(draw(settings_texts()) or "{}")
+    bad = draw(_hostile_values)
+    depth = draw(st.integers(0, 3))
+    return '{"hostile": ' + "[" * depth + bad + "]" * depth + ", " + json.dumps(good)[1:].lstrip() \
+        if good else '{"hostile": ' + "[" * depth + bad + "]" * depth + "}"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(hostile_texts(), st.integers(65, 5000).map(lambda n: "[" * n + "]" * n).map(
+    lambda nested: '{"a": ' + nested + "}")))
+def test_hostile_settings_are_refused_in_one_line_and_left_untouched(text):
+    import contextlib
+    import io
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / ".claude" / "settings.json"
+        path.parent.mkdir()
+        path.write_bytes(text.encode("utf-8"))
+        err = io.StringIO()
+        for mode in ("install", "undo"):
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()) as out:
+                assert run_in(folder, mode) == 1
+            assert out.getvalue() == ""
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 2 and all(line.endswith("; fix it first; nothing was changed") for line in lines)
+        assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+        assert path.read_bytes() == text.encode("utf-8")

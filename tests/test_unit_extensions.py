@@ -141,3 +141,47 @@ def test_markdown_code_span_shows_any_value_literally(value):
         inner = inner[1:-1]
     assert inner == value
     assert common.md_code(value, in_table=True).replace("\\|", "|") == span
+
+
+# -------------------------------------------------------------------------------------------------------
+# The api_key_helper key check sees the command as the shell does
+# -------------------------------------------------------------------------------------------------------
+@st.composite
+def shell_quoted(draw, text: str) -> str:
+    """`text` as one shell word, cut into pieces each quoted one of the ways bash removes again."""
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=4)))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)]) if text[a:b]]
+    out = []
+    for piece in pieces:
+        way = draw(st.sampled_from(["plain", "single", "double", "backslash", "ansi-hex", "empty-pair"]))
+        out.append({"plain": piece, "single": f"'{piece}'", "double": f'"{piece}"',
+                    "backslash": "".join("\\" + c for c in piece),
+                    "ansi-hex": "$'" + "".join(f"\\x{ord(c):02x}" for c in piece) + "'",
+                    "empty-pair": f"{piece}''"}[way])
+    return "".join(out)
+
+
+KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+
+@settings(max_examples=60, deadline=None, derandomize=bool(os.environ.get("CI")))
+@given(data=st.data(), key=st.text(alphabet=KEY_ALPHABET, min_size=20, max_size=40),
+       form=st.sampled_from(["echo {}", "printf %s {}", "KEY={} my-tool", "cat <<<{}"]))
+def test_an_api_key_hidden_by_shell_quoting_is_refused_and_never_echoed(data, key, form):
+    word = data.draw(shell_quoted("sk-ant-" + key))
+    command = form.format(word)
+    # What bash makes of the word is the key (the ground truth the check must match).
+    seen = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True, timeout=30, check=False)
+    assert seen.stdout == "sk-ant-" + key, (word, seen.stdout)
+    message = rules.answer_error("api_key_helper", complete_answers(cost_tracking=True, client_auth="api_key_helper",
+                                                                    api_key_helper=command))
+    assert message.startswith("api_key_helper: ") and "contains what looks like an API key" in message, message
+    assert "\n" not in message and key[8:] not in message
+
+
+@pytest.mark.parametrize("command", ["vault kv get -field=key secret/claude/gateway", "op read 'op://vault/gw/key'",
+                                     "sh -c \"aws secretsmanager get-secret-value --secret-id gw\"",
+                                     "printf '%s' \"$GATEWAY_KEY\""])
+def test_an_ordinary_helper_command_passes_the_key_check(command):
+    assert rules.answer_error("api_key_helper", complete_answers(cost_tracking=True, client_auth="api_key_helper",
+                                                                 api_key_helper=command)) == ""

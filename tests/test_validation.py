@@ -187,6 +187,30 @@ def test_copy_into_a_folder_with_files_the_template_writes_is_refused_before_wri
     assert (dest / "client" / "env.sh").read_text() == "mine\n"
 
 
+@pytest.mark.parametrize("overwrite", [False, True], ids=["plain", "overwrite"])
+@pytest.mark.parametrize("blocker", ["client", "scripts/lib", "client/env.sh/"],
+                         ids=["file-for-folder", "nested-file-for-folder", "folder-for-file"])
+def test_copy_where_a_template_folder_is_a_file_is_refused_before_writing(template_repo, tmp_path, blocker,
+                                                                           overwrite):
+    """copier would write every file before the one in the way, then stop with a traceback; --overwrite too."""
+    dest = tmp_path / "existing"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine\n")
+    if blocker.endswith("/"):
+        (dest / blocker).mkdir(parents=True)
+    else:
+        (dest / blocker).parent.mkdir(parents=True, exist_ok=True)
+        (dest / blocker).write_text("mine\n")
+    before = sorted(str(p.relative_to(dest)) for p in dest.rglob("*"))
+    result = run_copier_cli(template_repo, dest, *(["--overwrite"] if overwrite else []), data={})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    last = [line for line in result.stderr.splitlines() if line.strip()][-1]
+    kind = "a folder where the template writes a file" if blocker.endswith("/") else \
+        "a file where the template has a folder"
+    assert f"cannot write this template's files there: {blocker.rstrip('/')} ({kind}); nothing was written" in last
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == before
+
+
 def test_bind_address_with_a_zone_id_is_rejected(template_repo, tmp_path):
     """Python's IP parser accepts any text after % (an IPv6 zone id); it would reach shell defaults unquoted."""
     last = rejected(template_repo, tmp_path, cost_tracking=True, gateway_bind="::1%$(touch PWNED)",

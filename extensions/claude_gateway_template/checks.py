@@ -7,13 +7,14 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import shlex
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from .common import is_loopback, shown, split_hosts
+from .common import is_loopback, redacted, shown, split_hosts
 from .records import RegionList, Rule
 
 # Characters a URL may carry here: nothing a shell, YAML or JSON file would treat specially.
@@ -105,6 +106,14 @@ def gateway_url_error(value: Any, bind: Any, deployed_here: bool = True) -> str:
     return base_url_error(value, "gateway_url")
 
 
+_RFC1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def rfc1123_host(host: str) -> bool:
+    """A DNS subdomain as Kubernetes checks an Ingress host (RFC 1123, lower case as URLs give it)."""
+    return 0 < len(host) <= 253 and all(_RFC1123_LABEL.fullmatch(label) for label in host.split("."))
+
+
 def kubernetes_gateway_url_error(value: Any) -> str:
     """On Kubernetes clients reach the gateway through the Ingress: its host and TLS come from this URL."""
     expected = "expected the https:// URL of the gateway's Ingress without a path, e.g. https://llm-gateway.example.com"
@@ -118,6 +127,10 @@ def kubernetes_gateway_url_error(value: Any) -> str:
             or (parts.hostname or "").replace(".", "").isdigit() or ":" in (parts.hostname or ""):
         return (f"gateway_url: {shown(value)} cannot be the gateway's Ingress (gateway_runtime=kubernetes); "
                 f"{expected} (a DNS name, port 443).")
+    if not rfc1123_host(parts.hostname or ""):
+        return (f"gateway_url: {shown(value)} has a host an Ingress cannot carry (gateway_runtime=kubernetes); "
+                f"{expected}, its host a DNS name as RFC 1123 says: labels of letters, digits and inner hyphens, "
+                f"each 1 to 63 characters, separated by single dots, 253 characters at most.")
     return ""
 
 
@@ -191,14 +204,44 @@ def budget_contact_error(value: Any) -> str:
             f"platform-team@example.com.")
 
 
+_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+# ANSI-C quoting ($'...') as bash reads it, for the escapes that can spell a key's characters.
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'")
+_ANSI_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|.)")
+
+
+def _ansi_c(body: str) -> str:
+    def char(match: re.Match) -> str:
+        escape = match.group(1)
+        if escape[0] in "xuU":
+            return chr(min(int(escape[1:], 16), 0x10FFFF))
+        if escape[0].isdigit():
+            return chr(int(escape, 8) & 0xFF)
+        return {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "f": "\f",
+                "v": "\v"}.get(escape, escape)
+    return "'" + _ANSI_C_ESCAPE.sub(char, body).replace("'", "'\\''") + "'"
+
+
+def shell_words(command: str) -> list[str]:
+    """The words of `command` as a POSIX shell (and bash, for $'...') sees them after quote removal. Only what
+    quoting hides is undone: expansions (variables, command substitution) stay as written. Quoting that does not
+    close (the shell would refuse it): the text without any quote or backslash, split at blanks."""
+    try:
+        return shlex.split(_ANSI_C.sub(lambda m: _ansi_c(m.group(1)), command), posix=True)
+    except ValueError:
+        return re.sub(r"[\"'\\]", "", command).split()
+
+
 def api_key_helper_error(value: Any) -> str:
     if value in (None, ""):
         return ("api_key_helper: empty; expected the command that prints the gateway key, e.g. vault kv get "
                 "-field=key secret/claude/gateway (client_auth=api_key_helper needs it).")
-    if isinstance(value, str) and re.search(r"\bsk-[A-Za-z0-9_-]{16,}", value):
-        return (f"api_key_helper: {shown(value)} contains what looks like an API key, which would be stored in "
-                f".copier-answers.yml and client/settings.json; expected a command that fetches the key, e.g. vault "
-                f"kv get -field=key secret/claude/gateway.")
+    # A key is a key however it is quoted: the words as the shell sees them are checked, not only the text.
+    if isinstance(value, str) and (_API_KEY.search(value) or any(_API_KEY.search(w) for w in shell_words(value))):
+        shown_words = redacted(" ".join(shell_words(value))) if not _API_KEY.search(value) else value
+        return (f"api_key_helper: {shown(shown_words)} contains what looks like an API key, which would be stored "
+                f"in .copier-answers.yml and client/settings.json; expected a command that fetches the key, e.g. "
+                f"vault kv get -field=key secret/claude/gateway.")
     if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
         return ""
     return (f"api_key_helper: {shown(value)} is not a command; expected one line whose output is the gateway "

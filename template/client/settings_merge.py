@@ -15,6 +15,13 @@ settings.json. Undo takes back exactly those keys (restoring the earlier values)
 since; an `env` that install had to replace (it was not an object) or that was an empty object comes back as it
 was. Exit: 0 done or nothing to do; 1 failed, nothing written; 2 wrong arguments.
 
+JSON is strict both ways: a file holding a number that is not finite (NaN, Infinity, or one too large for a
+double, such as 1e999), a lone surrogate (\ud800), or objects and lists nested deeper than MAX_DEPTH is refused in
+one line before anything is written. Files are read and written as they are (no newline translation). The first
+install notes the settings file's exact text (or that there was none) in the record: an undo whose result equals
+it as JSON (nothing else changed in between) gives back that text byte for byte, an empty file included; a file
+install created is removed again.
+
 Files: the settings, the record, the backups and the temporary files can all hold copied values (a key, a proxy
 URL with its password), so each is created mode 600. A settings folder this creates is mode 700; an existing one
 keeps its mode (it is the user's, and other tools keep files there: the 600 files are what protect the values).
@@ -32,6 +39,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 import os
 import stat
 import sys
@@ -44,6 +52,7 @@ PROG = "install.sh"  # messages carry the name of the command the user ran
 SETTINGS_FILE = "settings.json"
 RECORD_FILE = "settings.installed-by-template.json"
 USAGE = "usage: settings_merge.py install|undo 0|1 SETTINGS_DIR SOURCE CONFLICTING_JSON_LIST"
+MAX_DEPTH = 64  # nesting of objects and lists: Claude Code's settings use 3; deeper input is refused
 
 
 class _Absent:
@@ -95,17 +104,59 @@ def drop(data: dict, key: str, keep_section: bool = False) -> None:
 
 
 def dump(data: dict) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def new_record(record: dict, settings_text: str) -> dict:
+def json_problem(data: Any) -> str:
+    """What makes `data` (as json.loads gives it) unfit to be written back as strict UTF-8 JSON, "" if nothing:
+    a non-finite number, a lone surrogate in a key or a string, nesting deeper than MAX_DEPTH. Iterative: any
+    depth is safe to check."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return "holds a number that is not finite (NaN, Infinity, or too large, such as 1e999); use a finite number"
+        strings = [node] if isinstance(node, str) else list(node) if isinstance(node, dict) else []
+        for text in strings:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return "holds a lone surrogate (such as \\ud800), which is not text; remove it"
+        if isinstance(node, (dict, list)):
+            if depth > MAX_DEPTH:
+                return f"nests objects or lists deeper than {MAX_DEPTH} levels"
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return ""
+
+
+def parse(text: str) -> Any:
+    """Strict JSON: `text` parsed, or ValueError with one line saying why (json's own reasons included)."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nests objects or lists deeper than {MAX_DEPTH} levels") from None
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON ({error})") from None
+    problem = json_problem(data)
+    if problem:
+        raise ValueError(problem)
+    return data
+
+
+def new_record(record: dict, settings_text: str, existed: bool | None = None) -> dict:
     """The install record as loaded (`{}` if there was none), completed: `keys` maps each owned key to
     {"had_previous", "previous", "value", "removed"}; `created_settings_file` says whether the first install
-    found no settings (then undo removes the file rather than leave `{}` behind). `sections`, only while needed,
-    maps a section ("env") that was there but not a non-empty object to {"previous": what it was}."""
+    found no settings file (then undo removes the file rather than leave `{}` behind); `original_text` is the
+    settings file's exact text then (None: there was none; absent in records of older releases). `sections`,
+    only while needed, maps a section ("env") that was there but not a non-empty object to {"previous": what it
+    was}. `existed`: whether the settings file is there (default: whether `settings_text` is not empty)."""
+    existed = bool(settings_text) if existed is None else existed
+    fresh = "keys" not in record
     record = copy.deepcopy(record)
     record.setdefault("keys", {})
-    record.setdefault("created_settings_file", not settings_text)
+    record.setdefault("created_settings_file", not existed)
+    if fresh:
+        record["original_text"] = settings_text if existed else None
     return record
 
 
@@ -208,6 +259,14 @@ def undo(settings: dict, record: dict) -> list[str]:
     return report
 
 
+def _parsed_or_absent(text: str) -> Any:
+    """`text` as JSON (an empty text is `{}`), ABSENT if it is not strict JSON (a record edited by hand)."""
+    try:
+        return parse(text) if text.strip() else {}
+    except ValueError:
+        return ABSENT
+
+
 @dataclass
 class Plan:
     """What a run changes. `text` is the new settings file (equal to the old text: nothing to write)."""
@@ -220,10 +279,13 @@ class Plan:
 
 
 def plan(mode: str, settings_text: str, current: dict, record: dict, source: dict | None = None,
-         conflicting: tuple[str, ...] = ()) -> Plan:
+         conflicting: tuple[str, ...] = (), existed: bool | None = None) -> Plan:
     """The outcome of `mode` ("install" needs `source`) on settings `current` read from `settings_text` ("" if
-    absent) with the loaded `record`; the arguments are left alone."""
-    record = new_record(record, settings_text)
+    absent) with the loaded `record`; `existed`: whether the settings file is there (default: whether
+    `settings_text` is not empty). The arguments are left alone."""
+    existed = bool(settings_text) if existed is None else existed
+    record = new_record(record, settings_text, existed)
+    original = record.pop("original_text", None) if mode == "undo" else record.get("original_text")
     updated = copy.deepcopy(current)
     if mode == "install":
         if source is None:
@@ -232,10 +294,12 @@ def plan(mode: str, settings_text: str, current: dict, record: dict, source: dic
     else:
         report = undo(updated, record)
     text = settings_text if same(updated, current) else dump(updated)
-    # Undo of an install that created the file: remove it again rather than leave an empty object behind.
-    remove_file = mode == "undo" and not updated and record["created_settings_file"] and bool(settings_text)
-    if remove_file:
-        text = ""
+    remove_file = False
+    if mode == "undo" and not record["keys"]:
+        if isinstance(original, str) and same(updated, _parsed_or_absent(original)):
+            text = original  # nothing else changed since the first install: its text, byte for byte
+        elif not updated and record["created_settings_file"] and existed and settings_text:
+            remove_file, text = True, ""  # install created the file: remove it rather than leave `{}` behind
     return Plan(updated, record, report, text, remove_file)
 
 
@@ -250,7 +314,7 @@ def diff_text(before: str, after: str, settings_path: str) -> str:
 def load(path: str, default: Any) -> tuple[Any, str]:
     """(the JSON object in `path`, its text); (`default`, "") if there is no file; an empty file is `{}`."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:  # as it is: CRLF stays CRLF
             text = f.read()
     except (FileNotFoundError, NotADirectoryError):  # the latter: a parent is a file (the writes will say so)
         return default, ""
@@ -258,9 +322,9 @@ def load(path: str, default: Any) -> tuple[Any, str]:
         reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
         raise Failure(f"cannot read {path} ({reason}); check that it is a file you can read") from None
     try:
-        data = json.loads(text) if text.strip() else {}
+        data = parse(text) if text.strip() else {}
     except ValueError as error:
-        raise Failure(f"{path} is not valid JSON ({error}); fix it first") from None
+        raise Failure(f"{path} {error}; fix it first") from None
     if not isinstance(data, dict):
         raise Failure(f"{path} does not hold a JSON object")
     return data, text
@@ -314,7 +378,7 @@ def backup_path(settings_path: str, stamp: str) -> str:
 
 def _write_fd(fd: int, text: str) -> None:
     os.fchmod(fd, 0o600)  # exactly 600, whatever the umask
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
@@ -399,7 +463,7 @@ def commit(w: Writes) -> str | None:
         if w.record_text:
             record_tmp = stage(record_target, w.record_text)
             made.append(record_tmp)
-    except (Failure, OSError) as error:
+    except (Failure, OSError, ValueError) as error:  # ValueError: text that is not UTF-8 (checked on load too)
         for path in made:
             try:
                 os.remove(path)
@@ -412,6 +476,8 @@ def commit(w: Writes) -> str | None:
                 pass
         if isinstance(error, Failure):
             raise
+        if not isinstance(error, OSError):
+            raise Failure(f"cannot write {w.settings_path} as UTF-8 JSON ({error})") from None
         where = os.path.dirname(error.filename) if isinstance(error.filename, str) else w.settings_dir
         raise Failure(f"cannot write in {where} ({error.strerror}); make sure it is a folder you can write to, "
                       "or set CLAUDE_CONFIG_DIR to one") from None
@@ -431,25 +497,26 @@ def commit(w: Writes) -> str | None:
 
 def record_text(record: dict) -> str:
     """The record file's text; "" when nothing is owned any more (the file goes)."""
-    return json.dumps(record, indent=2) + "\n" if record["keys"] else ""
+    return json.dumps(record, indent=2, allow_nan=False) + "\n" if record["keys"] else ""
 
 
 def run(mode: str, dry_run: bool, settings_dir: str, source_path: str, conflicting: list[str]) -> None:
     settings_path = os.path.join(settings_dir, SETTINGS_FILE)
     record_path = os.path.join(settings_dir, RECORD_FILE)
     current, original_text = load(settings_path, {})
+    existed = os.path.isfile(settings_path)
     record, old_record_text = load(record_path, {})
     source = None
     if mode == "install":
         source, _ = load(source_path, None)
         if source is None:
             raise Failure(f"{source_path} is missing")
-    result = plan(mode, original_text, current, record, source, tuple(conflicting))
+    result = plan(mode, original_text, current, record, source, tuple(conflicting), existed)
     if dry_run:
         print(diff_text(original_text, result.text, settings_path) or f"{settings_path}: nothing to change")
         print("dry run: nothing was written")
         return
-    changed = result.text != original_text
+    changed = result.text != original_text or result.remove_file
     new_record_text = record_text(result.record)
     writes = Writes(settings_dir, settings_path, result.text if changed else None, result.remove_file,
                     original_text, record_path, None if new_record_text == old_record_text else new_record_text)

@@ -7,8 +7,9 @@
 #                              its own policy: counting, stopping at the first failure)
 #   curl_config NAME VALUE     one line of a curl config for `curl --config -`
 #   curl_bearer TOKEN          the Authorization header line for TOKEN, as curl config
-#   dotenv_value FILE NAME     the value of NAME in a .env file (gateway/.env)
-#   dotenv_unquote VALUE       VALUE without one pair of surrounding quotes, as docker compose reads it
+#   dotenv_value FILE NAME     the value of NAME in a .env file (gateway/.env), as scripts/lib/envfile.py reads it
+#   dotenv_read FILE NAME      the same into $dotenv_result (a value may end in a newline)
+#   dotenv_parse LINE          what one .env line sets: $dotenv_name and $dotenv_val
 #   need_tools TOOL...         exit 1 with one line naming the first TOOL not in PATH
 # client/ scripts do not use this file: they are copied to developer machines on their own.
 
@@ -46,22 +47,62 @@ curl_bearer() {
   [ -z "${1:-}" ] || curl_config header "Authorization: Bearer $1"
 }
 
-# dotenv_unquote VALUE: VALUE without one pair of surrounding double or single quotes (and a trailing CR).
-dotenv_unquote() {
-  local value=${1%$'\r'}
-  case "$value" in \"*\") value=${value#\"}; value=${value%\"} ;; \'*\') value=${value#\'}; value=${value%\'} ;; esac
-  printf '%s\n' "$value"
+# The reading of a .env file (gateway/.env, versions.env) is defined once, in scripts/lib/envfile.py (its
+# docstring: docker compose's reading of one-line values, never evaluated); dotenv_parse is the same in bash.
+# dotenv_parse LINE: set dotenv_name and dotenv_val to what one .env line sets; return 1 (setting nothing) for a
+# comment, a blank line, a line without `=`, or a quote that does not close.
+dotenv_parse() {
+  local line=${1%$'\r'} rest quote char out="" i=1 n
+  line="${line#"${line%%[![:blank:]]*}"}"
+  case "$line" in ""|"#"*) return 1 ;; esac
+  case "$line" in export[[:blank:]]*) line=${line#export}; line="${line#"${line%%[![:blank:]]*}"}" ;; esac
+  case "$line" in *=*) ;; *) return 1 ;; esac
+  dotenv_name=${line%%=*}
+  dotenv_name="${dotenv_name#"${dotenv_name%%[![:blank:]]*}"}"
+  dotenv_name="${dotenv_name%"${dotenv_name##*[![:blank:]]}"}"
+  rest=${line#*=}
+  rest="${rest#"${rest%%[![:blank:]]*}"}"
+  case "$rest" in
+    \'*|\"*) quote=${rest:0:1} ;;
+    *) rest=${rest%% #*}; dotenv_val="${rest%"${rest##*[![:blank:]]}"}"; return 0 ;;
+  esac
+  n=${#rest}
+  while [ "$i" -lt "$n" ]; do
+    char=${rest:i:1}
+    if [ "$char" = "\\" ] && [ $((i + 1)) -lt "$n" ]; then
+      char=${rest:i+1:1}
+      if [ "$quote" = "'" ]; then
+        if [ "$char" = "'" ]; then out+="'"; else out+="\\$char"; fi
+      else
+        case "$char" in n) out+=$'\n' ;; r) out+=$'\r' ;; t) out+=$'\t' ;; \\|\") out+=$char ;; *) out+="\\$char" ;; esac
+      fi
+      i=$((i + 2))
+      continue
+    fi
+    if [ "$char" = "$quote" ]; then dotenv_val=$out; return 0; fi
+    out+=$char
+    i=$((i + 1))
+  done
+  return 1
 }
 
-# dotenv_value FILE NAME: print the value of the last `NAME=value` (or `export NAME=value`) line of FILE, unquoted,
-# never evaluated; commented lines (`# NAME=...`) do not count. Returns 1 (printing nothing) when FILE or the line is missing.
-dotenv_value() {
-  local line found=1 value=""
+# dotenv_read FILE NAME: set dotenv_result to the value of the last line of FILE that sets NAME; return 1 (and
+# set it to "") when FILE or such a line is missing.
+dotenv_read() {
+  local line found=1 dotenv_name dotenv_val
+  dotenv_result=""
   [ -f "$1" ] || return 1
   while IFS= read -r line || [ -n "$line" ]; do
-    line=${line#export }
-    case "$line" in "$2="*) value=${line#*=}; found=0 ;; esac
+    if dotenv_parse "$line" && [ "$dotenv_name" = "$2" ]; then dotenv_result=$dotenv_val; found=0; fi
   done <"$1"
   # The last line wins, as for docker compose and a shell sourcing the file (init-secrets.sh only appends).
-  [ "$found" -eq 0 ] && dotenv_unquote "$value"
+  return "$found"
+}
+
+# dotenv_value FILE NAME: print NAME's value (dotenv_read), never evaluated; returns 1 (printing nothing) when FILE
+# or the line is missing.
+dotenv_value() {
+  local dotenv_result
+  dotenv_read "$1" "$2" || return 1
+  printf '%s\n' "$dotenv_result"
 }

@@ -52,17 +52,14 @@ litellm_bin() {
   echo "$here/.venv/bin/litellm"
 }
 
-# Export gateway/.env without shell evaluation: values are taken literally (as docker compose does).
+# Export gateway/.env without shell evaluation, read as docker compose reads it (scripts/lib/envfile.py).
 load_env() {
   [ -f "$envfile" ] || die "gateway/.env is missing; run scripts/init-secrets.sh first"
+  local line dotenv_name dotenv_val
   while IFS= read -r line || [ -n "$line" ]; do
-    line=${line%$'\r'}   # a .env saved on Windows
-    line=${line#export }  # the form a shell sources; init-secrets.sh reads it too
-    case "$line" in ''|'#'*) continue ;; esac
-    key=${line%%=*}
-    case "$key" in ''|[0-9]*|*[!A-Za-z0-9_]*) die "gateway/.env: cannot read line '$key=...'" ;; esac
-    value=$(dotenv_unquote "${line#*=}")
-    export "$key=$value"
+    dotenv_parse "$line" || continue   # the one reading of a .env line (scripts/lib/common.sh)
+    case "$dotenv_name" in ''|[0-9]*|*[!A-Za-z0-9_]*) die "gateway/.env: cannot read line '$dotenv_name=...'" ;; esac
+    export "$dotenv_name=$dotenv_val"
   done < "$envfile"
 }
 

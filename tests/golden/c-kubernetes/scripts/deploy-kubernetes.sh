@@ -4,12 +4,18 @@
 # In this order, stopping at the first failure:
 #   1. offline: kubectl 1.27 or newer, every manifest kustomization.yaml lists, `kubectl kustomize` builds them;
 #      gateway/.env holds every required key
-#   2. the namespace claude-gateway, the Secret litellm-secrets (only the keys the pods read, from
+#   2. the namespace claude-gateway, the Secret litellm-secrets-<hash> (only the keys the pods read, from
 #      gateway/.env, through a mode-600 temporary file: never on a command line) and the ConfigMap
-#      litellm-config-local (gateway/litellm_config.local.yaml)
+#      litellm-config-local-<hash> (gateway/litellm_config.local.yaml).
+#      <hash>: the first 10 hex digits of the content's sha256, as kustomize's secretGenerator names them. A new
+#      content is a new object, created (never changed: what running pods read stays as it is); the manifests are
+#      applied with these names in place of the plain ones
 #   3. the migration Job litellm-migrate-1-108-14, awaited (up to 600 s)
-#   4. `kubectl apply -k gateway/kubernetes --dry-run=server`, then the same for real
-#   5. the rollout of deployment/litellm, awaited (up to 900 s)
+#   4. the manifests (`kubectl kustomize gateway/kubernetes`, release names in): a server-side dry run, then for real
+#   5. the rollout of deployment/litellm, awaited (up to 900 s); if it fails,
+#      `kubectl rollout undo` gives the running release its pod template back
+# On any failure after step 2 it deletes the Secret and ConfigMaps this run created, and only those: the running
+# release's configuration is left as it was.
 # kubectl uses your current context (KUBECONFIG); every call has a timeout (--request-timeout, or --timeout
 # for the two waits).
 #
@@ -17,7 +23,7 @@
 #   --dry-run   check step 1 and print what would be applied (the manifests, the Secret's key names, never
 #               its values); changes nothing in the cluster
 # Exit:   0 deployed (or the dry run passed)
-#         1 a step failed (the message names it)
+#         1 a step failed (the message names it); what this run created is deleted again
 #         2 usage error
 #         3 refused before any change: kubectl missing or older than 1.27, gateway/.env or a key
 #           in it missing, a manifest missing
@@ -46,6 +52,8 @@ namespace=claude-gateway
 request_timeout=30s
 
 say() { printf '%s\n' "deploy-kubernetes.sh: $*"; }
+trap 'exit 130' INT
+trap 'exit 143' TERM
 refuse() { echo "deploy-kubernetes.sh: $1; nothing was changed" >&2; exit 3; }
 fail() { echo "deploy-kubernetes.sh: $1" >&2; exit 1; }
 kube() { kubectl --request-timeout="$request_timeout" "$@"; }
@@ -72,9 +80,34 @@ kubectl kustomize "$manifests" >/dev/null 2>&1 || refuse "kubectl kustomize gate
 [ -f "$envfile" ] || refuse "gateway/.env is missing; run scripts/init-secrets.sh and fill it in"
 [ -f "$local_config" ] || refuse "gateway/litellm_config.local.yaml is missing; run scripts/init-secrets.sh"
 
-# The Secret's content, key by key from gateway/.env (never evaluated), into a mode-600 file removed on exit.
+if command -v sha256sum >/dev/null 2>&1; then
+  hash10() { sha256sum "$1" | cut -c1-10; }
+elif command -v shasum >/dev/null 2>&1; then
+  hash10() { shasum -a 256 "$1" | cut -c1-10; }
+else
+  refuse "needs sha256sum or shasum (to name each release's Secret), which is not in PATH; install coreutils"
+fi
+
+# The Secret's content, key by key from gateway/.env (never evaluated), into a mode-600 file removed on exit;
+# the built manifests beside it. What this run created in the cluster ("kind/name ...") is deleted again unless
+# the deployment succeeded.
 secret_file=$(mktemp)
-trap 'rm -f "$secret_file"' EXIT
+built=$(mktemp)
+created=""
+deployed=0
+cleanup() {
+  local object
+  rm -f "$secret_file" "$built"
+  [ "$deployed" -eq 0 ] || return 0
+  for object in $created; do
+    if kube -n "$namespace" delete "$object" --ignore-not-found >/dev/null 2>&1; then
+      say "deleted $object (created by this run)"
+    else
+      echo "deploy-kubernetes.sh: could not delete $object; run: kubectl -n $namespace delete $object" >&2
+    fi
+  done
+}
+trap cleanup EXIT
 secret_keys=""
 # add_key NAME REQUIRED: NAME's value from gateway/.env into the Secret's file; a required one must be set.
 add_key() {
@@ -93,45 +126,65 @@ add_key DATABASE_URL required
 add_key REDIS_URL required
 add_key ANTHROPIC_API_KEY required
 
+# Each release's names (the plain name, then the content's hash).
+secret_name="litellm-secrets-$(hash10 "$secret_file")"
+local_name="litellm-config-local-$(hash10 "$local_config")"
+# with_release_names: the manifests on stdin with each plain name replaced by this release's.
+with_release_names() {
+  sed -e "s/^\\( *name: \\)litellm-secrets\$/\\1$secret_name/" \
+      -e "s/^\\( *name: \\)litellm-config-local\$/\\1$local_name/"
+}
+# create_once KIND NAME ARGS...: `kubectl create KIND ... NAME ARGS` unless NAME is there (same name, same content:
+# the running release's, which is never changed); noted in $created when this run created it.
+create_once() {
+  local kind=$1 name=$2 resource
+  shift 2
+  resource=${kind%% *}/$name
+  if kube -n "$namespace" get "$resource" -o name >/dev/null 2>&1; then
+    say "$resource: already there (same content), kept"
+    return 0
+  fi
+  # shellcheck disable=SC2086  # KIND is one or two words: "secret generic", "configmap"
+  kube -n "$namespace" create $kind "$name" "$@" >/dev/null || return 1
+  created="$created $resource"
+}
+
 if [ "$dry_run" -eq 1 ]; then
   say "dry run: checks passed; nothing is applied"
-  say "would create or update in namespace $namespace: secret/litellm-secrets with keys:$secret_keys"
-  say "would create or update configmap/litellm-config-local from gateway/litellm_config.local.yaml"
+  say "would create in namespace $namespace: secret/$secret_name with keys:$secret_keys"
+  say "would create configmap/$local_name from gateway/litellm_config.local.yaml"
   say "would run job/litellm-migrate-1-108-14 and wait for it"
-  say "would apply (kubectl apply -k gateway/kubernetes):"
-  kubectl kustomize "$manifests"
+  say "would apply (kubectl kustomize gateway/kubernetes, with these names):"
+  kubectl kustomize "$manifests" | with_release_names
   exit 0
 fi
 
 # --- 2. namespace, Secret, ConfigMaps from files ---------------------------------------------------------------
 kube apply -f "$manifests/namespace.yaml" >/dev/null || fail "could not apply the namespace $namespace (step 2)"
-secret_changed=$(kube -n "$namespace" create secret generic litellm-secrets --from-env-file="$secret_file" \
-    --dry-run=client -o yaml | kube apply -f -) || fail "could not create or update secret/litellm-secrets (step 2)"
+create_once "secret generic" "$secret_name" --from-env-file="$secret_file" \
+  || fail "could not create secret/$secret_name (step 2)"
 rm -f "$secret_file"
-say "secret/litellm-secrets: keys$secret_keys"
-# What changed here is not in the pod template (the Secret, files outside git): the pods restart after step 4.
-changed=$(kube -n "$namespace" create configmap litellm-config-local \
-    --from-file=litellm_config.local.yaml="$local_config" --dry-run=client -o yaml | kube apply -f -) \
-  || fail "could not create or update configmap/litellm-config-local (step 2)"
-changed="$changed $secret_changed"
+say "secret/$secret_name: keys$secret_keys"
+create_once configmap "$local_name" --from-file=litellm_config.local.yaml="$local_config" \
+  || fail "could not create configmap/$local_name (step 2)"
 
 # --- 3. the migration Job, before any pod of the new release starts ----------------------------------------------
-kube apply -f "$manifests/migration-job.yaml" >/dev/null || fail "could not apply job/litellm-migrate-1-108-14 (step 3)"
+with_release_names <"$manifests/migration-job.yaml" | kube apply -f - >/dev/null || fail "could not apply job/litellm-migrate-1-108-14 (step 3)"
 say "job/litellm-migrate-1-108-14: waiting for the database migrations (up to 600 s)"
 kubectl -n "$namespace" wait --for=condition=complete job/litellm-migrate-1-108-14 --timeout=600s >/dev/null \
   || fail "job/litellm-migrate-1-108-14 did not complete; see: kubectl -n $namespace logs job/litellm-migrate-1-108-14 (step 3)"
 
 # --- 4. the manifests: a server-side dry run first, then for real -----------------------------------------------
-kube apply -k "$manifests" --dry-run=server >/dev/null \
+kubectl kustomize "$manifests" | with_release_names >"$built" || fail "kubectl kustomize gateway/kubernetes failed (step 4)"
+kube apply -f "$built" --dry-run=server >/dev/null \
   || fail "the server refused the manifests in a dry run; nothing of step 4 was applied"
-kube apply -k "$manifests" || fail "kubectl apply -k gateway/kubernetes failed (step 4)"
-case "$changed" in
-  *configured*|*created*)
-    # A changed Secret or file outside the manifests: not in the pod template's checksum, so restart the pods.
-    kube -n "$namespace" rollout restart deployment/litellm >/dev/null || fail "could not restart deployment/litellm (step 4)" ;;
-esac
+kube apply -f "$built" || fail "kubectl apply of gateway/kubernetes failed (step 4)"
 
 # --- 5. the rollout -----------------------------------------------------------------------------------------------
-kubectl -n "$namespace" rollout status deployment/litellm --timeout=900s \
-  || fail "deployment/litellm did not become ready; see: kubectl -n $namespace describe deployment/litellm (step 5)"
+if ! kubectl -n "$namespace" rollout status deployment/litellm --timeout=900s; then
+  kube -n "$namespace" rollout undo deployment/litellm >/dev/null 2>&1 \
+    || echo "deploy-kubernetes.sh: could not roll back; run: kubectl -n $namespace rollout undo deployment/litellm" >&2
+  fail "deployment/litellm did not become ready, rolled back to the running release; see: kubectl -n $namespace describe deployment/litellm (step 5)"
+fi
+deployed=1
 say "done: the gateway answers at https://llm-gateway.example.com once DNS and the TLS certificate (secret/litellm-tls) are in place; check with scripts/health-check.sh"

@@ -16,7 +16,8 @@
 #         client/install.sh --undo [--dry-run]     take back what install set
 # Exit:   0  done, or nothing to do
 #         1  failed, nothing was changed (one line on stderr says why and what to do): HOME unset with no
-#            CLAUDE_CONFIG_DIR; python3 missing or older than 3.8; a settings file that is not a JSON object;
+#            CLAUDE_CONFIG_DIR; python3 missing or older than 3.8; a settings file that is not a strict JSON
+#            object (NaN, Infinity, a lone surrogate, nesting deeper than 64 levels);
 #            a read-only settings file or folder; a folder it cannot create or write in
 #         2  usage error
 set -eu

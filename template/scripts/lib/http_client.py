@@ -75,6 +75,7 @@ class Response:
     def close(self) -> None:
         self._watchdog.stop()
         try:
+            self._response.close()
             self._connection.close()
         except OSError:
             pass
@@ -117,6 +118,8 @@ class _Watchdog:
 
     def __init__(self, connection: http.client.HTTPConnection, deadline: float, budget: float):
         self.connection, self.deadline, self.budget = connection, deadline, budget
+        self.sock: socket.socket | None = None  # set once connected: http.client drops its own reference when
+        # an answer ends the connection (Connection: close), while the answer still reads from the socket
         self.expired = False
         self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
         self._timer.daemon = True
@@ -124,7 +127,7 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.expired = True
-        sock = self.connection.sock
+        sock = self.sock or self.connection.sock
         if sock is not None:
             try:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, under any TLS layer
@@ -207,6 +210,7 @@ def request(method: str, url: str, *, headers: dict[str, str] | None = None, bod
     watchdog = _Watchdog(connection, deadline, budget)
     try:
         connection.connect()
+        watchdog.sock = connection.sock
         watchdog.check()  # the watchdog may have fired before the socket existed
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()

@@ -176,6 +176,8 @@ class FakeLiteLLM(socketserver.ThreadingTCPServer):
             self.teams[body["team_id"]] = body
             return 200, body
         if path == "/key/generate":
+            if any(k.get("key_alias") == body.get("key_alias") for k in self.keys.values()):
+                return 400, {"error": {"message": "Key with alias already exists."}}  # as LiteLLM 1.108
             key = "sk-" + uuid.uuid4().hex
             import hashlib
             self.keys[key] = {**body, "token": hashlib.sha256(key.encode()).hexdigest(), "key_name": "sk-..." + key[-4:]}
@@ -241,6 +243,11 @@ def sync(project, capsys, *extra: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def created(gateway) -> list[str]:
+    """The calls that changed something (the sync reads the teams and keys first)."""
+    return [path for path, _ in gateway.calls if path != "/team/list" and not path.startswith("/key/list")]
+
+
 def test_a_keys_folder_that_is_a_link_is_refused_before_anything_is_created(project, gateway, capsys, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -249,13 +256,13 @@ def test_a_keys_folder_that_is_a_link_is_refused_before_anything_is_created(proj
     assert code == 2
     assert err.splitlines() == [(f"sync-access.sh: the keys folder {project}/gateway/keys is a symbolic link; keys are "
                                  "written only to a real folder (remove the link; the folder is created with mode 700)")]
-    assert gateway.calls == [] and list(elsewhere.iterdir()) == []
+    assert created(gateway) == [] and list(elsewhere.iterdir()) == []
 
 
 def test_a_keys_folder_that_is_a_file_is_refused_before_anything_is_created(project, gateway, capsys):
     (project / "gateway" / "keys").write_text("not a folder")
     code, _, err = sync(project, capsys)
-    assert code == 2 and "is not a folder; move that file away" in err and gateway.calls == []
+    assert code == 2 and "is not a folder; move that file away" in err and created(gateway) == []
 
 
 def test_the_keys_folder_is_created_or_narrowed_to_700(project, gateway, capsys):

@@ -309,3 +309,38 @@ def test_the_proxy_settings_apply_as_urllib_applies_them(servers, monkeypatch):
         assert (result, error) == ({}, None) and len(proxy.seen) == 1
     finally:
         proxy.stop()
+
+
+def test_a_tls_handshake_that_drips_is_cut_at_the_deadline():
+    """https: the handshake reads the server's records; one byte every 0.25 s keeps each read alive."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(10)
+    done = threading.Event()
+
+    def drip():
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            for _ in range(int(DRIP_FOR / DRIP_EVERY)):
+                if done.wait(DRIP_EVERY):
+                    return
+                try:
+                    conn.sendall(b"\x16")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        api = gateway_api.GatewayAPI(f"https://127.0.0.1:{listener.getsockname()[1]}", KEY, timeout=TIMEOUT)
+        result, error, seconds = run_call(api, "call")
+    finally:
+        done.set()
+        listener.close()
+        thread.join(timeout=10)
+    assert result is None and seconds < TIMEOUT + MARGIN, (seconds, error)
+    assert error.startswith("GET /thing: no complete answer within 1 s"), error

@@ -142,6 +142,31 @@ class _Watchdog:
     def stop(self) -> None:
         self._timer.cancel()
 
+    def create_connection(self, address, timeout=None, source_address=None):
+        """socket.create_connection, bounded by the deadline over all addresses (not the timeout per address),
+        each socket known to the watchdog from its first byte (a TLS handshake or a proxy's CONNECT answer that
+        drips is cut too)."""
+        host, port = address
+        error: OSError = OSError(f"{host} has no address")
+        for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            self.sock = sock
+            try:
+                sock.settimeout(remaining)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                sock.settimeout(timeout)
+                return sock
+            except OSError as failed:
+                error = failed
+                sock.close()
+        self.check()
+        raise error
+
 
 def _reason(error: BaseException) -> str:
     reason = getattr(error, "reason", None) or str(error) or type(error).__name__
@@ -208,6 +233,7 @@ def request(method: str, url: str, *, headers: dict[str, str] | None = None, bod
             target = urllib.parse.urlunsplit((parsed.scheme, parsed.netloc.rpartition("@")[2], parsed.path or "/",
                                               parsed.query, ""))
     watchdog = _Watchdog(connection, deadline, budget)
+    connection._create_connection = watchdog.create_connection  # http.client's own hook for making the socket
     try:
         connection.connect()
         watchdog.sock = connection.sock

@@ -40,6 +40,10 @@ def _load(module: str):
 
 
 gateway_api = _load("gateway_api")
+_SPEC = importlib.util.spec_from_file_location("conformance", LIB / "conformance.py")
+conformance = importlib.util.module_from_spec(_SPEC)
+sys.modules["conformance"] = conformance  # dataclasses look their module up
+_SPEC.loader.exec_module(conformance)
 
 KEY = "sk-admin-test-key-0123456789"
 TIMEOUT = 1.0  # seconds per call, the client's deadline
@@ -344,3 +348,27 @@ def test_a_tls_handshake_that_drips_is_cut_at_the_deadline():
         thread.join(timeout=10)
     assert result is None and seconds < TIMEOUT + MARGIN, (seconds, error)
     assert error.startswith("GET /thing: no complete answer within 1 s"), error
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=st.sampled_from([200, 200, 301, 302, 307, 308, 400, 401, 500]),
+       body=st.one_of(BODIES, st.just(b"event: message_start\ndata: {}\n\n"), st.just(b"data: " + b"x" * 300)),
+       framing=st.sampled_from(["length", "close", "lying"]),
+       drip=st.sampled_from([None, "status", "headers", "body"]),
+       streamed=st.booleans())
+def test_the_conformance_kit_follows_the_same_rules(servers, tmp_path_factory, status, body, framing, drip, streamed):
+    """The kit's client: within its deadline whatever the endpoint does, a redirect never followed."""
+    hostile, elsewhere = servers
+    name = scenario(status=status, body=body, framing=framing, drip=drip, location=elsewhere.url + "/stolen")
+    config = conformance.Config(root=tmp_path_factory.getbasetemp(), pattern="C", mode="gateway", settings_env={},
+                                models={}, base_url=f"{hostile.url}/s/{name}", key=KEY)
+    client = conformance.Client(config, timeout=TIMEOUT)
+    started = time.monotonic()
+    request = {"model": "m", "max_tokens": 8, "messages": []}
+    reply = client.stream(request) if streamed else client.post("/v1/messages/count_tokens", request)
+    assert time.monotonic() - started < TIMEOUT + MARGIN, reply
+    assert not reply.complete
+    if 300 <= status < 400 and drip not in ("status", "headers"):
+        assert reply.error.startswith(f"a redirect to {elsewhere.url}/stolen, not followed"), reply
+    assert KEY not in f"{reply.error} {reply.stream_error}"
+    assert not any("authorization" in seen for seen in elsewhere.seen), "the key reached another host"

@@ -7,11 +7,13 @@ import importlib.util
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT
 
+sys.path.insert(0, str(REPO_ROOT / "template" / "scripts" / "lib"))  # http_client.py, which conformance.py imports
 _SPEC = importlib.util.spec_from_file_location("conformance", REPO_ROOT / "template" / "scripts" / "lib" / "conformance.py")
 conformance = importlib.util.module_from_spec(_SPEC)
 sys.modules["conformance"] = conformance  # dataclasses look their module up
@@ -195,3 +197,67 @@ def test_a_broken_endpoint_fails_the_check_in_one_line_within_the_timeout(root, 
     assert not reply.complete
     assert expected in f"{reply.error} {reply.stream_error} {reply.events}"
     thread.join(timeout=10)
+
+
+def serve_drip(head: bytes, drip: bytes, seconds: float = 10.0):
+    """A loopback server that sends `head` at once, then `drip` one byte every 0.2 s (over and over, for at most
+    `seconds`): every read succeeds long before any per-read timeout, so only a deadline over the whole request
+    ends it."""
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        end = time.monotonic() + seconds
+        try:
+            conn.sendall(head)
+            for index in range(10_000):
+                if time.monotonic() > end:
+                    break
+                conn.sendall(drip[index % len(drip):index % len(drip) + 1])
+                time.sleep(0.2)
+        except OSError:
+            pass
+        conn.close()
+        server.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}", thread
+
+
+@pytest.mark.parametrize(("head", "drip", "expected"), [
+    (b"", b"HTTP/1.1 200 OK\r\n", "no complete answer within 2 s"),
+    (b"HTTP/1.1 200 OK\r\n", b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "no complete answer within 2 s"),
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n", b"data: {\"type\": \"ping\"" + b" " * 100,
+     "the stream did not end within 2 s"),
+], ids=["status-line", "headers", "line-without-newline"])
+def test_a_dripping_endpoint_cannot_hold_a_check_past_its_deadline(root, monkeypatch, head, drip, expected):
+    url, thread = serve_drip(head, drip)
+    monkeypatch.setenv("GATEWAY_URL", url)
+    monkeypatch.setenv("CONFORMANCE_KEY", "sk-unit-test-key-1")
+    config = conformance.load_config(root, "C", "gateway")
+    started = time.monotonic()
+    reply = conformance.Client(config, timeout=2).stream({"model": "o", "max_tokens": 8, "messages": []})
+    assert time.monotonic() - started < 2 + 5  # the hang guard: the server would drip for 10 s
+    assert not reply.complete
+    assert expected in f"{reply.error} {reply.stream_error}", reply
+    thread.join(timeout=15)
+
+
+@pytest.mark.parametrize("key", ['sk-abc"def\\ghi-123', "sk-añb\\u0022c-456", 'sk-"\\\\"'])
+def test_json_output_never_shows_a_key_in_any_encoding(capsys, key):
+    """--json: redacted before encoding (JSON escapes " and \\ and non-ASCII, which a text search then misses)."""
+    results = [conformance.Result("stream", "FAIL", f"the gateway said: bad key {key}", "o")]
+    assert conformance.report(results, {"pattern": "C", "endpoint": f"http://x/{key}"}, True, key) == 1
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    for form in (key, json.dumps(key)[1:-1], json.dumps(key, ensure_ascii=False)[1:-1]):
+        assert form not in out
+    assert data["checks"][0]["detail"] == "the gateway said: bad key ***"

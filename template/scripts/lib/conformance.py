@@ -21,11 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import http_client  # scripts/lib/http_client.py: never follows a redirect; one deadline bounds every byte
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 TIERS = ("opus", "sonnet", "haiku")
@@ -41,9 +41,9 @@ ECHO_TOOL = {"name": "echo", "description": "Echo the given text back.",
              "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
 _SECRET = re.compile(r"(?<![A-Za-z0-9])(sk-[A-Za-z0-9_-]{6,}|AKIA[A-Z0-9]{12,})")
 _USERINFO = re.compile(r"[^\s/:'\"@]+:[^\s/@'\"]+@")  # user:password@ in a (proxy) URL, even a malformed one
-# What a broken endpoint or hop can raise from urllib/http.client besides URLError/OSError: a bad status line, a
-# stream cut mid-chunk, a malformed proxy URL, a header value it refuses. Each becomes a failed check, not a traceback.
-TRANSPORT_ERRORS = (OSError, ValueError, http.client.HTTPException)
+# What a broken endpoint or hop can raise besides http_client.ClientError (which wraps what it knows): a header
+# value http.client refuses, a stream cut mid-chunk. Each becomes a failed check, not a traceback.
+TRANSPORT_ERRORS = (http_client.ClientError, OSError, ValueError, http.client.HTTPException)
 
 # What usually causes each check to fail: printed with the first failing check.
 USUAL_CAUSES = {
@@ -372,25 +372,20 @@ def ssl_context(settings_env: dict[str, str]) -> ssl.SSLContext:
     return context
 
 
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Claude Code's endpoints answer in place; urllib would follow a redirect as a GET and send the key along to
-    whatever host it names. A redirect fails the check instead (HTTP 30x, naming where it pointed)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 class Client:
+    """Requests go through http_client: a redirect is never followed (urllib would follow it as a GET and send the
+    key along to whatever host it names; it fails the check instead, naming where it pointed), and one deadline
+    per request, within the run's budget, bounds connecting, the status line, the headers and every read."""
+
     def __init__(self, config: Config, timeout: float):
         self.config, self.timeout = config, timeout
         self.run_deadline = float("inf")  # network_checks sets the run's budget
-        # The proxy Claude Code would use: the environment's, else the generated client settings' (urllib reads
-        # HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment).
+        # The proxy Claude Code would use: the environment's, else the generated client settings' (http_client
+        # reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY from the environment, as urllib does).
         for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"):
             if not os.environ.get(name) and not os.environ.get(name.lower()) and config.settings_env.get(name):
                 os.environ[name] = config.settings_env[name]
-        self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(
-            context=ssl_context(config.settings_env)), NoRedirects())
+        self.context = ssl_context(config.settings_env)
         recording = config.recording
         self.headers = {**recording.get("headers", {}), "content-type": "application/json"}
         if config.key:
@@ -401,52 +396,45 @@ class Client:
         self.tiers = recording.get("tiers_without_experimental_betas" if experimental_off else "tiers", {})
         self.messages_path = recording.get("request_path", "/v1/messages?beta=true")
 
-    def _request(self, path: str, body: dict, extra_headers: dict | None = None) -> urllib.request.Request:
-        return urllib.request.Request(self.config.base_url + path, data=json.dumps(body).encode(), method="POST",
-                                      headers={**self.headers, **(extra_headers or {})})
+    def _open(self, path: str, body: dict, deadline: float, extra_headers: dict | None = None):
+        return http_client.request("POST", self.config.base_url + path, headers={**self.headers, **(extra_headers or {})},
+                                   body=json.dumps(body).encode(), deadline=deadline, read_timeout=self.timeout,
+                                   context=self.context, max_bytes=MAX_BODY)
 
     def _deadline(self, sent: float) -> float:
         """When this request must be over: --timeout after it was sent, and never past the run's budget (a stream
-        of keep-alive pings would otherwise never end: the socket timeout only bounds each read)."""
+        of keep-alive pings, or a server dripping a byte a second, would otherwise never end)."""
         return min(sent + self.timeout, self.run_deadline)
 
-    def _read_body(self, response, deadline: float) -> str:
-        chunks, size = [], 0
-        while size < MAX_BODY and time.monotonic() < deadline:
-            chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks).decode("utf-8", "replace")
-
-    def _http_error(self, error: urllib.error.HTTPError, deadline: float) -> Reply:
-        if 300 <= error.code < 400:
-            return Reply(error.code, f"a redirect to {error.headers.get('Location', '(no Location)')}, not followed "
-                                     f"(the key would go along); use the final URL")
+    @staticmethod
+    def _refused(response) -> Reply | None:
+        """A Reply for an answer that is not 2xx (a redirect: never followed), else None."""
+        if 300 <= response.status < 400:
+            return Reply(response.status, http_client.redirect_note(response.headers.get("Location")))
+        if 200 <= response.status < 300:
+            return None
         try:
-            return Reply(error.code, _error_message(self._read_body(error, deadline)))
+            return Reply(response.status, _error_message(response.read(http_client.MAX_ERROR_BYTES).decode(
+                "utf-8", "replace")))
         except TRANSPORT_ERRORS:
-            return Reply(error.code, "(the error body could not be read)")
+            return Reply(response.status, "(the error body could not be read)")
 
     @staticmethod
     def _no_answer(error: BaseException) -> Reply:
-        reason = getattr(error, "reason", None) or error
-        return Reply(0, f"{type(error).__name__}: {reason}" if not isinstance(error, urllib.error.URLError)
-                     else str(reason))
+        return Reply(0, str(error) if isinstance(error, http_client.ClientError) else f"{type(error).__name__}: {error}")
 
     def post(self, path: str, body: dict) -> Reply:
         """A non-streamed call; the JSON answer in `data`."""
         deadline = self._deadline(time.monotonic())
         try:
-            with self.opener.open(self._request(path, body), timeout=self.timeout) as response:
-                raw = self._read_body(response, deadline)
+            with self._open(path, body, deadline) as response:
+                if refused := self._refused(response):
+                    return refused
+                raw = response.read().decode("utf-8", "replace")
                 try:
                     return Reply(response.status, data=json.loads(raw))
-                except ValueError:
+                except (ValueError, RecursionError):
                     return Reply(response.status, error=f"the answer is not JSON: {raw[:100]}")
-        except urllib.error.HTTPError as error:
-            return self._http_error(error, deadline)
         except TRANSPORT_ERRORS as error:
             return self._no_answer(error)
 
@@ -457,44 +445,50 @@ class Client:
         sent = time.monotonic()
         deadline = self._deadline(sent)
         try:
-            response = self.opener.open(self._request(self.messages_path, body, extra_headers), timeout=self.timeout)
-        except urllib.error.HTTPError as error:
-            return self._http_error(error, deadline)
+            response = self._open(self.messages_path, body, deadline, extra_headers)
         except TRANSPORT_ERRORS as error:
             return self._no_answer(error)
-        reply = Reply(response.status)
+        with response:
+            if refused := self._refused(response):
+                return refused
+            return self._events(response, Reply(response.status), sent, deadline)
+
+    def _events(self, response, reply: Reply, sent: float, deadline: float) -> Reply:
         blocks: dict[int, dict] = {}
         partial: dict[int, str] = {}
+        late = (f"the stream did not end within {self.timeout:.0f} s (or the run's time budget): "
+                "{} events")
         try:
-            with response:
-                name, data = "", []
-                while True:
-                    if time.monotonic() > deadline:
-                        reply.stream_error = (f"the stream did not end within {self.timeout:.0f} s (or the run's "
-                                              f"time budget): {len(reply.events)} events")
-                        break
-                    line = response.readline(MAX_LINE)
-                    now = time.monotonic() - sent
-                    if line and not reply.first_event_at:
-                        reply.first_event_at = now
-                    if line.strip() and not line.startswith(b":"):
-                        field_name, _, value = line.decode("utf-8", "replace").rstrip("\r\n").partition(":")
-                        value = value.removeprefix(" ")
-                        if field_name == "event":
-                            name = value
-                        elif field_name == "data":
-                            data.append(value)
-                        continue
-                    if name or data:  # a blank line (or the end) completes an event
-                        try:
-                            self._event(reply, name, "\n".join(data), blocks, partial)
-                        except (AttributeError, TypeError, ValueError):
-                            reply.events.append(name or "?")
-                            reply.stream_error = reply.stream_error or f"a malformed {name or 'SSE'} event"
-                        reply.last_event_at = now
-                        name, data = "", []
-                    if not line:
-                        break
+            name, data = "", []
+            while True:
+                if time.monotonic() > deadline:
+                    reply.stream_error = late.format(len(reply.events))
+                    break
+                line = response.readline(MAX_LINE)
+                now = time.monotonic() - sent
+                if line and not reply.first_event_at:
+                    reply.first_event_at = now
+                if line.strip() and not line.startswith(b":"):
+                    field_name, _, value = line.decode("utf-8", "replace").rstrip("\r\n").partition(":")
+                    value = value.removeprefix(" ")
+                    if field_name == "event":
+                        name = value
+                    elif field_name == "data":
+                        data.append(value)
+                    continue
+                if name or data:  # a blank line (or the end) completes an event
+                    try:
+                        self._event(reply, name, "\n".join(data), blocks, partial)
+                    except (AttributeError, TypeError, ValueError, RecursionError):
+                        reply.events.append(name or "?")
+                        reply.stream_error = reply.stream_error or f"a malformed {name or 'SSE'} event"
+                    reply.last_event_at = now
+                    name, data = "", []
+                if not line:
+                    break
+        except http_client.ClientError as error:
+            reply.stream_error = reply.stream_error or (late.format(len(reply.events)) if error.timed_out
+                                                        else f"the stream {str(error).replace('the answer ', '')}")
         except TRANSPORT_ERRORS as error:
             reply.stream_error = reply.stream_error or f"the stream broke off: {type(error).__name__}: {error}"
         reply.content = [blocks[i] for i in sorted(blocks)]
@@ -770,14 +764,25 @@ def cause_of(result: Result) -> str:
     return USUAL_CAUSES.get(result.name.split("-")[0], "")
 
 
+def _redacted(value: Any, key: str) -> Any:
+    """`value` with every text in it (keys of objects too) redacted."""
+    if isinstance(value, str):
+        return redact(value, key)
+    if isinstance(value, dict):
+        return {_redacted(str(name), key): _redacted(item, key) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item, key) for item in value]
+    return value
+
+
 def report(results: list[Result], config: dict, as_json: bool, key: str) -> int:
     failed = [r for r in results if r.status == "FAIL"]
     first = failed[0] if failed else None
-    if as_json:
-        print(redact(json.dumps({
+    if as_json:  # redacted before encoding: JSON escapes a key holding " or \ (or non-ASCII) past a text search
+        print(json.dumps(_redacted({
             **config, "passed": not failed,
             "checks": [asdict(r) for r in results],
-            "first_failure": {**asdict(first), "usual_cause": cause_of(first)} if first else None}, indent=2), key))
+            "first_failure": {**asdict(first), "usual_cause": cause_of(first)} if first else None}, key), indent=2))
     else:
         for r in results:
             print(redact(f"{r.status:<5} {r.name:<13} {(r.model + ': ') if r.model else ''}{r.detail}", key))

@@ -8,8 +8,11 @@
 #   prints the new key once: hand it to the developer, who puts it in ANTHROPIC_AUTH_TOKEN
 # The key's alias names the developer and whom to ask for more budget (the team that runs your gateway): LiteLLM
 # puts the alias in its "Budget has been exceeded! Key=..." refusal, which Claude Code shows the developer.
+# Names LiteLLM gives its own identities (default_user_id, litellm...) are refused: a key made for one of them acts
+# as that identity (default_user_id is the master key's user, admin of every team the master key creates).
 # Needs the master key (LITELLM_MASTER_KEY or gateway/.env) and the gateway's database (spend_database).
-# Exit:   0 key created; 1 the gateway refused or did not answer; 2 usage error
+# A redirect is never followed; GATEWAY_API_TIMEOUT (seconds, default 30) bounds the call.
+# Exit:   0 key created; 1 the gateway refused or did not answer; 2 usage error (or a reserved name)
 set -eu
 
 # shellcheck source=lib/common.sh

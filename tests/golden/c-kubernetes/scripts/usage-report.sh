@@ -11,8 +11,13 @@
 #         scripts/usage-report.sh --source metrics [--by model|key|developer] [--format ...]
 #   default: per developer, the last 7 days up to today (UTC)
 #   --source metrics   the gateway's Prometheus counters instead, since it started (per worker process)
-# GATEWAY_URL overrides https://llm-gateway.example.com. Needs the master key (LITELLM_MASTER_KEY or gateway/.env).
-# Exit:   0 report printed; 1 the gateway did not answer or refused the key; 2 usage error
+# CSV cells a spreadsheet would run as a formula (a text starting with = + - @, a tab or CR) get a leading ' ;
+# numbers stay numbers.
+# GATEWAY_URL overrides https://llm-gateway.example.com. Needs the master key (LITELLM_MASTER_KEY or gateway/.env). A redirect
+# is never followed (the key would go along); GATEWAY_API_TIMEOUT (seconds per call, default 30),
+# GATEWAY_API_TOTAL_TIMEOUT (per run, 900) and GATEWAY_API_MAX_MB (largest answer read, 8) bound the calls.
+# Exit:   0 report printed; 1 the gateway did not answer, refused the key, or answered something the report cannot
+#         read (one line); 2 usage error
 set -eu
 
 # shellcheck source=lib/common.sh

@@ -8,8 +8,13 @@
 #
 # Usage:  scripts/usage-report.sh [--by model|key|developer] [--format table|csv|json]
 #   default: the tables per model, per key and per developer; csv and json: per developer unless --by says
-# GATEWAY_URL overrides http://127.0.0.1:4000. Needs the master key (LITELLM_MASTER_KEY or gateway/.env).
-# Exit:   0 report printed; 1 the gateway did not answer or refused the key; 2 usage error
+# CSV cells a spreadsheet would run as a formula (a text starting with = + - @, a tab or CR) get a leading ' ;
+# numbers stay numbers.
+# GATEWAY_URL overrides http://127.0.0.1:4000. Needs the master key (LITELLM_MASTER_KEY or gateway/.env). A redirect
+# is never followed (the key would go along); GATEWAY_API_TIMEOUT (seconds per call, default 30),
+# GATEWAY_API_TOTAL_TIMEOUT (per run, 900) and GATEWAY_API_MAX_MB (largest answer read, 8) bound the calls.
+# Exit:   0 report printed; 1 the gateway did not answer, refused the key, or answered something the report cannot
+#         read (one line); 2 usage error
 set -eu
 
 # shellcheck source=lib/common.sh

@@ -26,7 +26,9 @@ gateway_key() {
 }
 
 # gateway_request METHOD PATH TIMEOUT [JSON-BODY]: prints "<HTTP status> <body>" ("000 <curl error>" when there
-# is no answer). The key reaches curl on stdin, never on its command line (where `ps` would show it).
+# is no answer). The key reaches curl on stdin, never on its command line (where `ps` would show it). The rules of
+# lib/http_client.py, which the Python tools use: a redirect is not followed (curl without -L: the 3xx status is
+# printed), TIMEOUT bounds the whole call (--max-time), and an answer above 8 MB is refused (--max-filesize).
 gateway_request() {
   local body_file status
   body_file=$(mktemp)
@@ -35,7 +37,8 @@ gateway_request() {
     data=(--data-binary "$4" -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01')
   fi
   if status=$(curl_bearer "${key:-}" \
-      | curl -sS -o "$body_file" -w '%{http_code}' -X "$1" --connect-timeout 5 --max-time "$3" --config - \
+      | curl -sS -o "$body_file" -w '%{http_code}' -X "$1" --connect-timeout 5 --max-time "$3" \
+          --max-filesize 8388608 --config - \
           "${data[@]}" "$gateway$2" 2>&1); then
     printf '%s %s' "$status" "$(cat "$body_file")"
   else

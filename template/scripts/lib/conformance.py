@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import envfile  # scripts/lib/envfile.py: the one reading of .env files, the same as common.sh's
 import http_client  # scripts/lib/http_client.py: never follows a redirect; one deadline bounds every byte
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -138,16 +139,10 @@ def recorded_versions(root: Path) -> list[str]:
 
 
 def read_versions_env(root: Path) -> dict[str, str] | None:
-    """versions.env's NAME=value lines (quotes and `export ` dropped); None when there is no such file."""
-    versions_env = root / "versions.env"
-    if not versions_env.is_file():
-        return None
-    pins = {}
-    for line in versions_env.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and not name.startswith("#") and value.strip().strip("'\""):
-            pins[name.strip()] = value.strip().strip("'\"")
-    return pins
+    """versions.env's non-empty values, read as every script reads a .env file (envfile.py); None when there is no
+    such file."""
+    pins = envfile.read(root / "versions.env")
+    return None if pins is None else {name: value for name, value in pins.items() if value}
 
 
 def pinned_version(root: Path) -> tuple[str, str]:
@@ -156,8 +151,7 @@ def pinned_version(root: Path) -> tuple[str, str]:
     if pins is not None:
         version = pins.get("CLAUDE_CODE_VERSION")
         if version and not re.fullmatch(r"\d+(\.\d+)*", version):
-            raise ConfigError(f"versions.env: CLAUDE_CODE_VERSION={version!r} is not a version such as 2.1.332 "
-                              f"(plain NAME=value lines, no comment after the value)")
+            raise ConfigError(f"versions.env: CLAUDE_CODE_VERSION={version!r} is not a version such as 2.1.332")
         if version:
             return version, "versions.env"
         raise ConfigError("versions.env has no CLAUDE_CODE_VERSION=<version> line")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from environment import REPO_ROOT
 
 _SPEC = importlib.util.spec_from_file_location("conformance", REPO_ROOT / "template" / "scripts" / "lib" / "conformance.py")
 conformance = importlib.util.module_from_spec(_SPEC)

@@ -71,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, postgres.Postgres() as db:
         tmp = Path(tmp_name)
         db.apply_migrations(postgres.migrations_dir(site_packages))
-        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "mock_provider.py")], stdout=subprocess.PIPE,
+        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "support" / "mock_provider.py")], stdout=subprocess.PIPE,
                                 text=True)
         try:
             mock_url = mock.stdout.readline().strip()
@@ -127,9 +127,9 @@ def main() -> None:
                                          "&page_size=1000")["results"]
                         for e in (day.get("breakdown", {}).get("api_keys") or {}).values())))
                 pid = (project / "gateway" / "litellm.pid").read_text().strip()
-                rss = subprocess.run(["ps", "-o", "rss=", "-p", pid], capture_output=True, text=True).stdout.strip()
+                rss = subprocess.run(["ps", "-o", "rss=", "-p", pid], capture_output=True, text=True, check=False).stdout.strip()
             finally:
-                subprocess.run(["gateway/run-local.sh", "stop"], cwd=project, env=env, capture_output=True, timeout=60)
+                subprocess.run(["gateway/run-local.sh", "stop"], cwd=project, env=env, capture_output=True, timeout=60, check=False)
         finally:
             mock.terminate()
             mock.wait(timeout=10)
@@ -140,9 +140,9 @@ def main() -> None:
     print(f"| key | seq median ms | seq p95 ms | {args.concurrency}-conc median ms | {args.concurrency}-conc p95 ms | "
           "req/s | errors |")
     print("|---|---|---|---|---|---|---|")
-    for name in seq:
-        errors = sum(run["errors"] for run in seq[name] + conc[name])
-        print(f"| {name} | {merged(seq[name], 'median'):.1f} | {merged(seq[name], 'p95'):.1f} | "
+    for name, runs in seq.items():
+        errors = sum(run["errors"] for run in runs + conc[name])
+        print(f"| {name} | {merged(runs, 'median'):.1f} | {merged(runs, 'p95'):.1f} | "
               f"{merged(conc[name], 'median'):.1f} | {merged(conc[name], 'p95'):.1f} | "
               f"{merged(conc[name], 'rps'):.0f} | {errors} |")
     ratio = merged(seq["developer key"], "median") / merged(seq["master key"], "median")

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_generate import template_clone  # noqa: E402
+from bench_generate import template_clone
 
 COPIER = str(Path(sys.executable).parent / "copier")
 LITELLM = ROOT / ".cache" / "litellm-venv" / "bin" / "litellm"
@@ -118,7 +118,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "mock_provider.py")], stdout=subprocess.PIPE,
+        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "support" / "mock_provider.py")], stdout=subprocess.PIPE,
                                 text=True)
         try:
             mock_url = mock.stdout.readline().strip()
@@ -163,9 +163,9 @@ def main() -> None:
                             f"+{g['conc']['p95'] - d['conc']['p95']:.1f} | | | "
                             f"+{g['ttfb']['median'] - d['ttfb']['median']:.1f} |")
                 pid = (project / "gateway" / "litellm.pid").read_text().strip()
-                rss = subprocess.run(["ps", "-o", "rss=", "-p", pid], capture_output=True, text=True).stdout.strip()
+                rss = subprocess.run(["ps", "-o", "rss=", "-p", pid], capture_output=True, text=True, check=False).stdout.strip()
             finally:
-                subprocess.run(["gateway/run-local.sh", "stop"], cwd=project, env=env, capture_output=True, timeout=60)
+                subprocess.run(["gateway/run-local.sh", "stop"], cwd=project, env=env, capture_output=True, timeout=60, check=False)
         finally:
             mock.terminate()
             mock.wait(timeout=10)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_gateway import COPIER, concurrent, sequential  # noqa: E402
-from bench_generate import template_clone  # noqa: E402
+from bench_gateway import COPIER, concurrent, sequential
+from bench_generate import template_clone
 
 
 def parse_variant(spec: str) -> tuple[str, Path, dict[str, str]]:
@@ -66,7 +66,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "mock_provider.py")], stdout=subprocess.PIPE,
+        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "support" / "mock_provider.py")], stdout=subprocess.PIPE,
                                 text=True)
         started: dict[str, tuple[Path, dict[str, str], str, str]] = {}
         try:
@@ -92,7 +92,7 @@ def main() -> None:
         finally:
             for project, env, _, _ in started.values():
                 subprocess.run(["gateway/run-local.sh", "stop"], cwd=project, env=env, capture_output=True,
-                               timeout=60)
+                               timeout=60, check=False)
             mock.terminate()
             mock.wait(timeout=10)
 

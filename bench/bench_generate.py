@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import clone_template  # noqa: E402
-from mock_provider import RunningMock  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from mock_provider import RunningMock
+from template_clone import clone_template
 
 COPIER = str(Path(sys.executable).parent / "copier")
 CLAUDE = ROOT / "tests" / "claude-cli" / "node_modules" / ".bin" / "claude"

@@ -64,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name, postgres.Postgres() as db:
         tmp = Path(tmp_name)
         db.apply_migrations(postgres.migrations_dir(site_packages))
-        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "mock_provider.py")], stdout=subprocess.PIPE,
+        mock = subprocess.Popen([sys.executable, str(ROOT / "tests" / "support" / "mock_provider.py")], stdout=subprocess.PIPE,
                                 text=True)
         replicas: list[Replica] = []
         try:

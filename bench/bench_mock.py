@@ -1,4 +1,4 @@
-"""The benchmark's provider: tests/mock_provider.py as it is, except that streamed replies for one model id
+"""The benchmark's provider: tests/support/mock_provider.py as it is, except that streamed replies for one model id
 (SPACED_MODEL, the upstream id of the sonnet group) space their events SPACED_DELAY seconds apart, as a provider
 does while the model thinks before it writes. Every other request is answered at once. One process serves both, so
 every gateway keeps its one generated api_base: the request's model picks instant or spaced.
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 from mock_provider import RunningMock, _message_events, _sse
 
 SPACED_MODEL = "claude-sonnet-5-5"

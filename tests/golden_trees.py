@@ -126,8 +126,8 @@ def refresh(template: Path) -> None:
 if __name__ == "__main__":
     if sys.argv[1:] != ["--refresh"]:
         sys.exit("usage: golden_trees.py --refresh   (re-records tests/golden from the working tree)")
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from conftest import clone_template
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+    from template_clone import clone_template
 
     with tempfile.TemporaryDirectory() as tmp:
         refresh(clone_template(Path(tmp) / "template"))

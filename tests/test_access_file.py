@@ -12,7 +12,7 @@ import json
 import sys
 
 import pytest
-from conftest import REPO_ROOT
+from environment import REPO_ROOT
 
 LIB = REPO_ROOT / "template" / "scripts" / "lib"
 sys.path.insert(0, str(LIB))  # http_client.py, which the modules import, has no copier condition in its name

@@ -19,7 +19,7 @@ import time
 import uuid
 
 import pytest
-from conftest import REPO_ROOT
+from environment import REPO_ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -18,7 +18,7 @@ import threading
 import time
 
 import pytest
-from conftest import REPO_ROOT
+from environment import REPO_ROOT
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 

@@ -11,10 +11,10 @@ import unicodedata
 
 import pytest
 import yaml
+from answers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers
 from claude_gateway_template import checks, rules
 from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
-from conftest import REPO_ROOT
-from helpers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers
+from environment import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,12 +11,12 @@ import stat
 import subprocess
 from pathlib import Path
 
-from conftest import REPO_ROOT, clean_env
+from environment import REPO_ROOT, clean_env
 
 
 def install(project: Path, home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(["client/install.sh", *args], cwd=project, env=clean_env(home) if env is None else env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def settings(home: Path) -> dict:
@@ -138,7 +138,7 @@ def test_installed_settings_pass_the_doctor(generate, tmp_path):
     (tmp_path / ".config" / "gcloud" / "application_default_credentials.json").write_text("{}")
     assert install(project, tmp_path).returncode == 0
     doctor = subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, env=clean_env(tmp_path),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert doctor.returncode == 0, doctor.stdout
 
 

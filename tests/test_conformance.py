@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROXIED_HOST, REPO_ROOT, clean_env, started_gateway
+from environment import REPO_ROOT, clean_env
+from gateways import started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
+from proxies import PROXIED_HOST
 
 pytestmark = pytest.mark.live
 

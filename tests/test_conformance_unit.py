@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from environment import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "template" / "scripts" / "lib"))  # http_client.py, which conformance.py imports
 _SPEC = importlib.util.spec_from_file_location("conformance", REPO_ROOT / "template" / "scripts" / "lib" / "conformance.py")

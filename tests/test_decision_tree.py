@@ -2,8 +2,7 @@
 
 import pytest
 import yaml
-
-from conftest import run_copier_cli
+from template_clone import run_copier_cli
 
 LEAVES = [
     (False, False, "A", "Direct provider access", "5 minutes or less"),

@@ -10,8 +10,9 @@ import subprocess
 import pytest
 import yaml
 from claude_gateway_template.providers import REGISTRY
-from conftest import HANG_GUARD, clean_env, free_port, post_messages, started_gateway
-from helpers import added_vars, check_status, read_ps1, read_unsets, rejected, write_user_settings
+from environment import clean_env, free_port
+from gateways import HANG_GUARD, post_messages, started_gateway
+from generated import added_vars, check_status, read_ps1, read_unsets, rejected, write_user_settings
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 FOUNDRY = {"providers": ["foundry"], "foundry_resource": "my-foundry"}

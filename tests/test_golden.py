@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import copier_cli
 from golden_trees import CASES, GOLDEN_DIR, render, tree, verbatim, verbatim_source
+from template_clone import copier_cli
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -29,7 +29,7 @@ def test_an_undefined_name_fails_the_render(template_repo, tmp_path):
     import shutil
     import subprocess
 
-    from conftest import git
+    from template_clone import git
 
     broken = tmp_path / "template"
     shutil.copytree(template_repo, broken)

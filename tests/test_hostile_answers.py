@@ -19,12 +19,13 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from answers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers
 from check_jsonschema.builtin_schemas import get_builtin_schema
 from claude_gateway_template import rules
-from conftest import clean_env
 from copier.errors import UserMessageError
+from environment import clean_env
+from generated import read_ps1
 from golden_trees import render
-from helpers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers, read_ps1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, require_tool
+from environment import clean_env, require_tool
 
 ANSWERS = {"cost_tracking": True, "spend_database": True, "gateway_workers": 2, "gateway_runtime": "process"}
 GENERATED = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "POSTGRES_PASSWORD", "DATABASE_URL", "REDIS_PASSWORD",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from conftest import copier_cli, require_tool
+from environment import require_tool
+from template_clone import copier_cli
 
 pytestmark = pytest.mark.live
 
@@ -39,7 +39,7 @@ class Terminal:
 
     def screen(self) -> str:
         return subprocess.run([*self.tmux, "capture-pane", "-p", "-J", "-S", "-", "-t", "t"], capture_output=True,
-                              text=True, timeout=30).stdout
+                              text=True, timeout=30, check=False).stdout
 
     def wait_for(self, text: str, timeout: float = 30) -> str:
         deadline = time.monotonic() + timeout
@@ -60,7 +60,7 @@ class Terminal:
             time.sleep(0.1)
 
     def close(self) -> None:
-        subprocess.run([*self.tmux, "kill-server"], capture_output=True, timeout=30)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True, timeout=30, check=False)
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from answers import complete_answers
 from claude_gateway_template import gateway, rules, versions
-from conftest import clean_env
+from environment import clean_env
 from golden_trees import render
-from helpers import complete_answers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

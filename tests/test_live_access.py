@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import post_messages, started_database_gateway, started_gateway
+from gateways import post_messages, started_database_gateway, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live

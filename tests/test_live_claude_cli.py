@@ -8,8 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-
-from conftest import clean_env
+from environment import clean_env
 from mock_provider import DEFAULT_REPLY
 
 pytestmark = pytest.mark.live
@@ -20,7 +19,7 @@ CLI_TIMEOUT = 120  # hang guard only; a healthy run takes about a second
 def run_claude(claude_bin, project, home, prelude: str, **env) -> subprocess.CompletedProcess:
     script = f'{prelude}exec "$CLAUDE_BIN" -p "say hi"'
     return subprocess.run(["sh", "-c", script], cwd=project, env=clean_env(home, CLAUDE_BIN=claude_bin, **env),
-                          capture_output=True, text=True, timeout=CLI_TIMEOUT, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=CLI_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
 
 
 def test_cli_with_sourced_env_sh_prints_the_mock_reply(generate, claude_bin, mock_provider, tmp_path):
@@ -50,7 +49,7 @@ def test_cli_with_settings_json_as_user_settings_prints_the_mock_reply(generate,
     assert "claude-opus-custom-pin" in {r.body["model"] for r in mock_provider.messages_requests()}
     # and the doctor agrees with what just worked
     doctor = subprocess.run(["scripts/check-status.sh"], cwd=project, capture_output=True, text=True, timeout=60,
-                            env=clean_env(home, ANTHROPIC_API_KEY="sk-ant-test"))
+                            env=clean_env(home, ANTHROPIC_API_KEY="sk-ant-test"), check=False)
     assert doctor.returncode == 0, doctor.stdout
     assert json.loads((home / ".claude" / "settings.json").read_text())["env"]["ANTHROPIC_BASE_URL"] == mock_provider.url
 

@@ -17,19 +17,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import postgres
 import pytest
 import yaml
-from conftest import (
-    GIT_ENV,
-    HANG_GUARD,
-    clean_env,
-    git,
-    post_messages,
-    postgres,
-    read_env_file,
-    started_database_gateway,
-)
+from environment import clean_env, read_env_file
+from gateways import HANG_GUARD, post_messages, started_database_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
+from template_clone import GIT_ENV, git
 
 pytestmark = pytest.mark.live
 

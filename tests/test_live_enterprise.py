@@ -8,9 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import HANG_GUARD, PROXIED_HOST, RunningMock, Tinyproxy, clean_env, require_tool, started_gateway
-from mock_provider import DEFAULT_REPLY
+from environment import clean_env, require_tool
+from gateways import HANG_GUARD, started_gateway
+from mock_provider import DEFAULT_REPLY, RunningMock
+from proxies import PROXIED_HOST, Tinyproxy
 
 pytestmark = pytest.mark.live
 
@@ -42,7 +43,7 @@ def enterprise(copie_module, template_repo, litellm_bin, proxy, test_ca):
 def doctor(gw) -> subprocess.CompletedProcess:
     return subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh"], cwd=gw.project,
                           env=clean_env(gw.home, ANTHROPIC_AUTH_TOKEN=gw.master_key), capture_output=True, text=True,
-                          timeout=HANG_GUARD)
+                          timeout=HANG_GUARD, check=False)
 
 
 def client_requests_in_proxy_log(proxy) -> list[str]:
@@ -63,7 +64,7 @@ def test_real_cli_through_the_gateway_and_no_client_traffic_on_the_proxy(enterpr
     result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'],
                             cwd=enterprise.project, capture_output=True, text=True, timeout=HANG_GUARD,
                             stdin=subprocess.DEVNULL,
-                            env=clean_env(enterprise.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=enterprise.master_key))
+                            env=clean_env(enterprise.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=enterprise.master_key), check=False)
     assert result.returncode == 0, result.stderr
     assert DEFAULT_REPLY in result.stdout
     assert client_requests_in_proxy_log(proxy) == []  # client→gateway went directly
@@ -109,11 +110,11 @@ def test_without_the_union_bundle_the_upstream_call_fails(enterprise, litellm_bi
     """The proof that the corporate CA in gateway/ca-bundle.pem is what lets the gateway through TLS inspection:
     the same gateway with only the public roots cannot call the provider."""
     python = subprocess.run([str(Path(litellm_bin).parent / "python"), "-c",
-                             "import certifi; print(certifi.where())"], capture_output=True, text=True, timeout=60)
+                             "import certifi; print(certifi.where())"], capture_output=True, text=True, timeout=60, check=False)
     bundle = enterprise.project / "gateway" / "ca-bundle.pem"
     union = bundle.read_text()
     assert enterprise.run("gateway/run-local.sh", "stop").returncode == 0
-    bundle.write_text(open(python.stdout.strip()).read())  # public roots only
+    bundle.write_text(Path(python.stdout.strip()).read_text())  # public roots only
     try:
         assert enterprise.run("gateway/run-local.sh", "start").returncode == 0
         result = enterprise.run("scripts/health-check.sh")

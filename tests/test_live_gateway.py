@@ -9,9 +9,10 @@ import re
 import subprocess
 
 import pytest
-
-from conftest import HANG_GUARD, UPSTREAM_KEY, clean_env, git, post_messages, read_env_file, started_gateway
+from environment import clean_env, read_env_file
+from gateways import HANG_GUARD, UPSTREAM_KEY, post_messages, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
+from template_clone import git
 
 pytestmark = pytest.mark.live
 
@@ -38,7 +39,7 @@ def test_real_claude_cli_through_the_gateway(gateway, claude_bin):
     requests_before = len(gateway.mock.requests)
     result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=gateway.project,
                             env=clean_env(gateway.home, CLAUDE_BIN=claude_bin, ANTHROPIC_AUTH_TOKEN=gateway.master_key),
-                            capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
+                            capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
     assert result.returncode == 0, result.stderr
     assert DEFAULT_REPLY in result.stdout
     upstream = gateway.mock.messages_requests()
@@ -63,7 +64,7 @@ def test_a_wrong_key_is_refused(gateway):
 def test_check_status_passes_for_the_client(gateway):
     result = subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh"], cwd=gateway.project,
                             env=clean_env(gateway.home, ANTHROPIC_AUTH_TOKEN=gateway.master_key),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout
     assert f"ok    gateway: {gateway.url} answered HTTP 200" in result.stdout
     assert gateway.master_key not in result.stdout
@@ -119,7 +120,7 @@ def test_usage_report_shows_spend_and_tokens_for_the_model_used(gateway):
 
 def test_usage_report_refuses_without_the_master_key(gateway, tmp_path):
     result = subprocess.run(["scripts/usage-report.sh"], cwd=gateway.project, capture_output=True, text=True,
-                            timeout=60, env=clean_env(gateway.home, LITELLM_MASTER_KEY="sk-wrong-key"))
+                            timeout=60, env=clean_env(gateway.home, LITELLM_MASTER_KEY="sk-wrong-key"), check=False)
     assert result.returncode == 1
     assert "/metrics/ answered HTTP" in result.stderr
 

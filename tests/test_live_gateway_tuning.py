@@ -14,7 +14,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import assert_every_request_counted, read_env_file, require_tool, started_gateway
+from environment import read_env_file, require_tool
+from gateways import assert_every_request_counted, started_gateway
 from mock_provider import RunningMock
 from services import Redis
 

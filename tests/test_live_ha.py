@@ -24,18 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
-from conftest import (
-    DB_VENV,
-    ENGINE_DIR,
-    HANG_GUARD,
-    REPO_ROOT,
-    UPSTREAM_KEY,
-    clean_env,
-    fill_in_env,
-    post_messages,
-    read_env_file,
-    require_tool,
-)
+from environment import DB_VENV, ENGINE_DIR, REPO_ROOT, clean_env, read_env_file, require_tool
+from gateways import HANG_GUARD, UPSTREAM_KEY, fill_in_env, post_messages
 from mock_provider import DEFAULT_REPLY, RunningMock
 from services import HAProxy, Redis, Replica, wait_http
 

@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import started_database_gateway
+from gateways import started_database_gateway
 from mock_provider import RunningMock
 
 pytestmark = pytest.mark.live

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import PROXIED_HOST, clean_env, free_port
+from environment import clean_env, free_port
 from mock_provider import DEFAULT_REPLY
+from proxies import PROXIED_HOST
 
 pytestmark = pytest.mark.live
 
@@ -25,13 +25,13 @@ def proxied_project(generate, provider_url: str, proxy_url: str, ca: str | None,
 def claude(claude_bin: str, project: Path, home: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=project,
                           env=clean_env(home, CLAUDE_BIN=claude_bin, ANTHROPIC_API_KEY="sk-ant-test", **env),
-                          capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
 
 
 def doctor(project: Path, home: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(["sh", "-c", ". ./client/env.sh 2>/dev/null && scripts/check-status.sh"], cwd=project,
                           env=clean_env(home, ANTHROPIC_API_KEY="sk-ant-test", **env), capture_output=True,
-                          text=True, timeout=HANG_GUARD)
+                          text=True, timeout=HANG_GUARD, check=False)
 
 
 def test_cli_reaches_the_provider_through_the_proxy_with_the_corporate_ca(generate, claude_bin, tls_provider,

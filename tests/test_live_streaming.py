@@ -27,7 +27,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import assert_every_request_counted, post_messages, started_failover_gateway, started_gateway
+from gateways import assert_every_request_counted, post_messages, started_failover_gateway, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from claude_gateway_template.answer_migrations import ANSWERS_FILE_MARKER
 from claude_gateway_template import versions
+from claude_gateway_template.answer_migrations import ANSWERS_FILE_MARKER
 from claude_gateway_template.patterns import MIGRATIONS, PATTERNS
-
-from conftest import REPO_ROOT, TEMPLATE_TAG, WORKING_TREE_TAG, clean_env, clone_template_since, git, run_copier_cli
+from environment import REPO_ROOT, clean_env
+from template_clone import TEMPLATE_TAG, WORKING_TREE_TAG, clone_template_since, git, run_copier_cli
 
 PROXY = "http://proxy.example.com:8080"
 SOURCES = {
@@ -75,7 +74,7 @@ def migrate(project: Path, home: Path, target: str, *args: str, cwd: Path | None
         script = f"./{script}"
     return subprocess.run([script, target, *args, *data_args], cwd=cwd or project, capture_output=True,
                           text=True, timeout=MIGRATE_TIMEOUT, stdin=subprocess.DEVNULL,
-                          env=env if env is not None else migrate_env(home))
+                          env=env if env is not None else migrate_env(home), check=False)
 
 
 def migrate_env(home: Path, **extra: str) -> dict[str, str]:
@@ -106,7 +105,7 @@ def test_migration_keeps_edits_backups_and_secrets(template_repo, tmp_path, sour
     user_owned = {}
     if env_file.parent.exists():
         assert subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
-                              timeout=60).returncode == 0
+                              timeout=60, check=False).returncode == 0
         # The user's own LiteLLM settings: created by init-secrets.sh, edited and committed by the user.
         local_config = project / "gateway" / "litellm_config.local.yaml"
         local_config.write_text(local_config.read_text() + "# our own additions\n")
@@ -389,7 +388,7 @@ def test_upgrade_from_an_older_release_runs_its_migration_and_keeps_edits_and_se
     git(project, "add", "-A")
     git(project, "commit", "-qm", "generated at " + OLD_RELEASE)
     assert subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
-                          timeout=60).returncode == 0
+                          timeout=60, check=False).returncode == 0
     env_file = project / "gateway" / ".env"
     env_before = env_file.read_bytes()
     local_config = project / "gateway" / "litellm_config.local.yaml"
@@ -541,17 +540,17 @@ def test_rename_answers_keeps_every_other_line_and_refuses_two_different_values(
     step = [sys.executable, str(REPO_ROOT / "extensions" / "context.py"), "rename-answers", str(answers_file)]
 
     answers_file.write_text(text)
-    result = subprocess.run(step, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(step, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "renamed the answer ca_bundle -> corporate_ca_cert" in result.stdout
     assert answers_file.read_text() == text.replace("ca_bundle:", "corporate_ca_cert:")
 
-    again = subprocess.run(step, capture_output=True, text=True, timeout=60)  # idempotent: nothing left to rename
+    again = subprocess.run(step, capture_output=True, text=True, timeout=60, check=False)  # idempotent: nothing left to rename
     assert again.returncode == 0 and again.stdout == ""
     assert answers_file.read_text() == text.replace("ca_bundle:", "corporate_ca_cert:")
 
     answers_file.write_text(text + "corporate_ca_cert: /etc/other.pem\n")
-    refused = subprocess.run(step, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(step, capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 1
     assert "both ca_bundle ('/etc/corp/my ca.pem') and corporate_ca_cert ('/etc/other.pem') are set" in refused.stderr
     assert answers_file.read_text() == text + "corporate_ca_cert: /etc/other.pem\n"  # untouched

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from conftest import REPO_ROOT, run_copier_cli
+from environment import REPO_ROOT
+from template_clone import run_copier_cli
 
 PRESET = REPO_ROOT / "examples" / "org-defaults.yml"
 

@@ -7,9 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import clean_env
-from helpers import added_vars, check_status, sourced_env, write_user_settings
+from environment import clean_env
+from generated import added_vars, check_status, sourced_env, write_user_settings
 
 DEFAULT_PINS = {
     "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5",
@@ -91,7 +90,7 @@ def test_check_status_passes_with_env_sh_sourced(generate, tmp_path):
     project = generate()
     result = subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh --offline"], cwd=project,
                             env=clean_env(tmp_path, ANTHROPIC_API_KEY="sk-ant-test-secret"),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok    config: ANTHROPIC_DEFAULT_OPUS_MODEL=claude-opus-5-5" in result.stdout
     assert "skip  network: not contacted (--offline)" in result.stdout
@@ -103,7 +102,7 @@ def test_check_status_without_home_names_it_in_one_line(generate, tmp_path):
     project = generate()
     env = {k: v for k, v in clean_env(tmp_path, **matching_env()).items() if k != "HOME"}
     result = subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, env=env, capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=60, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "unbound variable" not in result.stderr
     assert result.stdout.startswith("FAIL  config: HOME is not set (nor CLAUDE_CONFIG_DIR)")

@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import clean_env
-from helpers import added_vars, check_status, read_ps1, read_unsets
+from environment import clean_env
+from generated import added_vars, check_status, read_ps1, read_unsets
 
 BEDROCK_US = {
     "CLAUDE_CODE_USE_BEDROCK": "1",
@@ -92,7 +91,7 @@ def test_env_ps1_sets_and_removes_what_env_sh_does(generate, tmp_path, answers):
 def test_env_ps1_quotes_single_quotes_the_powershell_way():
     import sys
 
-    from conftest import REPO_ROOT
+    from environment import REPO_ROOT
     sys.path.insert(0, str(REPO_ROOT))
     from claude_gateway_template.common import ps_quote
     assert ps_quote("it's $(x) `n") == "'it''s $(x) `n'"
@@ -203,7 +202,7 @@ def test_check_status_never_runs_cloud_clis(generate, tmp_path):
     for answers, env in ((BEDROCK, BEDROCK_US), (VERTEX, VERTEX_GLOBAL)):
         project = generate(**answers)
         subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, capture_output=True, timeout=60,
-                       env={**clean_env(tmp_path, **env), "PATH": f"{bin_dir}:/usr/bin:/bin"})
+                       env={**clean_env(tmp_path, **env), "PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False)
     assert not (tmp_path / "cloud-cli-called").exists()
 
 

@@ -7,9 +7,8 @@ import json
 import subprocess
 
 import pytest
-
-from conftest import clean_env
-from helpers import added_vars, read_ps1, rejected, sourced_env
+from environment import clean_env
+from generated import added_vars, read_ps1, rejected, sourced_env
 
 PROXY = "http://proxy.example.com:8080"
 B = {"corporate_proxy": True, "proxy_url": PROXY}
@@ -48,7 +47,7 @@ def test_proxy_credentials_are_percent_encoded_at_run_time(generate, tmp_path, p
     project = generate(**B, proxy_username="CORP\\alice")
     out = subprocess.run([shell, "-c", '. ./client/env.sh 2>/dev/null; printf "%s\\n%s" "$HTTPS_PROXY" "$HTTP_PROXY"'],
                          cwd=project, env=clean_env(tmp_path, PROXY_PASSWORD=password), capture_output=True,
-                         text=True, timeout=30)
+                         text=True, timeout=30, check=False)
     https_proxy, http_proxy = out.stdout.split("\n")
     assert https_proxy == http_proxy == f"http://CORP%5Calice:{encoded}@proxy.example.com:8080"
     assert not (project / "PWNED").exists() and not (tmp_path / "PWNED").exists()
@@ -66,7 +65,7 @@ def test_with_authentication_the_proxy_urls_stay_out_of_settings_json(generate, 
 def test_without_password_env_sh_warns_and_sets_the_bare_proxy(generate, tmp_path):
     project = generate(**B, proxy_username="alice")
     out = subprocess.run(["sh", "-c", '. ./client/env.sh; printf "%s" "$HTTPS_PROXY"'], cwd=project,
-                         env=clean_env(tmp_path), capture_output=True, text=True, timeout=30)
+                         env=clean_env(tmp_path), capture_output=True, text=True, timeout=30, check=False)
     assert out.stdout == PROXY
     assert "PROXY_PASSWORD is not set; the proxy will refuse requests (HTTP 407)" in out.stderr
 
@@ -108,7 +107,7 @@ def test_doctor_offline_checks_the_proxy_configuration(generate, tmp_path):
     project = generate(**B, proxy_username="alice")
     good = subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh --offline"], cwd=project,
                           env=clean_env(tmp_path, ANTHROPIC_API_KEY="k", PROXY_PASSWORD="pw-secret"),
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert good.returncode == 0, good.stdout
     assert "pw-secret" not in good.stdout
     stale = tmp_path / ".claude"
@@ -116,7 +115,7 @@ def test_doctor_offline_checks_the_proxy_configuration(generate, tmp_path):
     (stale / "settings.json").write_text(json.dumps({"env": {"HTTPS_PROXY": PROXY}}))
     bad = subprocess.run(["sh", "-c", ". ./client/env.sh && scripts/check-status.sh --offline"], cwd=project,
                          env=clean_env(tmp_path, ANTHROPIC_API_KEY="k", PROXY_PASSWORD="pw-secret"),
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 1
     assert "carries no credentials and overrides your shell; run client/install.sh (it removes it)" in bad.stdout
 
@@ -125,7 +124,7 @@ def test_doctor_offline_checks_the_proxy_configuration(generate, tmp_path):
 # Proxy answers: bad input
 # -------------------------------------------------------------------------------------------------------
 def test_proxy_url_with_credentials_is_rejected_without_echoing_the_password(template_repo, tmp_path):
-    from conftest import run_copier_cli
+    from template_clone import run_copier_cli
 
     dest = tmp_path / "p"
     result = run_copier_cli(template_repo, dest, data={**B, "proxy_url": "http://bob:hunter2@proxy.example.com:8080"})

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_TAG, clean_env, git, run_copier_cli
+from environment import clean_env
+from template_clone import TEMPLATE_TAG, git, run_copier_cli
 
 VENV_BIN = Path(sys.executable).parent
 WORKFLOW = Path(".github") / "workflows" / "template-update.yml"

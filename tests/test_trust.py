@@ -1,7 +1,7 @@
 """The template loads Jinja extensions (unsafe for copier), so a copy needs --trust; without it copier stops
 with its unsafe-feature error before writing anything."""
 
-from conftest import run_copier_cli
+from template_clone import run_copier_cli
 
 
 def test_copy_without_trust_fails_with_copiers_unsafe_error(template_repo, tmp_path):

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 import yaml
+from answers import complete_answers
 from claude_gateway_template import common, derived, gateway, patterns, rules
 from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
-from conftest import REPO_ROOT
-from helpers import complete_answers
+from environment import REPO_ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from jinja2_ansible_filters import AnsibleCoreFiltersExtension
-
-from conftest import REPO_ROOT, clean_env, run_copier_cli
-from helpers import rejected
-
 from claude_gateway_template.providers import PROVIDERS, REGISTRY
 from claude_gateway_template.records import EnvVar, ForbiddenVar
+from environment import REPO_ROOT, clean_env
+from generated import rejected
+from jinja2_ansible_filters import AnsibleCoreFiltersExtension
+from template_clone import run_copier_cli
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -112,7 +111,7 @@ def test_env_sh_quotes_values_so_sourcing_runs_nothing(tmp_path, value):
     (tmp_path / "env.sh").write_text(render_client_template("env.sh", [EnvVar("ANTHROPIC_DEFAULT_OPUS_MODEL",
                                                                                value, "doc")]))
     out = subprocess.run(["sh", "-c", '. ./env.sh 2>/dev/null; printf %s "$ANTHROPIC_DEFAULT_OPUS_MODEL"'],
-                         cwd=tmp_path, env=clean_env(tmp_path), capture_output=True, text=True, timeout=30)
+                         cwd=tmp_path, env=clean_env(tmp_path), capture_output=True, text=True, timeout=30, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout == value
     assert not (tmp_path / "PWNED").exists()
@@ -134,7 +133,7 @@ def test_no_secret_from_the_environment_lands_in_the_project(template_repo, tmp_
     result = subprocess.run(
         [str(Path(sys.executable).parent / "copier"), "copy", "--trust", "--defaults",
          "--data", "anthropic_base_url=http://127.0.0.1:8080", str(template_repo), str(dest)],
-        env=env, capture_output=True, text=True, timeout=120)
+        env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     files = [p for p in dest.rglob("*") if p.is_file()]
     assert any(p.name == ".copier-answers.yml" for p in files)
@@ -152,8 +151,8 @@ def test_no_secret_from_the_environment_lands_in_the_project(template_repo, tmp_
     ({"providers": ["bedrock"], "aws_region": "mars-1"}, "aws_region: 'mars-1' is not a region where AWS Bedrock"),
     ({"providers": ["vertex"]}, "gcp_project_id: empty; Vertex AI needs your Google Cloud project id"),
     ({"cost_tracking": True, "gateway_runtime": "k8s"}, "gateway_runtime: 'k8s' is not one of the choices"),
-    ({"anthropic_base_url": "https://llm.example.com/?token=hunter2-secret"}, "anthropic_base_url: 'https://llm."
-                                                                              "example.com/?***' contains"),
+    ({"anthropic_base_url": "https://llm.example.com/?token=hunter2-secret"}, ("anthropic_base_url: 'https://llm."
+                                                                               "example.com/?***' contains")),
     ({"corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080", "proxy_username": "bob\u2028x"},
      "proxy_username: 'bob\\u2028x' contains a line separator (U+2028)"),
     ({"corporate_proxy": "yes please", "proxy_url": "http://proxy.example.com:8080"},

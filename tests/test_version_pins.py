@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from claude_gateway_template import pin_files, versions
-from conftest import REPO_ROOT, clean_env, read_env_file
+from environment import REPO_ROOT, clean_env, read_env_file
 
 PROXY = "http://proxy.example.com:8080"
 LITELLM = versions.LITELLM_VERSION

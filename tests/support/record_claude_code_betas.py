@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
 sys.path.insert(0, str(REPO_ROOT / "extensions"))
 from claude_gateway_template.providers import REGISTRY, TIERS
 from mock_provider import RunningMock

@@ -1,5 +1,5 @@
-"""Helpers shared by the test modules (test modules never import each other): run the generated scripts and
-read what they produced."""
+"""TEST SUPPORT: run a generated project's scripts and read what they produced (test modules never import each
+other)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from claude_gateway_template.providers import REGISTRY, TIERS
-from conftest import clean_env, run_copier_cli
+from environment import clean_env
+from template_clone import run_copier_cli
 
 
 def sourced_env(project: Path, home: Path, **start: str) -> dict[str, str]:
@@ -60,31 +60,3 @@ def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
     assert not dest.exists(), "a failed copy must not leave a half-written destination"
     assert "Traceback" not in result.stderr, result.stderr  # one clear line, not copier's internals
     return (result.stderr.strip().splitlines() or [""])[-1]
-
-
-# Answers under which every question applies: both decisions yes, every provider, the helper command, customised
-# models; and what another answer must be for one to be valid (Foundry takes a resource or a URL, not both).
-EVERY_ANSWER_APPLIES = {"cost_tracking": True, "corporate_proxy": True, "providers": list(REGISTRY), "customize_models": True, "client_auth": "api_key_helper",
-                        "api_key_helper": "vault kv get -field=key secret/gw", "proxy_url": "http://proxy.example.com:8080",
-                        "proxy_username": "alice", "corporate_ca_cert": "/etc/ssl/corp-root.pem",
-                        "gcp_project_id": "my-team-prod", "foundry_resource": "my-foundry"}
-VALID_TOGETHER = {"foundry_base_url": {"foundry_resource": ""}}
-
-
-def complete_answers(**overrides):
-    """Answers as copier passes them after asking: every question with its default (Jinja defaults evaluated)."""
-    answers = {"cost_tracking": False, "corporate_proxy": False, "providers": ["anthropic"], "anthropic_base_url": "",
-               "aws_region": "us-east-1", "aws_profile": "", "bedrock_base_url": "", "gcp_project_id": "my-team-prod",
-               "gcp_region": "global", "vertex_base_url": "", "foundry_resource": "my-foundry", "foundry_base_url": "",
-               "primary_provider": "anthropic", "deploy_gateway": True, "gateway_port": 4000,
-               "gateway_bind": "127.0.0.1", "gateway_url": "http://127.0.0.1:4000", "gateway_via_proxy": False,
-               "gateway_runtime": "docker", "kubernetes_redis": "external", "gateway_workers": 1, "spend_database": False, "budget_contact": "",
-               "client_auth": "env",
-               "customize_models": False, "disable_nonessential_traffic": False,
-               "proxy_url": "http://proxy.example.com:8080", "proxy_username": "", "no_proxy_hosts": "",
-               "corporate_ca_cert": ""}
-    for provider in REGISTRY.values():
-        for tier in TIERS:
-            answers[provider.model_question(tier)] = provider.default_model(tier, "us-east-1")
-    answers.update(overrides)
-    return answers

@@ -1,9 +1,10 @@
-"""Unit tests of the conformance kit's pure parts (template/scripts/lib/conformance.py): the pinned version and its
-recording, the gateway's model groups, the SSE accumulation, the verdicts and the redaction of keys."""
+"""Unit tests of the conformance kit's modules as a library (template/scripts/lib/conformance*.py): the pinned
+version and its recording, the gateway's model groups, the providers' data file, the SSE accumulation, the
+verdicts and the redaction of keys."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import shutil
 import sys
@@ -11,13 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from claude_gateway_template import kit
+from claude_gateway_template.providers import PROVIDERS
 from environment import REPO_ROOT
 
-sys.path.insert(0, str(REPO_ROOT / "template" / "scripts" / "lib"))  # http_client.py, which conformance.py imports
-_SPEC = importlib.util.spec_from_file_location("conformance", REPO_ROOT / "template" / "scripts" / "lib" / "conformance.py")
-conformance = importlib.util.module_from_spec(_SPEC)
-sys.modules["conformance"] = conformance  # dataclasses look their module up
-_SPEC.loader.exec_module(conformance)
+sys.path.insert(0, str(REPO_ROOT / "template" / "scripts" / "lib"))  # the kit's modules import each other
+conformance = importlib.import_module("conformance")
+setup = importlib.import_module("conformance_setup")
+kit_client = importlib.import_module("conformance_client")
+checks = importlib.import_module("conformance_checks")
 RECORDING = REPO_ROOT / "template" / "scripts" / "conformance" / "claude-code-2.1.332.json"
 
 
@@ -25,6 +28,7 @@ RECORDING = REPO_ROOT / "template" / "scripts" / "conformance" / "claude-code-2.
 def root(tmp_path) -> Path:
     (tmp_path / "scripts" / "conformance").mkdir(parents=True)
     shutil.copy(RECORDING, tmp_path / "scripts" / "conformance")
+    (tmp_path / "scripts" / "conformance" / "providers.json").write_text(kit.providers_json({"providers": PROVIDERS}))
     (tmp_path / "client").mkdir()
     (tmp_path / "client" / "settings.json").write_text(json.dumps({"env": {
         "ANTHROPIC_BASE_URL": "http://127.0.0.1:4000", "ANTHROPIC_DEFAULT_OPUS_MODEL": "o",
@@ -35,32 +39,32 @@ def root(tmp_path) -> Path:
 def test_pinned_version_from_versions_env_else_the_newest_recording(root):
     (root / "scripts" / "conformance" / "claude-code-2.1.40.json").write_text("{}")
     (root / "scripts" / "conformance" / "claude-code-2.1.9.json").write_text("{}")
-    assert conformance.pinned_version(root)[0] == "2.1.332"  # numeric order, not text order
+    assert setup.pinned_version(root)[0] == "2.1.332"  # numeric order, not text order
     (root / "versions.env").write_text("# pins\nLITELLM_VERSION=1.108.14\nCLAUDE_CODE_VERSION=2.1.40\n")
-    assert conformance.pinned_version(root) == ("2.1.40", "versions.env")
+    assert setup.pinned_version(root) == ("2.1.40", "versions.env")
     (root / "versions.env").write_text("LITELLM_VERSION=1.108.14\n")
-    with pytest.raises(conformance.ConfigError, match="CLAUDE_CODE_VERSION"):
-        conformance.pinned_version(root)
+    with pytest.raises(setup.ConfigError, match="CLAUDE_CODE_VERSION"):
+        setup.pinned_version(root)
 
 
 def test_a_broken_recording_is_a_config_error(root):
     path = root / "scripts" / "conformance" / "claude-code-2.1.332.json"
-    assert conformance.load_recording(path)["tiers"]["haiku"]["betas"]
+    assert setup.load_recording(path)["tiers"]["haiku"]["betas"]
     path.write_text('{"tiers": {}}')
-    with pytest.raises(conformance.ConfigError, match="beta lists"):
-        conformance.load_recording(path)
+    with pytest.raises(setup.ConfigError, match="beta lists"):
+        setup.load_recording(path)
     path.write_text("not json")
-    with pytest.raises(conformance.ConfigError, match="not valid JSON"):
-        conformance.load_recording(path)
+    with pytest.raises(setup.ConfigError, match="not valid JSON"):
+        setup.load_recording(path)
 
 
 def test_offline_checks_compare_the_pins_with_the_model_groups(root):
     (root / "gateway").mkdir()
     (root / "gateway" / "litellm_config.yaml").write_text("model_list:\n- model_name: o\n- model_name: 's'\n")
-    results = {r.name: r for r in conformance.offline_checks(root, "C", "gateway")}
+    results = {r.name: r for r in setup.offline_checks(root, "C", "gateway")}
     assert results["models"].status == "FAIL" and results["models"].detail.endswith("for h")
     (root / "gateway" / "litellm_config.local.yaml").write_text("model_list:\n  - model_name: h\n")
-    results = {r.name: r for r in conformance.offline_checks(root, "C", "gateway")}
+    results = {r.name: r for r in setup.offline_checks(root, "C", "gateway")}
     assert results.pop("pins").status == "SKIP"  # no versions.env here (tests/test_version_pins.py has the pins)
     assert {r.status for r in results.values()} == {"PASS"}
 
@@ -69,7 +73,7 @@ def test_offline_checks_compare_the_pins_with_the_model_groups(root):
                                               ("https://gw.example.com/v1", "ends in /v1"),
                                               ("gw.example.com", "not an http(s) URL"), ("", "not an http(s) URL")])
 def test_endpoint_problem(url, problem):
-    assert (problem in conformance.endpoint_problem(url)) and bool(problem) == bool(conformance.endpoint_problem(url))
+    assert (problem in setup.endpoint_problem(url)) and bool(problem) == bool(setup.endpoint_problem(url))
 
 
 def sse(*events: tuple[str, dict]) -> list[tuple[str, str]]:
@@ -77,7 +81,7 @@ def sse(*events: tuple[str, dict]) -> list[tuple[str, str]]:
 
 
 def test_stream_events_are_put_together_as_an_sdk_does():
-    reply, blocks, partial = conformance.Reply(200), {}, {}
+    reply, blocks, partial = kit_client.Reply(200), {}, {}
     for name, raw in sse(
             ("message_start", {"type": "message_start"}),
             ("content_block_start", {"index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
@@ -90,7 +94,7 @@ def test_stream_events_are_put_together_as_an_sdk_does():
             ("content_block_stop", {"index": 1}),
             ("message_delta", {"delta": {"stop_reason": "tool_use"}}),
             ("message_stop", {})):
-        conformance.Client._event(reply, name, raw, blocks, partial)
+        kit_client.Client._event(reply, name, raw, blocks, partial)
     reply.content = [blocks[i] for i in sorted(blocks)]
     assert reply.complete and reply.stop_reason == "tool_use"
     assert reply.content == [{"type": "thinking", "thinking": "hm", "signature": "SIG"},
@@ -98,22 +102,82 @@ def test_stream_events_are_put_together_as_an_sdk_does():
 
 
 def test_an_error_event_makes_the_stream_incomplete():
-    reply = conformance.Reply(200, events=["message_start"])
-    conformance.Client._event(reply, "error", '{"error": {"message": "Overloaded"}}', {}, {})
-    conformance.Client._event(reply, "message_stop", "{}", {}, {})
+    reply = kit_client.Reply(200, events=["message_start"])
+    kit_client.Client._event(reply, "error", '{"error": {"message": "Overloaded"}}', {}, {})
+    kit_client.Client._event(reply, "message_stop", "{}", {}, {})
     assert not reply.complete and "Overloaded" in reply.stream_error
 
 
 def test_failed_call_names_a_missing_model_group_and_a_refused_key(root):
-    config = conformance.load_config(root, "C", "gateway")
-    missing = conformance.Reply(400, "{'error': 'Invalid model name passed in model=x'}")
-    assert "no model group named x" in conformance.failed_call("a call", missing, config, "x")
-    assert "key was refused" in conformance.failed_call("a call", conformance.Reply(401, "nope"), config, "x")
-    assert "no answer" in conformance.failed_call("a call", conformance.Reply(0, "refused"), config, "x")
+    config = setup.load_config(root, "C", "gateway")
+    missing = kit_client.Reply(400, "{'error': 'Invalid model name passed in model=x'}")
+    assert "no model group named x" in kit_client.failed_call("a call", missing, config, "x")
+    assert "key was refused" in kit_client.failed_call("a call", kit_client.Reply(401, "nope"), config, "x")
+    assert "no answer" in kit_client.failed_call("a call", kit_client.Reply(0, "refused"), config, "x")
 
 
-def test_keys_are_never_printed():
-    assert conformance.redact("key sk-abc123456789 and my-secret-key", "my-secret-key") == "key *** and ***"
+# ---- the providers' data file (scripts/conformance/providers.json, rendered from the registry) ------------------
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, ("https://api.anthropic.com", "", "authorization")),
+    ({"ANTHROPIC_AUTH_TOKEN": "sk-token-1"}, ("https://api.anthropic.com", "sk-token-1", "authorization")),
+    ({"ANTHROPIC_AUTH_TOKEN": "sk-token-1", "ANTHROPIC_API_KEY": "sk-key-2", "ANTHROPIC_BASE_URL": "https://a.example"},
+     ("https://a.example", "sk-key-2", "x-api-key")),
+])
+def test_the_anthropic_endpoint_and_key_come_from_its_entry(root, monkeypatch, env, expected):
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    provider = setup.provider_entry(root, "anthropic")
+    assert setup.endpoint("anthropic", {}, provider) == expected
+
+
+def test_the_foundry_endpoint_is_its_resource_url_unless_a_base_url_is_set(root, monkeypatch):
+    for name in ("ANTHROPIC_FOUNDRY_BASE_URL", "ANTHROPIC_FOUNDRY_RESOURCE", "ANTHROPIC_FOUNDRY_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    provider = setup.provider_entry(root, "foundry")
+    settings = {"ANTHROPIC_FOUNDRY_RESOURCE": "my-res"}
+    assert setup.endpoint("foundry", settings, provider) == (
+        "https://my-res.services.ai.azure.com/anthropic", "", "x-api-key")
+    monkeypatch.setenv("ANTHROPIC_FOUNDRY_BASE_URL", "https://pe.example/anthropic")
+    monkeypatch.setenv("ANTHROPIC_FOUNDRY_API_KEY", "k-1")
+    assert setup.endpoint("foundry", settings, provider) == ("https://pe.example/anthropic", "k-1", "x-api-key")
+
+
+@pytest.mark.parametrize("mode", ["bedrock", "vertex"])
+def test_a_provider_that_signs_its_requests_is_checked_only_by_replay(root, mode, monkeypatch):
+    monkeypatch.setenv("CONFORMANCE_KEY", "sk-unit-test-key-1")
+    config = setup.load_config(root, "A", mode)
+    assert config.provider["signs_requests"] and (config.base_url, config.key) == ("", "")
+    with pytest.raises(setup.ConfigError, match="use --replay"):
+        checks.network_checks(config, 1, 1)
+    results = {r.name: r for r in setup.offline_checks(root, "A", mode)}
+    assert results["endpoint"].status == "SKIP" and "--replay" in results["endpoint"].detail
+
+
+def test_a_missing_key_and_a_refused_key_name_the_providers_variables(root, monkeypatch):
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_FOUNDRY_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    (root / "client" / "settings.json").write_text(json.dumps({"env": {
+        "ANTHROPIC_FOUNDRY_RESOURCE": "my-res", "ANTHROPIC_DEFAULT_OPUS_MODEL": "o",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": "s", "ANTHROPIC_DEFAULT_HAIKU_MODEL": "h"}}))
+    anthropic, foundry = setup.load_config(root, "A", "anthropic"), setup.load_config(root, "A", "foundry")
+    assert checks.missing_key(anthropic) == "no key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+    assert checks.missing_key(foundry) == "no key: set ANTHROPIC_FOUNDRY_API_KEY"
+    refused = kit_client.Reply(401, "nope")
+    assert kit_client.failed_call("a call", refused, foundry, "o").endswith("(ANTHROPIC_FOUNDRY_API_KEY)")
+    assert kit_client.failed_call("a call", refused, anthropic, "o").endswith(
+        "(ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN)")
+
+
+def test_a_mode_that_is_no_provider_of_this_setup_is_a_config_error(root):
+    (root / "scripts" / "conformance" / "providers.json").write_text(kit.providers_json({"providers": ["anthropic"]}))
+    with pytest.raises(setup.ConfigError, match="not a provider of this setup"):
+        setup.load_config(root, "A", "bedrock")
+    (root / "scripts" / "conformance" / "providers.json").unlink()
+    with pytest.raises(setup.ConfigError, match="providers.json is missing"):
+        setup.load_config(root, "A", "anthropic")
+    assert setup.load_config(root, "C", "gateway").provider == {}  # the gateway needs no provider entry
 
 
 def test_usage_errors_exit_2(root, capsys):
@@ -125,17 +189,11 @@ def test_usage_errors_exit_2(root, capsys):
 
 
 # ---- hostile endpoints and inputs: one line, bounded, no key (found in review) --------------------------------------
-def test_redaction_masks_keys_and_proxy_passwords_but_not_names():
-    text = "my-task-router-v1 ask-question sk-abcdef1234 http://bob:pw@proxy:3128 'http:/alice:Passw0rd@10.0.0.1:3128'"
-    assert conformance.redact(text) == ("my-task-router-v1 ask-question *** http://***@proxy:3128 "
-                                        "'http:/***@10.0.0.1:3128'")
-
-
 @pytest.mark.parametrize("key", ["sk-secret-value-123\r", "sk-secret value", "sk-sécret-value"])
 def test_a_key_no_header_can_carry_is_a_config_error_that_does_not_show_it(root, monkeypatch, key):
     monkeypatch.setenv("CONFORMANCE_KEY", key)
-    with pytest.raises(conformance.ConfigError, match="trailing CR") as caught:
-        conformance.load_config(root, "C", "gateway")
+    with pytest.raises(setup.ConfigError, match="trailing CR") as caught:
+        setup.load_config(root, "C", "gateway")
     assert "secret" not in str(caught.value)
 
 
@@ -143,10 +201,10 @@ def test_a_version_that_is_not_one_is_a_config_error(root):
     # versions.env is read as every script reads a .env file (envfile.py, as docker compose does): ` # ...` ends
     # an unquoted value, so check-status.sh and the kit agree on the version.
     (root / "versions.env").write_text("CLAUDE_CODE_VERSION=2.1.332 # pinned\n")
-    assert conformance.pinned_version(root) == ("2.1.332", "versions.env")
+    assert setup.pinned_version(root) == ("2.1.332", "versions.env")
     (root / "versions.env").write_text("CLAUDE_CODE_VERSION=../../etc/passwd\n")
-    with pytest.raises(conformance.ConfigError, match="is not a version"):
-        conformance.pinned_version(root)
+    with pytest.raises(setup.ConfigError, match="is not a version"):
+        setup.pinned_version(root)
 
 
 def serve_once(payload: bytes, hold: float = 0.0):
@@ -193,8 +251,8 @@ def test_a_broken_endpoint_fails_the_check_in_one_line_within_the_timeout(root, 
     url, thread = serve_once(payload, hold)
     monkeypatch.setenv("GATEWAY_URL", url)
     monkeypatch.setenv("CONFORMANCE_KEY", "sk-unit-test-key-1")
-    config = conformance.load_config(root, "C", "gateway")
-    reply = conformance.Client(config, timeout=2).stream({"model": "o", "max_tokens": 8, "messages": []})
+    config = setup.load_config(root, "C", "gateway")
+    reply = kit_client.Client(config, timeout=2).stream({"model": "o", "max_tokens": 8, "messages": []})
     assert not reply.complete
     assert expected in f"{reply.error} {reply.stream_error} {reply.events}"
     thread.join(timeout=10)
@@ -243,9 +301,9 @@ def test_a_dripping_endpoint_cannot_hold_a_check_past_its_deadline(root, monkeyp
     url, thread = serve_drip(head, drip)
     monkeypatch.setenv("GATEWAY_URL", url)
     monkeypatch.setenv("CONFORMANCE_KEY", "sk-unit-test-key-1")
-    config = conformance.load_config(root, "C", "gateway")
+    config = setup.load_config(root, "C", "gateway")
     started = time.monotonic()
-    reply = conformance.Client(config, timeout=2).stream({"model": "o", "max_tokens": 8, "messages": []})
+    reply = kit_client.Client(config, timeout=2).stream({"model": "o", "max_tokens": 8, "messages": []})
     assert time.monotonic() - started < 2 + 5  # the hang guard: the server would drip for 10 s
     assert not reply.complete
     assert expected in f"{reply.error} {reply.stream_error}", reply
@@ -255,7 +313,7 @@ def test_a_dripping_endpoint_cannot_hold_a_check_past_its_deadline(root, monkeyp
 @pytest.mark.parametrize("key", ['sk-abc"def\\ghi-123', "sk-añb\\u0022c-456", 'sk-"\\\\"'])
 def test_json_output_never_shows_a_key_in_any_encoding(capsys, key):
     """--json: redacted before encoding (JSON escapes " and \\ and non-ASCII, which a text search then misses)."""
-    results = [conformance.Result("stream", "FAIL", f"the gateway said: bad key {key}", "o")]
+    results = [setup.Result("stream", "FAIL", f"the gateway said: bad key {key}", "o")]
     assert conformance.report(results, {"pattern": "C", "endpoint": f"http://x/{key}"}, True, key) == 1
     out = capsys.readouterr().out
     data = json.loads(out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import client, egress, gateway, guidance, versions
+from . import client, egress, gateway, guidance, kit, versions
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -38,6 +38,11 @@ def derive(answers: Answers) -> dict[str, Any]:
         "provider_name": provider.name,
         "provider_names": [REGISTRY[key].name for key in answers["providers"]],
         "credential_hint": guidance.credential_hint(answers),
+        # The conformance kit: its data file, its header's lines on a direct run, and whether it can send requests
+        # of its own (not to a provider whose requests Claude Code signs itself).
+        "conformance_providers_json": kit.providers_json(answers),
+        "conformance_direct_doc": [] if cost_tracking else kit.direct_doc(provider),
+        "kit_network_checks": cost_tracking or not provider.signs_requests,
         "gateway_in_repo": in_repo,
         "client_env": env,
         "client_env_forbidden": forbidden,

@@ -52,4 +52,6 @@ PROVIDER = Provider(
     credential_doc="| `ANTHROPIC_API_KEY` | *(yours, from your environment)* | The credential, sent as `x-api-key`. "
                    "Never written by this template. |",
     gateway_credential_doc=lambda answers: " (`ANTHROPIC_API_KEY`)",
+    default_url=PUBLIC_API,
+    key_headers=(("ANTHROPIC_API_KEY", "x-api-key"), ("ANTHROPIC_AUTH_TOKEN", "authorization")),
 )

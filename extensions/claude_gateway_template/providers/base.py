@@ -61,6 +61,15 @@ class Provider:
     questions: tuple[str, ...] = field(default=())  # this provider's own answers in copier.yml
     # Other variables that point Claude Code at an endpoint of this provider (must be unset unless generated).
     endpoint_vars: tuple[str, ...] = ()
+    # The conformance kit calling the provider directly (scripts/conformance/providers.json, see kit.py): where
+    # Claude Code sends requests when no variable names an endpoint ("" when one must), the URL an endpoint_vars[0]
+    # value names (`{}` for the value), the key variables with the header each is sent in (in the order Claude
+    # Code prefers them), and whether Claude Code signs every request itself with cloud credentials (the kit
+    # cannot send requests of its own then: only --replay, the real CLI).
+    default_url: str = ""
+    resource_url: str = ""
+    key_headers: tuple[tuple[str, str], ...] = ()
+    signs_requests: bool = False
 
     def default_model(self, tier: str, region: Any = "") -> str:
         model = self.default_models[tier]

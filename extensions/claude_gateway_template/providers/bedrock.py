@@ -134,5 +134,6 @@ PROVIDER = Provider(
     rejects_new_betas=True,
     compose_volumes=compose_volumes,
     gateway_credential_doc=gateway_credential_doc,
+    signs_requests=True,  # AWS SigV4: the kit checks Bedrock direct only with --replay
     request_path=lambda answers, model: f"/model/{model}/invoke-with-response-stream",
 )

@@ -22,13 +22,15 @@ from .base import Provider
 
 _RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}[A-Za-z0-9]$")
 _EXPECTED_URL = "a https:// URL ending in /anthropic, e.g. https://my-resource.services.ai.azure.com/anthropic"
+# The endpoint of a resource (ANTHROPIC_FOUNDRY_RESOURCE), `{}` for its name: the one statement of the formula.
+RESOURCE_URL = "https://{}.services.ai.azure.com/anthropic"
 
 
 def base_url(answers) -> str:
     """The Foundry endpoint, with /anthropic: the answer's URL, or the resource's public endpoint."""
     if answers.get("foundry_base_url"):
         return answers["foundry_base_url"].rstrip("/")
-    return f"https://{answers['foundry_resource']}.services.ai.azure.com/anthropic"
+    return RESOURCE_URL.format(answers["foundry_resource"])
 
 
 def foundry_resource_error(value, answers):
@@ -114,4 +116,6 @@ PROVIDER = Provider(
                    "resource key, sent as `x-api-key`. Never written by this template. |",
     gateway_credential_doc=lambda answers: " (`AZURE_AI_API_KEY`, the Foundry resource key)",
     request_path=lambda answers, model: "/anthropic/v1/messages",
+    resource_url=RESOURCE_URL,
+    key_headers=(("ANTHROPIC_FOUNDRY_API_KEY", "x-api-key"),),
 )

@@ -109,5 +109,6 @@ PROVIDER = Provider(
          ":/run/secrets/gcp-credentials.json:ro"))],
     gateway_credential_doc=lambda answers: (" (Google credentials: Docker mounts `GCP_CREDENTIALS_FILE`, default "
                                             "your ADC file; the local process reads `GOOGLE_APPLICATION_CREDENTIALS`)"),
+    signs_requests=True,  # Google OAuth tokens: the kit checks Vertex direct only with --replay
     request_path=request_path,
 )

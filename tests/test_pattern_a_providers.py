@@ -207,8 +207,8 @@ def test_check_status_never_runs_cloud_clis(generate, tmp_path):
 
 
 @pytest.mark.parametrize("answers", [{}, BEDROCK, VERTEX])
-def test_generated_readme_documents_managed_settings_and_locked_down_variables(generate, answers):
-    readme = (generate(**answers) / "README.md").read_text()
+def test_generated_setup_page_documents_managed_settings_and_locked_down_variables(generate, answers):
+    readme = (generate(**answers) / "docs" / "setup.md").read_text()
     for path in ("/etc/claude-code/managed-settings.json",
                  "/Library/Application Support/ClaudeCode/managed-settings.json",
                  "C:\\Program Files\\ClaudeCode\\managed-settings.json",

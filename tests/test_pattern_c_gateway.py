@@ -246,8 +246,9 @@ def test_check_status_for_the_gateway_client(generate, tmp_path, env, line):
     assert "sk-ant-personal-secret" not in result.stdout and "sk-gateway-token" not in result.stdout
 
 
-def test_generated_readme_explains_both_runtimes_and_the_master_key(generate):
-    readme = (generate(**C) / "README.md").read_text()
+def test_generated_docs_explain_both_runtimes_and_the_master_key(generate):
+    project = generate(**C)
+    readme = "".join((project / "docs" / page).read_text() for page in ("gateway.md", "keys-and-budgets.md"))
     for text in ("docker compose -f gateway/docker-compose.yml up -d", "gateway/run-local.sh start",
                  "scripts/health-check.sh", "gateway/run-local.sh stop", "logs", "admin credential",
                  "spend_database"):

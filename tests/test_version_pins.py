@@ -97,8 +97,8 @@ def test_versions_env_records_the_pair(generate, pattern):
     project = generate(**PATTERNS[pattern])
     pins = read_env_file(project / "versions.env")
     assert pins["CLAUDE_CODE_VERSION"] == versions.CLAUDE_CODE_VERSION
-    readme = (project / "README.md").read_text()
-    assert f"npm install -g @anthropic-ai/claude-code@{versions.CLAUDE_CODE_VERSION}" in readme
+    setup = (project / "docs" / "setup.md").read_text()
+    assert f"npm install -g @anthropic-ai/claude-code@{versions.CLAUDE_CODE_VERSION}" in setup
     dev = (project / "requirements-dev.txt").read_text()
     assert f"copier=={versions.COPIER_VERSION}" in dev
     if pattern in "CD":

@@ -4,10 +4,12 @@
 - providers: the provider registry, one record per provider (providers/<key>.py)
 - rules: the table of answer rules, used by copier.yml's validators and by the re-validation of every answer
 - client: the environment and settings Claude Code gets on developer machines
-- gateway: the LiteLLM gateway's config and secrets
+- gateway: the gateway's config and secrets (its engine, LiteLLM, named once: gateway.ENGINE)
 - versions: every version the template and its tests pin (pin_files: the requirement files `make pins` writes)
 - egress: the hosts a proxy must allow
 - guidance: next steps, CI placeholders and other text rendered for the user
+- docs: the generated documentation's topic pages (docs/<topic>.md) and when each applies
+- kit: the conformance kit's facts about each provider (scripts/conformance/providers.json)
 - derived: everything the templates render, derived from the answers
 - answer_migrations: answers renamed between releases, and the command `_migrations` runs
 """

@@ -1,5 +1,5 @@
 """What Claude Code gets on developer machines: its environment (the single source of client/env.sh, env.ps1,
-settings.json and the README's table), the variables that must not be set, and client/settings.json."""
+settings.json and the variables table of docs/setup.md), the variables that must not be set, and client/settings.json."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import client, egress, gateway, guidance, kit, versions
+from . import client, docs, egress, gateway, guidance, kit, versions
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -48,7 +48,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "client_env_forbidden": forbidden,
         "client_settings": settings,
         # Pattern D's managed settings also hold every machine at the tested Claude Code version.
-        "managed_settings": {**settings, **versions.managed_version_settings(pattern == "D")},
+        "managed_settings": {**settings, **versions.managed_version_settings(PATTERNS[pattern].managed_settings)},
         "version_pins": versions.version_pins(in_repo, gateway.litellm_image(answers)),
         "claude_code_version": versions.CLAUDE_CODE_VERSION,
         "claude_code_npm_package": versions.CLAUDE_CODE_NPM_PACKAGE,
@@ -124,7 +124,35 @@ def derive(answers: Answers) -> dict[str, Any]:
     derived["endpoint_name"] = "gateway" if cost_tracking else "provider"
     derived["endpoint_url"] = next((v.value for v in env if v.name == endpoint.variable), endpoint.default)
     derived["next_steps"] = guidance.next_steps({**answers, **derived})
+    derived.update(doc_flags(answers, derived))
+    derived["doc_pages"] = docs.pages({**answers, **derived})
     return derived
+
+
+def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
+    """The yes/no values (and the few words) the documentation templates branch on, so that they never test a
+    pattern letter or the shape of an answer."""
+    cost_tracking, corporate_proxy = bool(answers["cost_tracking"]), bool(answers["corporate_proxy"])
+    in_repo = derived["gateway_in_repo"]
+    runtime = answers.get("gateway_runtime") if in_repo else None
+    route = ""
+    if cost_tracking:
+        route = (("through the proxy" if answers.get("gateway_via_proxy") else "direct (gateway in NO_PROXY)")
+                 if corporate_proxy else "HTTP(S), Anthropic API format")
+    return {
+        "client_uses_api_key_helper": "apiKeyHelper" in derived["client_settings"],
+        "client_managed_settings": PATTERNS[derived["pattern"]].managed_settings,
+        "gateway_external": cost_tracking and not in_repo,
+        "gateway_spend_database": in_repo and bool(answers.get("spend_database")),
+        "gateway_on_docker": runtime == "docker",
+        "gateway_as_process": runtime == "process",
+        "gateway_local_only": in_repo and answers.get("gateway_bind") in ("127.0.0.1", "::1"),
+        "gateway_failover": len(derived["provider_order"]) > 1,
+        "gateway_diagram_route": route,
+        "gateway_diagram_upstream": ("proxy " + derived["proxy_hostport"]) if corporate_proxy else "HTTPS",
+        "providers_label": "Providers" if len(answers["providers"]) > 1 else "Provider",
+        "gateway_engine": gateway.ENGINE,
+    }
 
 
 def gateway_proxy_env(answers: Answers) -> dict[str, str]:

@@ -50,7 +50,7 @@ def next_steps(context: dict[str, Any]) -> list[str]:
             steps.append("gateway/build-ca-bundle.sh     (public roots + the corporate CA, for the gateway)")
         steps += [start, "scripts/health-check.sh        (liveliness, readiness, models, one round trip)"]
     if context.get("cost_tracking"):
-        steps.append("export ANTHROPIC_AUTH_TOKEN=... (your gateway key; see README.md for per-developer keys)")
+        steps.append("export ANTHROPIC_AUTH_TOKEN=... (your gateway key; see docs/setup.md)")
     else:
         steps.append(REGISTRY[context["providers"][0]].login_step)
     steps += ["client/install.sh              (merges client/settings.json into ~/.claude/settings.json; --undo)",

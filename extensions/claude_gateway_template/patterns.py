@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .gateway import ENGINE
+from .providers import REGISTRY
+
+# The providers a gateway can route to, as the pattern table lists them.
+_PROVIDER_NAMES = ", ".join(p.short_name for p in REGISTRY.values())
+
 
 @dataclass(frozen=True)
 class Pattern:
     letter: str
     name: str
-    cost_tracking: bool    # decision 1: a LiteLLM gateway
+    cost_tracking: bool    # decision 1: a gateway
     corporate_proxy: bool  # decision 2: a corporate proxy
     pros: tuple[str, ...]
     cons: tuple[str, ...]
     setup_time: str
     latency: str
+    # IT pushes the client settings to every machine (client/managed-settings.json, requiredMaximumVersion).
+    managed_settings: bool = False
 
 
 PATTERNS = {
@@ -35,11 +43,11 @@ PATTERNS = {
         "10-15 minutes (depends on proxy configuration complexity)", "+20-50 ms",
     ),
     "C": Pattern(
-        "C", "LLM gateway (LiteLLM, recommended for teams)", True, False,
+        "C", f"LLM gateway ({ENGINE}, recommended for teams)", True, False,
         ("Complete usage tracking and cost analytics", "Automatic load balancing and failover",
-         "Multi-provider support (Anthropic, Bedrock, Vertex)", "Cost optimization through routing strategies",
+         f"Multi-provider support ({_PROVIDER_NAMES})", "Cost optimization through routing strategies",
          "Team management with per-user API keys", "Centralized rate limiting and quotas"),
-        ("Additional service to run and maintain", "Requires compute resources (LiteLLM: ~350 MB RAM idle, measured)",
+        ("Additional service to run and maintain", f"Requires compute resources ({ENGINE}: ~350 MB RAM idle, measured)",
          "One more component to troubleshoot", "Single point of failure (mitigate with an HA deployment)"),
         "15-20 minutes", "+10-30 ms",
     ),
@@ -52,7 +60,7 @@ PATTERNS = {
          "Most expensive (proxy + gateway infrastructure)",
          "Requires coordination between teams (network, platform, security)",
          "Complex troubleshooting (multiple failure points)"),
-        "30-60 minutes (plus coordination time with IT/networking teams)", "+30-100 ms",
+        "30-60 minutes (plus coordination time with IT/networking teams)", "+30-100 ms", managed_settings=True,
     ),
 }
 

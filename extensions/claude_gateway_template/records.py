@@ -12,7 +12,7 @@ Answers = dict[str, Any]
 @dataclass(frozen=True)
 class EnvVar:
     """One variable of Claude Code's environment: the single source of client/env.sh, env.ps1, settings.json
-    and the README's table."""
+    and the variables table of docs/setup.md."""
     name: str
     value: str
     doc: str

@@ -27,6 +27,7 @@ def litellm_params(answers, model):
 PROVIDER = Provider(
     key="anthropic",
     name="Anthropic API",
+    short_name="Anthropic",
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-5-5"},
     questions=("anthropic_base_url",),
     client_env=client_env,

@@ -15,6 +15,7 @@ TIERS = ("opus", "sonnet", "haiku")
 class Provider:
     key: str   # the `providers` answer value
     name: str  # what users call it
+    short_name: str  # in lists ("Multi-provider support (Anthropic, Bedrock, ...)")
     # The ids Claude Code sends for each tier when nothing is pinned (measured against a loopback mock).
     default_models: dict[str, str]
     # Claude Code, talking to this provider directly (Patterns A/B): the provider's variables, model pins apart.
@@ -40,13 +41,13 @@ class Provider:
     login_step: str
     ci_credential: str
     # Template fragments (paths from the template root): the doctor's credential check (scripts/check-status.sh)
-    # and the README's login instructions.
+    # and docs/setup.md's login instructions.
     doctor_check: str
     login_doc: str
     # client/env.sh warns when none of these is set (empty: the provider has a login that needs no variable).
     credential_vars: tuple[str, ...] = ()
     credential_alternative: str = ""  # what else works, in the warning ("or configure an apiKeyHelper")
-    credential_doc: str = ""          # the README's variables row for the credential, if it is a variable
+    credential_doc: str = ""          # docs/setup.md's variables row for the credential, if it is a variable
     # The model id of a tier may depend on other answers (Bedrock: the region's inference-profile prefix).
     model_prefix: Callable[[str], str] | None = None
     # Behind the gateway, bridged from Anthropic format: Claude Code's new beta fields give HTTP 400 there.
@@ -54,7 +55,7 @@ class Provider:
     # docker compose: environment entries and read-only mounts (comment, volume) the gateway container needs.
     compose_environment: Callable[[Answers], dict[str, str]] = lambda answers: {}
     compose_volumes: Callable[[Answers], list[tuple[str, str]]] = lambda answers: []
-    # The README's note on where the gateway's credential for this provider comes from.
+    # docs/gateway.md's note on where the gateway's credential for this provider comes from.
     gateway_credential_doc: Callable[[Answers], str] = lambda answers: ""
     # The request path Claude Code uses for a model (tests point a loopback mock at it).
     request_path: Callable[[Answers, str], str] = lambda answers, model: "/v1/messages"

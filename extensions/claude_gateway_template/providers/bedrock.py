@@ -109,6 +109,7 @@ def _in_providers(answers):
 PROVIDER = Provider(
     key="bedrock",
     name="AWS Bedrock",
+    short_name="Bedrock",
     default_models={"opus": "anthropic.claude-opus-5-5", "sonnet": "anthropic.claude-sonnet-4-5-20250929-v1:0",
                     "haiku": "anthropic.claude-haiku-4-5-20251001-v1:0"},
     model_prefix=inference_profile_prefix,

@@ -88,6 +88,7 @@ def _in_providers(answers):
 PROVIDER = Provider(
     key="foundry",
     name="Microsoft Foundry",
+    short_name="Foundry",
     # Claude Code 2.1.332 in Foundry mode: opus, sonnet (the default of `claude -p` there) and haiku.
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5"},
     questions=("foundry_resource", "foundry_base_url"),

@@ -79,6 +79,7 @@ def _in_providers(answers):
 PROVIDER = Provider(
     key="vertex",
     name="Google Vertex AI",
+    short_name="Vertex",
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5@20251001"},
     questions=("gcp_project_id", "gcp_region", "vertex_base_url"),
     client_env=client_env,

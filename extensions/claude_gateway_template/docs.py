@@ -1,0 +1,43 @@
+"""The generated documentation by topic: which pages under docs/ a setup has, and what each covers.
+
+A page's template is template/docs/<name>.jinja (or `{% if FLAG %}<name>{% endif %}.jinja`, where FLAG is the
+derived yes/no value `applies` names); the README's map lists the pages this table says apply.
+tests/test_docs_pages.py renders every golden case and checks that both agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    what: str
+    applies: str = ""  # the yes/no value (an answer or a derived one) the page exists for ("": every setup)
+
+
+PAGES = (
+    Page("docs/setup.md", "Setting up Claude Code on a developer machine, step by step; managed settings, "
+                          "locked-down networks, how to verify, every variable."),
+    Page("docs/files.md", "Every generated file and what it is for."),
+    Page("docs/proxy.md", "The corporate proxy: what goes through it, its password, TLS inspection.",
+         "corporate_proxy"),
+    Page("docs/egress-allowlist.md", "The hosts and ports the proxy or firewall must allow.", "corporate_proxy"),
+    Page("docs/gateway.md", "The gateway: running and checking it, retries, failover.", "cost_tracking"),
+    Page("docs/keys-and-budgets.md", "The master key, cost and usage reports, developers' keys and budgets.",
+         "gateway_in_repo"),
+    Page("docs/spend-database.md", "The spend database: keys, schema migrations, backup, rotation.",
+         "gateway_spend_database"),
+    Page("docs/kubernetes.md", "The gateway on Kubernetes: manifests, deploy, capacity, upgrade and rollback.",
+         "gateway_on_kubernetes"),
+    Page("docs/conformance.md", "The conformance kit: does the endpoint answer what Claude Code sends?"),
+    Page("docs/versions-and-upgrades.md", "The tested version pair, bumping it, template upgrades (also on a "
+                                          "schedule)."),
+    Page("docs/migrations.md", "Moving to another pattern with `scripts/migrate.sh`."),
+)
+
+
+def pages(context: dict[str, Any]) -> list[Page]:
+    """The pages of a setup whose answers and derived values are `context`."""
+    return [page for page in PAGES if not page.applies or context[page.applies]]

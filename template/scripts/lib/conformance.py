@@ -21,6 +21,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # the kit's modules leave no __pycache__ in the checkout (CI asserts a clean tree)
+
 from conformance_checks import network_checks, replay
 from conformance_setup import ConfigError, Result, load_config, offline_checks
 from redaction import redact, redacted

@@ -29,6 +29,8 @@ def _load(module: str):
 
 
 gateway_api = _load("gateway_api")
+access_file = _load("access_file")  # the library access.py imports, under its rendered names
+access_sync = _load("access_sync")
 access = _load("access")
 usage_report = _load("usage_report")
 

@@ -1,4 +1,4 @@
-"""The front door: README.md and docs/ have no dead relative link (file or #anchor), and docs/answers.md is what
+"""The front door: README.md, CHANGELOG.md and docs/ have no dead relative link (file or #anchor), and docs/answers.md is what
 `make docs` generates from copier.yml and the rules table."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from claude_gateway_template import answers_doc
 from conftest import REPO_ROOT
 
-PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+PAGES = [REPO_ROOT / "README.md", REPO_ROOT / "CHANGELOG.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -18,7 +18,7 @@ command -v npm >/dev/null || missing+=(nodejs npm)  # the Claude Code CLI and th
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$EUID" -eq 0 ]; then
   sudo=()
 elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
   sudo=(sudo -n)
@@ -26,7 +26,7 @@ else
   sudo=(none)
 fi
 if [ "${sudo[*]}" = none ] || ! command -v apt-get >/dev/null; then
-  echo "missing system packages: ${missing[*]}; install them (as root): apt-get install -y ${missing[*]}" >&2
+  echo "missing system packages (Debian names): ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
   exit 1
 fi
 echo "installing system packages: ${missing[*]}"

@@ -90,7 +90,7 @@ PYTEST := $(BIN)/python -m pytest tests -n 2 --dist loadfile
 test: system-packages tools
 	$(PYTEST)
 
-test-unit: tools
+test-unit: system-packages tools
 	$(PYTEST) -m "not live"
 
 test-live: system-packages tools

@@ -1,5 +1,5 @@
 """Benchmarks: how long generating a project takes, how long the doctor takes, and what a real Claude Code
-round trip through the generated configuration costs. Prints a Markdown table for the README.
+round trip through the generated configuration costs. Prints a Markdown table for docs/benchmarks.md.
 
 Run: make bench   (or .venv/bin/python bench/bench_generate.py [--runs N] [--compare REF])
 Only loopback traffic: the provider is the tests' mock on 127.0.0.1.

@@ -1,6 +1,14 @@
 # The two commands of the README:
 #   make demo   install the pinned tools, generate a project from defaults, show what it produced
-#   make test   install the pinned test tools (Python packages, the Claude Code CLI, LiteLLM) and run the tests
+#   make test   install what the tests need (system packages, Python packages, the Claude Code CLI, LiteLLM) and
+#               run every test
+# and the workshop (docs/testing.md):
+#   make test-unit   the logic: no copier render, no process started (under a minute)
+#   make test-render the tests that generate projects with copier and read or run their files (not live)
+#   make test-live   the `live` tests only
+#   make lint        ruff, shellcheck on this repository's shell scripts, commit subjects since the last release
+#   make goldens     refresh tests/golden (refused on a dirty tree: the refresh is a commit of its own)
+#   make docs        regenerate docs/answers.md from copier.yml and the rules table
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +20,8 @@ LITELLM_VENV := .cache/litellm-venv
 LITELLM_DB_VENV := .cache/litellm-db-venv
 PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
-.PHONY: demo test tools pins bench bench-gateway bench-overhead bench-database bench-ha clean
+.PHONY: demo test test-unit test-render test-live lint goldens docs system-packages tools pins
+.PHONY: bench bench-gateway bench-overhead bench-database bench-ha clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,9 +80,36 @@ demo: $(VENV)/.tools-installed
 	@echo "== $(DEMO_DIR)/client/env.sh (without comments) =="
 	@grep -v '^#' $(DEMO_DIR)/client/env.sh | sed '/^$$/d'
 
+# The system packages the tests need (Debian names) are listed once, in tests/support/system-packages.sh: it
+# installs the missing ones when it may (root or passwordless sudo), else stops naming them and the command.
+system-packages:
+	@tests/support/system-packages.sh
+
 # Two workers (the machine has two cores); one test file per worker, so each module's gateway boots once.
-test: tools
-	$(BIN)/python -m pytest tests -n 2 --dist loadfile
+PYTEST := $(BIN)/python -m pytest tests -n 2 --dist loadfile
+
+test: system-packages tools
+	$(PYTEST)
+
+test-unit: $(VENV)/.test-tools-installed
+	$(BIN)/python -m pytest tests -n 2 -m "not live and not render"
+
+test-render: system-packages tools
+	$(PYTEST) -m "render and not live"
+
+test-live: system-packages tools
+	$(PYTEST) -m live
+
+lint: $(VENV)/.test-tools-installed
+	$(BIN)/python tests/support/lint.py
+
+goldens: $(VENV)/.test-tools-installed
+	@test -z "$$(git status --porcelain)" || \
+	  { echo "make goldens: refused, the tree is dirty (commit or stash first: a refresh is its own commit)" >&2; exit 1; }
+	$(BIN)/python tests/golden_trees.py --refresh
+
+docs: $(VENV)/.tools-installed
+	PYTHONPATH=extensions $(BIN)/python -m claude_gateway_template.answers_doc
 
 bench: tools
 	$(BIN)/python bench/bench_generate.py

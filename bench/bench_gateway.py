@@ -1,5 +1,5 @@
 """Benchmark: Claude-Code-shaped requests direct to the mock provider vs through the generated LiteLLM gateway
-(process runtime, started by the generated gateway/run-local.sh). Prints a Markdown table for the README.
+(process runtime, started by the generated gateway/run-local.sh). Prints a Markdown table for docs/benchmarks.md.
 
 Measures: boot time to liveliness; latency median/p95 sequential (non-streaming); 20 concurrent (latency, req/s,
 errors); streaming time to first byte. Loopback only; every loop is bounded; the gateway is stopped by its pid.

@@ -1,5 +1,5 @@
 """Benchmarks: how long generating a project takes, how long the doctor takes, and what a real Claude Code
-round trip through the generated configuration costs. Prints a Markdown table for the README.
+round trip through the generated configuration costs. Prints a Markdown table for docs/benchmarks.md.
 
 Run: make bench   (or .venv/bin/python bench/bench_generate.py [--runs N] [--compare REF])
 Only loopback traffic: the provider is the tests' mock on 127.0.0.1.
@@ -55,8 +55,9 @@ PATTERN_DATA = {
 
 
 def template_at(ref: str, tmp: Path) -> Path:
-    """This repository at `ref` (a commit or tag), as its only tag, so copier copies exactly that."""
-    clone = tmp / "at-ref"
+    """This repository at `ref` (a commit or tag), as its only tag, so copier copies exactly that: a git clone of
+    the whole repository, tests and goldens included, as copier clones a template for every user's copy."""
+    clone = tmp / f"at-{ref.replace('/', '-')}"
     env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid", "GIT_COMMITTER_NAME": "b",
            "GIT_COMMITTER_EMAIL": "b@example.invalid"}
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True, env=env)
@@ -81,26 +82,33 @@ def floor_template(tmp: Path) -> Path:
 
 
 def template_clone(tmp: Path) -> Path:
-    return clone_template(tmp / "template")  # the same committed, tagged clone the tests use
+    """The working tree's template files as a committed, tagged clone (the tests' clone; the other benches use it)."""
+    return clone_template(tmp / "template")
+
+
+BASELINE_REF = "2f3ee30"  # the 0.2.0 release: Pattern D copied 1.7-1.8x the floor then (issue 29)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--compare", metavar="REF", help="also time Pattern D from this commit or tag (before/after)")
+    parser.add_argument("--compare", metavar="REF", action="append",
+                        help=f"also time Pattern D from this commit or tag (repeatable; default {BASELINE_REF}, the "
+                             "0.2.0 release)")
     args = parser.parse_args()
     runs = args.runs
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name, RunningMock() as mock:
         tmp = Path(tmp_name)
-        template = template_clone(tmp)
+        # As users copy: from a git clone of the repository (committed HEAD; commit your changes first).
+        template = template_at("HEAD", tmp)
         floor = floor_template(tmp)
         # Every configuration once per round, rounds interleaved, so drift of this shared machine hits all alike;
         # each pattern is reported as a ratio to copier's floor measured in the same run.
         configs = {"floor": (floor, [])}
         configs.update({pattern: (template, data) for pattern, data in PATTERN_DATA.items()})
-        if args.compare:
-            configs[f"D at {args.compare}"] = (template_at(args.compare, tmp), PATTERN_DATA["D"])
+        for ref in args.compare or [BASELINE_REF]:
+            configs[f"D at {ref}"] = (template_at(ref, tmp), PATTERN_DATA["D"])
         samples: dict[str, list[tuple[float, int]]] = {name: [] for name in configs}
         for i in range(runs):
             for name, (source, data) in configs.items():

@@ -141,3 +141,16 @@ def tinyproxy(tmp_path):
     yield _start
     for proxy in started:
         proxy.stop()
+
+
+# The layers (docs/testing.md): `live` is declared by each module; `render` is every other test that generates a
+# project through copier, recognised by the fixtures it asks for (`generate`, `copie*`, and every `template*` fixture:
+# a template clone is there to be copied). The rest is the unit layer (`make test-unit`).
+def renders(fixture: str) -> bool:
+    return fixture == "generate" or fixture.startswith(("template", "copie"))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(map(renders, getattr(item, "fixturenames", ()))) and not item.get_closest_marker("live"):
+            item.add_marker(pytest.mark.render)

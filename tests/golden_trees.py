@@ -1,26 +1,33 @@
-"""Golden trees: the generated repository for a matrix of answer sets, recorded under tests/golden/<case>/.
+"""Golden trees: the generated repository for a matrix of answer sets, recorded as tests/golden/<case>.txt.
 
 The safety net for refactoring: a change that is meant to leave generated output alone must keep every golden
 tree byte-identical (tests/test_golden.py). A change that is meant to alter output refreshes the goldens in a
-commit of its own that says what changed and why:
+commit of its own that says what changed and why (tests/test_golden.py holds commits to that):
 
-    .venv/bin/python tests/golden_trees.py --refresh
+    make goldens        (or: .venv/bin/python tests/golden_trees.py --refresh; it prints the diff it records)
 
-`_commit` and `_src_path` are left out of the recorded answers file: they name the template clone, not output.
-Files copied verbatim from template/ (no .jinja suffix) are not recorded: the test compares them with their
-source instead of keeping one copy per answer set.
+One text file per tree, so that the template's git clone, which copier makes for every copy and update, checks out
+18 small files instead of hundreds: each file of the tree follows a header line `=== <mode> <bytes> <path>`; a file
+copied verbatim from template/ is listed as `=== <mode> verbatim <path>` (the test compares it with its source
+instead of keeping one copy per answer set). `_commit` and `_src_path` are left out of the recorded answers file:
+they name the template clone, not output.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
+import os
 import re
-import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+HEADER = "=== "
+MAX_DIFF_LINES = 400  # of the diff a refresh prints
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "template"
 VOLATILE_ANSWERS = ("_commit:", "_src_path:")
 
@@ -110,17 +117,114 @@ def tree(root: Path, with_verbatim: bool = False) -> dict[str, bytes]:
     return files
 
 
-def refresh(template: Path) -> None:
-    shutil.rmtree(GOLDEN_DIR, ignore_errors=True)
+class GoldenFile(NamedTuple):
+    mode: int  # the permission bits (0o644, 0o755)
+    data: bytes | None  # None: a verbatim copy of a template file, compared with its source
+
+
+def snapshot(root: Path) -> dict[str, GoldenFile]:
+    """The generated tree at `root` as it is recorded: rendered files with their bytes, verbatim copies by name."""
+    rendered = tree(root)
+    files = {}
+    for rel in tree(root, with_verbatim=True):
+        mode = os.stat(root / rel).st_mode & 0o777
+        files[rel] = GoldenFile(mode, rendered.get(rel))
+    return files
+
+
+def dump(files: dict[str, GoldenFile]) -> bytes:
+    out = []
+    for rel, file in sorted(files.items()):
+        if file.data is None:
+            out.append(f"{HEADER}{file.mode:o} verbatim {rel}\n".encode())
+        else:
+            out.append(f"{HEADER}{file.mode:o} {len(file.data)} {rel}\n".encode() + file.data + b"\n")
+    return b"".join(out)
+
+
+def load(case: str, path: Path | None = None) -> dict[str, GoldenFile]:
+    """tests/golden/<case>.txt (or `path`) as written by dump()."""
+    path = path or golden_file(case)
+    text, files, at = path.read_bytes(), {}, 0
+    while at < len(text):
+        end = text.index(b"\n", at)
+        header = text[at:end].decode()
+        if not header.startswith(HEADER):
+            raise ValueError(f"{path}: expected a `{HEADER}` header at byte {at}, got {header[:60]!r}")
+        mode, size, rel = header[len(HEADER):].split(" ", 2)
+        at = end + 1
+        if size == "verbatim":
+            files[rel] = GoldenFile(int(mode, 8), None)
+            continue
+        files[rel] = GoldenFile(int(mode, 8), text[at:at + int(size)])
+        at += int(size) + 1  # the content, then the newline that ends it
+    return files
+
+
+def golden_file(case: str) -> Path:
+    return GOLDEN_DIR / f"{case}.txt"
+
+
+def diff(case: str, old: dict[str, GoldenFile], new: dict[str, GoldenFile]) -> list[str]:
+    """What a refresh changes in one tree: a unified diff per rendered file, one line per other change."""
+    lines = []
+    for rel in sorted(set(old) | set(new)):
+        before, after = old.get(rel), new.get(rel)
+        if before == after:
+            continue
+        if before is None or after is None:
+            lines.append(f"{'added' if before is None else 'removed'}: {case}/{rel}")
+        elif before.mode != after.mode:
+            lines.append(f"mode {before.mode:o} -> {after.mode:o}: {case}/{rel}")
+        if before and after and before.data != after.data:
+            if before.data is None or after.data is None:
+                lines.append(f"now {'rendered' if before.data is None else 'a verbatim copy'}: {case}/{rel}")
+            else:
+                lines += difflib.unified_diff(before.data.decode(errors="replace").splitlines(),
+                                              after.data.decode(errors="replace").splitlines(),
+                                              f"a/{case}/{rel}", f"b/{case}/{rel}", lineterm="")
+    return lines
+
+
+GOLDENS_TRAILER = "Goldens:"
+
+
+def golden_commit_problems(repo: Path, base: str) -> list[str]:
+    """The commits after `base` (merges aside) that change tests/golden/ together with other files without a
+    `Goldens: <what changed in the output, and why>` line in their message: a refresh mixed into a code change hides
+    what the change did to the generated output. One line per commit."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                              timeout=60).stdout
+
+    problems = []
+    for commit in git("log", "--no-merges", "--format=%H", f"{base}..HEAD", "--", "tests/golden").split():
+        others = [f for f in git("show", "--name-only", "--format=", commit).splitlines()
+                  if f and not f.startswith("tests/golden/")]
+        message = git("log", "-1", "--format=%B", commit)
+        if others and not any(line.startswith(GOLDENS_TRAILER) for line in message.splitlines()):
+            problems.append(f"{commit[:12]} {message.splitlines()[0][:60]!r} changes tests/golden/ and {others[0]}"
+                            f"{f' (+{len(others) - 1})' if len(others) > 1 else ''}: refresh the goldens in a commit "
+                            f"of their own, or add a `{GOLDENS_TRAILER} <what changed and why>` line")
+    return problems
+
+
+def refresh(template: Path) -> list[str]:
+    """Record every case again; the diff from what was recorded."""
+    changes = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, answers in CASES.items():
             out = Path(tmp) / name
             render(template, answers, out)
-            for rel, data in tree(out).items():
-                target = GOLDEN_DIR / name / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-                shutil.copymode(out / rel, target)
+            new = snapshot(out)
+            old = load(name) if golden_file(name).exists() else {}
+            changes += diff(name, old, new)
+            GOLDEN_DIR.mkdir(exist_ok=True)
+            golden_file(name).write_bytes(dump(new))
+    for stale in set(GOLDEN_DIR.glob("*.txt")) - {golden_file(name) for name in CASES}:
+        changes.append(f"removed: {stale.name}")
+        stale.unlink()
+    return changes
 
 
 if __name__ == "__main__":
@@ -130,5 +234,9 @@ if __name__ == "__main__":
     from template_clone import clone_template
 
     with tempfile.TemporaryDirectory() as tmp:
-        refresh(clone_template(Path(tmp) / "template"))
-    print(f"recorded {len(CASES)} golden trees under {GOLDEN_DIR}")
+        changes = refresh(clone_template(Path(tmp) / "template"))
+    print("\n".join(changes[:MAX_DIFF_LINES]))
+    if len(changes) > MAX_DIFF_LINES:
+        print(f"... {len(changes) - MAX_DIFF_LINES} more lines: git diff tests/golden")
+    print(f"recorded {len(CASES)} golden trees under {GOLDEN_DIR}: "
+          + (f"{len(changes)} lines of changes above" if changes else "unchanged"))

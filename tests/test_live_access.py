@@ -337,6 +337,36 @@ def test_no_key_lands_in_access_yaml_reports_or_the_log(gateway):
     assert ignored.returncode == 0
 
 
+def admin_call(gateway, method: str, path: str, key: str, body: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(gateway.url + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_a_user_less_key_reads_itself_but_not_another_user_less_key(gateway):
+    """The reason for the LiteLLM 1.108.14 pin: a key made without a user (as new-key.sh, the admin UI or a script
+    make them) cannot read another user-less key through /key/info. 1.108.7 answered 200 with the other key's alias
+    and budget (fixed in 1.108.13/14, BerriAI/litellm#52838, #52925)."""
+    made = {}
+    for alias in ("script-a", "script-b"):
+        status, answer = admin_call(gateway, "POST", "/key/generate", gateway.master_key,
+                                    {"key_alias": alias, "max_budget": 5})
+        assert status == 200 and answer.get("user_id") is None, answer
+        made[alias] = answer
+    key_a = made["script-a"]["key"]
+    status, own = admin_call(gateway, "GET", "/key/info?key=" + made["script-a"]["token"], key_a)
+    assert status == 200 and own["info"]["key_alias"] == "script-a", own  # the check below is not vacuous
+    for lookup in (made["script-b"]["token"], made["script-b"]["key"]):  # by hash, and by the key itself
+        status, other = admin_call(gateway, "GET", "/key/info?key=" + lookup, key_a)
+        assert status in (401, 403, 404), (status, other)
+        assert "script-b" not in json.dumps(other)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Without a database: the end-user id from client/env.sh
 # ---------------------------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ PROMETHEUS_CLIENT = Pin("prometheus_client", "0.26.0",
 # 2026-11-28).
 FASTAPI = Pin("fastapi", "0.136.3", "The oldest FastAPI LiteLLM allows instead of the newest: about a fifth less "
               "latency and a quarter more requests per second from the same gateway, measured side by side.")
-# Measured together with bench/bench_overhead.py against the frozen "before" gateway (README, "The gateway: ratios"):
+# Measured together with bench/bench_overhead.py against the frozen "before" gateway (docs/benchmarks.md):
 # uvicorn's C HTTP parser, LiteLLM's own OpenTelemetry pin (its `proxy-runtime` extra; a test holds the two equal)
 # and the Prisma client LiteLLM works with. LiteLLM imports opentelemetry and prisma inside functions it runs for
 # requests; Python does not remember a failed import, so without them each import searches the whole path again.

@@ -16,7 +16,8 @@ TEMPLATE_TAG = "v0.0.0"  # the test clone's tag; copier refuses to update projec
 # Released tags and their commits (CHANGELOG.md), for upgrade tests from a real older release: a clone may not
 # carry the tags.
 RELEASE_COMMITS = {"v0.1.0": "ee22418aa2ec93cf6556ffb9a5eaf5f82f3b17a2",
-                   "v0.2.0": "2f3ee3051f7be9accd2bed198bfbbd4d7d27eb32"}
+                   "v0.2.0": "2f3ee3051f7be9accd2bed198bfbbd4d7d27eb32",
+                   "v0.3.0": "c86bbaab11987a5a113e0c4160ea24636fc6f61c"}
 WORKING_TREE_TAG = "v999.0.0"  # the code under test in a history clone: newer than any release
 
 GIT_ENV = {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The system packages `make test` needs (Debian names), in one place: `make test` and .ci/run call this.
+# Installs the missing ones with apt-get when it may (as root, or with passwordless sudo); otherwise stops in one
+# line naming them and the command to run. Python packages, the Claude Code CLI and LiteLLM are `make tools`' job.
+set -euo pipefail
+
+missing=()
+command -v make >/dev/null || missing+=(make)
+command -v git >/dev/null || missing+=(git)
+command -v curl >/dev/null || missing+=(curl)  # the generated scripts' HTTP client
+command -v tmux >/dev/null || missing+=(tmux)  # the interactive prompt tests
+command -v tinyproxy >/dev/null || missing+=(tinyproxy-bin)  # the real forward proxy of the proxy tests
+command -v openssl >/dev/null || missing+=(openssl)  # the tests' CA for TLS inspection
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)  # the live database tests' throwaway Postgres
+command -v redis-server >/dev/null || missing+=(redis-server)  # the high-availability tests' shared Redis
+command -v haproxy >/dev/null || missing+=(haproxy)  # ... and their load balancer
+command -v npm >/dev/null || missing+=(nodejs npm)  # the Claude Code CLI and the Prisma engine stand-in
+command -v python3 >/dev/null || missing+=(python3 python3-venv)
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$EUID" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo=(sudo -n)
+else
+  sudo=(none)
+fi
+if [ "${sudo[*]}" = none ] || ! command -v apt-get >/dev/null; then
+  echo "missing system packages (Debian names): ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing system packages: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

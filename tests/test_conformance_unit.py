@@ -320,3 +320,11 @@ def test_json_output_never_shows_a_key_in_any_encoding(capsys, key):
     for form in (key, json.dumps(key)[1:-1], json.dumps(key, ensure_ascii=False)[1:-1]):
         assert form not in out
     assert data["checks"][0]["detail"] == "the gateway said: bad key ***"
+
+
+def test_an_error_body_nested_deeper_than_json_reads_is_one_line():
+    """A 400 whose body is `[` * 100,000 (found by the admin client's property test): the kit reports the body's
+    start instead of a RecursionError."""
+    from conformance_client import _error_message
+
+    assert _error_message("[" * 100_000) == "[" * 300

@@ -211,7 +211,7 @@ def replay(config: Config, timeout: float) -> list[Result]:
     for line in run.stdout.splitlines():
         try:
             events.append(json.loads(line))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     ran = any(block.get("type") == "tool_result" and marker in json.dumps(block.get("content"))
               and not block.get("is_error")

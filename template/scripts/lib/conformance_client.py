@@ -50,7 +50,7 @@ def _error_message(raw: str) -> str:
         data = json.loads(raw)
         error = data.get("error", data)
         message = error.get("message", raw) if isinstance(error, dict) else str(error)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: nesting deeper than json can read
         message = raw
     return " ".join(str(message).split())[:300]
 
@@ -174,7 +174,7 @@ class Client:
     def _event(reply: Reply, name: str, raw: str, blocks: dict[int, dict], partial: dict[int, str]) -> None:
         try:
             data = json.loads(raw) if raw else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             data = {}
         if not isinstance(data, dict):  # `data: null` or a bare value: nothing to put together
             data = {}
@@ -197,7 +197,7 @@ class Client:
         elif name == "content_block_stop" and index in blocks and index in partial:
             try:
                 blocks[index]["input"] = json.loads(partial[index] or "{}")
-            except ValueError:
+            except (ValueError, RecursionError):
                 blocks[index]["input"] = {}
         elif name == "message_delta":
             reply.stop_reason = (data.get("delta") or {}).get("stop_reason") or ""

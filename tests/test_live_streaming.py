@@ -15,8 +15,8 @@ so that a retry never starts a second message on the same stream (upstream: Berr
   the real CLI retries a provider overload itself, whether it comes as an HTTP 529 or as an error event after
   message_start.
 - LiteLLM's `/anthropic` pass-through, on the same gateway: meets it too (no model groups, no retries).
-- Several providers (failover): the hold is the price of failover in the pinned LiteLLM, so the test is a strict xfail that
-  turns red the day a LiteLLM upgrade relays the events at once.
+- Several providers (failover): the hold is the price of failover in the pinned LiteLLM; the test asserts the hold
+  (message_start arrives only after the provider's second event), so it turns red the day an upgrade relays at once.
 """
 
 from __future__ import annotations
@@ -112,12 +112,15 @@ def failover_gateway(copie_module, template_repo, litellm_bin):
         yield gw
 
 
-@pytest.mark.xfail(strict=True, reason="The pinned LiteLLM holds message_start back until the first content delta "
-                   "while a failover could take over (litellm/router.py, BerriAI/litellm#39431)")
-def test_failover_gateway_relays_message_start_before_the_providers_second_event(failover_gateway):
+def test_failover_gateway_holds_message_start_until_after_the_providers_second_event(failover_gateway):
+    """Today's hold, asserted (it was a strict xfail without `raises=`, so a fixture error passed as the expected
+    failure): the pinned LiteLLM holds message_start back until the first content delta while a failover could take
+    over (litellm/router.py, BerriAI/litellm#39431). This test fails the day an upgrade relays it at once: then turn
+    it into the ordering the one-provider tests above assert, and drop the hold from the README."""
     arrived, written = message_start_arrival(failover_gateway, "/v1/messages")
     assert len(written) == 6
-    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+    assert arrived > written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock " \
+                                 f"sent it, before its second event: LiteLLM no longer holds it"
 
 
 @pytest.mark.parametrize("failure", ["http", "stream"])

@@ -225,7 +225,7 @@ def test_a_replica_stopping_as_kubernetes_stops_a_pod_costs_no_request(cluster, 
                 future.result(timeout=HANG_GUARD)
             drained_streams = [future.result(timeout=HANG_GUARD) for future in on_r1]
             claude = cli.result(timeout=HANG_GUARD)
-            # 5. A new r1 starts; the endpoints take it once its readiness probe passes (polled at the scaled period).
+            # 5. A new r1 starts; the endpoints take it once its readiness probe (the generated path) passes.
             r1.start()
             wait_http(f"{r1.url}{probe.path}", 150, r1.process, r1.log)
             haproxy.command("set server replicas/r1 state ready")

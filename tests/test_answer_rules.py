@@ -74,6 +74,7 @@ BAD = [
     ("proxy_username", "bob\u2028", "contains a line separator (U+2028)"),
     ("proxy_username", "a'b", "is not a user name this setup can pass safely"),
     ("no_proxy_hosts", "a b;c", "is not a host, domain or network"),
+    ("no_proxy_hosts", "git.internal,*", "would switch the proxy off for every host"),
     ("corporate_ca_cert", "~/ca.pem", "is not an absolute path"),
     ("corporate_ca_cert", "/etc/ca.pem\x85", "contains a control character (U+0085)"),
     ("primary_provider", "openai", "is not one of the selected providers"),

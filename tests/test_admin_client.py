@@ -19,7 +19,7 @@ import time
 
 import pytest
 from environment import REPO_ROOT
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 LIB = REPO_ROOT / "template" / "scripts" / "lib"
@@ -209,7 +209,7 @@ HEADER = st.tuples(st.sampled_from(["X-Thing", "Content-Type", "Set-Cookie", "Re
                    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=40))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None)  # health checks on: `servers` is module-scoped
 @given(status=st.sampled_from([200, 200, 200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 403, 404, 429, 500, 502]),
        body=BODIES, headers=st.lists(HEADER, max_size=4),
        framing=st.sampled_from(["length", "length", "close", "lying", "huge"]),
@@ -347,7 +347,7 @@ def test_a_tls_handshake_that_drips_is_cut_at_the_deadline():
     assert error.startswith("GET /thing: no complete answer within 1 s"), error
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None)  # health checks on: no function-scoped fixture
 @given(status=st.sampled_from([200, 200, 301, 302, 307, 308, 400, 401, 500]),
        body=st.one_of(BODIES, st.just(b"event: message_start\ndata: {}\n\n"), st.just(b"data: " + b"x" * 300)),
        framing=st.sampled_from(["length", "close", "lying"]),

@@ -15,14 +15,13 @@ from answers import EVERY_ANSWER_APPLIES, VALID_TOGETHER, complete_answers
 from claude_gateway_template import checks, rules
 from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
 from environment import REPO_ROOT
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
 QUESTIONS = {k: v for k, v in COPIER_YML.items() if not k.startswith("_")}
 # In-process properties are cheap: many examples; fixed examples under CI so a run is reproducible.
-FAST = settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get("CI")),
-                suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get("CI")))
 
 ALL_ON = EVERY_ANSWER_APPLIES
 # An answer that is only valid (or only tested) with another one changed too: a shared gateway needs its URL.
@@ -75,6 +74,7 @@ BAD = [
     ("proxy_username", "bob\u2028", "contains a line separator (U+2028)"),
     ("proxy_username", "a'b", "is not a user name this setup can pass safely"),
     ("no_proxy_hosts", "a b;c", "is not a host, domain or network"),
+    ("no_proxy_hosts", "git.internal,*", "would switch the proxy off for every host"),
     ("corporate_ca_cert", "~/ca.pem", "is not an absolute path"),
     ("corporate_ca_cert", "/etc/ca.pem\x85", "contains a control character (U+0085)"),
     ("primary_provider", "openai", "is not one of the selected providers"),
@@ -219,16 +219,41 @@ def test_any_text_is_accepted_clean_or_rejected_in_one_line(question, value):
         assert len(value) <= checks.MAX_TEXT
 
 
+SPECIALS = set("'\"`$;&|<>(){}\\!#*? \t\n")
+# The free-text answers whose rule lets some specials through on purpose, and which (every file quotes them, and
+# test_hostile_answers.py reads them back from each file they land in). Every other text answer lets none through:
+# a new answer is held to that until it is added here.
+LETS_THROUGH = {
+    "api_key_helper": SPECIALS,  # a shell command
+    "proxy_username": SPECIALS,  # e.g. CORP\alice; percent-encoded at run time
+    "corporate_ca_cert": SPECIALS,  # a path, spaces included
+    "budget_contact": set("()#, "),  # e.g. "#llm-gateway (platform team)"
+    # A list: spaces separate hosts; `*` is NO_PROXY's wildcard inside an entry (`*.corp.example.com`, the same as
+    # `.corp.example.com`). A bare `*` is refused: it would switch the proxy off for every host.
+    "no_proxy_hosts": set(" *"),
+}
+
+
 @FAST
 @given(question=st.sampled_from(TEXT_QUESTIONS), prefix=st.sampled_from(["", "https://llm.example.com", "/etc/x"]),
        value=hostile_text)
+@example(question="no_proxy_hosts", prefix="", value="*")  # the wildcard alone (drawn ~1 run in 12 outside CI)
+@example(question="no_proxy_hosts", prefix="", value="*.corp.example.com")
+@example(question="budget_contact", prefix="", value=")")  # drawn outside CI before LETS_THROUGH named it
 def test_a_valid_start_does_not_carry_a_hostile_end(question, prefix, value):
     """Shell, quoting and YAML specials never pass a URL, id, host or path rule, whatever precedes them."""
     message = rules.answer_error(question, answers_with(question, prefix + value))
-    if not message and question not in ("api_key_helper", "proxy_username", "corporate_ca_cert"):
-        separators = " " if question == "no_proxy_hosts" else ""  # a list: spaces and commas separate hosts
-        carried = set(prefix + value) - set(separators)
-        assert not carried & set("'\"`$;&|<>(){}\\!#*? \t\n"), (question, prefix + value)
+    if not message:
+        carried = set(prefix + value) - LETS_THROUGH.get(question, set())
+        assert not carried & SPECIALS, (question, prefix + value)
+
+
+def test_a_bare_wildcard_in_no_proxy_hosts_is_refused_in_one_line():
+    for value in ("*", "git.internal,*", " * "):
+        message = rules.answer_error("no_proxy_hosts", answers_with("no_proxy_hosts", value))
+        assert "would switch the proxy off for every host" in message, message
+        assert_one_line_naming(message, "no_proxy_hosts")
+    assert rules.answer_error("no_proxy_hosts", answers_with("no_proxy_hosts", "*.corp.example.com,git.internal")) == ""
 
 
 json_like = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | hostile_text,

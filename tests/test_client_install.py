@@ -12,15 +12,8 @@ import subprocess
 from pathlib import Path
 
 from environment import REPO_ROOT, clean_env
-
-
-def install(project: Path, home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["client/install.sh", *args], cwd=project, env=clean_env(home) if env is None else env,
-                          capture_output=True, text=True, timeout=60, check=False)
-
-
-def settings(home: Path) -> dict:
-    return json.loads((home / ".claude" / "settings.json").read_text())
+from generated import install
+from generated import user_settings as settings
 
 
 def write_settings(home: Path, data: dict) -> None:

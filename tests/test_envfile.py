@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 LIB = Path(__file__).resolve().parent.parent / "template" / "scripts" / "lib"
@@ -110,7 +110,7 @@ def env_line(draw) -> str:
     return line + draw(st.sampled_from(["", "\r"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None)
 @given(lines=st.lists(env_line(), min_size=1, max_size=6), final_newline=st.booleans())
 def test_the_shell_and_python_readers_agree(lines, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline else "")

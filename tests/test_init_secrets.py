@@ -13,7 +13,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -219,20 +218,25 @@ def test_existing_mode_is_never_widened_nor_changed(project):
     assert mode(backup) == 0o600
 
 
-def test_backup_never_overwrites_an_older_backup(project):
+def test_backup_never_overwrites_an_older_backup(project, tmp_path):
+    """The clock is fixed (a `date` stand-in first on PATH), so the run's stamp is the older backup's: the collision
+    always happens (it used to be pre-created for a 3 s window, and a slower run missed it and proved nothing)."""
     envfile(project).write_bytes(b"LITELLM_SALT_KEY=sk-user-salt\n")
-    now = time.time()
-    older = {}
-    for offset in range(-1, 4):  # the stamps this run can use (local time or UTC: clean_env sets no TZ)
-        for when in (time.localtime(now + offset), time.gmtime(now + offset)):
-            path = project / "gateway" / (".env.bak." + time.strftime("%Y%m%d-%H%M%S", when))
-            path.write_bytes(b"an older backup\n")
-            older[path] = path.read_bytes()
-    assert init(project).returncode == 0
-    for path, content in older.items():
-        assert path.read_bytes() == content
-    new = [p for p in backups(project) if p not in older]
-    assert len(new) == 1 and new[0].read_bytes() == b"LITELLM_SALT_KEY=sk-user-salt\n"
+    stamp = "20260101-000000"
+    fake = tmp_path / "fake-date"
+    fake.mkdir()
+    (fake / "date").write_text(f'#!/bin/sh\n[ "$1" = "+%Y%m%d-%H%M%S" ] && echo {stamp} && exit 0\nexec /bin/date "$@"\n')
+    (fake / "date").chmod(0o755)
+    older = project / "gateway" / f".env.bak.{stamp}"
+    older.write_bytes(b"an older backup\n")
+    env = clean_env(project.parent)
+    env["PATH"] = f"{fake}:{env['PATH']}"
+    result = init(project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert older.read_bytes() == b"an older backup\n"
+    [new] = [p for p in backups(project) if p != older]
+    assert new.name.startswith(f".env.bak.{stamp}.") and new.read_bytes() == b"LITELLM_SALT_KEY=sk-user-salt\n"
+    assert f"backed up to gateway/{new.name}" in result.stdout
 
 
 # -------------------------------------------------------------------------------------------------------

@@ -120,6 +120,9 @@ def test_without_the_union_bundle_the_upstream_call_fails(enterprise, litellm_bi
         result = enterprise.run("scripts/health-check.sh")
         assert result.returncode == 1
         assert "health check failed at step 4 (round-trip)" in result.stdout, result.stdout
+        # The failure is the one meant: the provider's certificate is not trusted (not any other 500).
+        assert "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate" \
+            in result.stdout, result.stdout
     finally:
         bundle.write_text(union)
 

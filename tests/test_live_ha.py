@@ -3,9 +3,14 @@ run as two replicas the way its Deployment runs them (same arguments and environ
 sharing a real Redis (Debian redis-server) and a real Postgres (conftest.database), behind a real HAProxy that
 stands in for the Service and its readiness probe (tests/support/services.py). The mock provider behind.
 
-- Replica loss: under a bounded request loop (no client retries), slow streams in flight and the real Claude Code
-  CLI, one replica gets SIGTERM, as a pod does after its preStop pause: no client sees an error, HAProxy's log has
-  no failed request, the streams it was serving finish, and it rejoins when started again.
+- Replica loss, as Kubernetes stops a pod of the generated Deployment: under a bounded request loop (no client
+  retries), streams held in flight and the real Claude Code CLI, the replica leaves the load balancer first (the
+  endpoints controller), then the generated preStop pause passes, then it gets SIGTERM and drains the streams it is
+  serving before it exits; a new one joins once the generated readiness probe passes, and serves. The design needs
+  no help from the load balancer: HAProxy's log shows 0 retries and no failed request, and no connection reached
+  the replica while it was out.
+- The load balancer retries only failed connections: a refused connection is retried once on the other replica (the
+  log's retry count says so), a request that was answered (an error included) is never sent again.
 - Shared limits: a key's rpm_limit holds across replicas; a control pair without Redis lets twice as much through.
 - Shared spend: requests served by both replicas add up in one report (scripts/usage-report.sh).
 
@@ -27,7 +32,7 @@ import yaml
 from environment import DB_VENV, ENGINE_DIR, REPO_ROOT, clean_env, read_env_file, require_tool
 from gateways import HANG_GUARD, UPSTREAM_KEY, fill_in_env, post_messages
 from mock_provider import DEFAULT_REPLY, RunningMock
-from services import HAProxy, Redis, Replica, wait_http
+from services import STALE, HAProxy, Probe, Redis, Replica, wait_http
 
 pytestmark = pytest.mark.live
 
@@ -35,8 +40,11 @@ REPLICAS = ("r1", "r2")
 ANSWERS = {"cost_tracking": True, "gateway_runtime": "kubernetes", "gateway_url": "https://llm.example.com",
            "spend_database": True, "kubernetes_redis": "external", "disable_nonessential_traffic": True,
            "budget_contact": "#llm-gateway"}
-EVENT_DELAY = 0.3  # seconds between a slow stream's events: 6 events take ~1.5 s
 RATE_LIMIT = 4  # requests per minute of the rate-limited developer
+# The generated probe periods and preStop pause, scaled down to keep the drill short (15 s of preStop → 1.5 s, a
+# 10 s readiness period → 1 s). Only the order of events matters to the drill: the replica is out of the load
+# balancer before the pause, the pause is over before SIGTERM, SIGTERM comes before the streams it serves end.
+TIME_SCALE = 0.1
 
 
 class Cluster:
@@ -60,6 +68,17 @@ def deployment_container(project) -> dict:
     (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     return container
+
+
+def termination(project) -> tuple[float, Probe]:
+    """The generated preStop pause (seconds) and readiness probe, from the Deployment, scaled by TIME_SCALE."""
+    container = deployment_container(project)
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep" and len(command) == 2, command
+    readiness = container["readinessProbe"]
+    probe = Probe(path=readiness["httpGet"]["path"], period=readiness.get("periodSeconds", 10) * TIME_SCALE,
+                  fall=readiness.get("failureThreshold", 3), rise=readiness.get("successThreshold", 1))
+    return float(command[1]) * TIME_SCALE, probe
 
 
 def replica_environment(project, database_env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -108,8 +127,9 @@ def cluster(copie_module, template_repo, database, tmp_path_factory):
                 replica.start()
             for replica in replicas.values():
                 replica.wait_ready()
-            with HAProxy(workdir, {name: r.port for name, r in replicas.items()}) as haproxy:
-                wait_until(lambda: set(haproxy.server_state().values()) == {"UP"}, 30)
+            _, probe = termination(project)
+            with HAProxy(workdir, {name: r.port for name, r in replicas.items()}, probe) as haproxy:
+                wait_until(lambda: [haproxy.server_state()[name] for name in REPLICAS] == ["UP", "UP"], 30)
                 yield Cluster(project, home, mock, replicas, haproxy, args, env, workdir)
         finally:
             for replica in replicas.values():
@@ -139,12 +159,7 @@ def developer_keys(cluster, access: dict) -> dict[str, str]:
 
 def served_by(cluster, since: int) -> list[tuple[str, int]]:
     """(replica, HTTP status) of each request HAProxy logged after the first `since` lines."""
-    found = []
-    for line in cluster.haproxy.log_lines()[since:]:
-        match = re.search(r"gateway replicas/(\w+) \S+ (\d{3}) ", line)
-        if match:
-            found.append((match.group(1), int(match.group(2))))
-    return found
+    return [(r.server, r.status) for r in cluster.haproxy.requests(since)]
 
 
 def test_both_replicas_serve_through_the_load_balancer(cluster):
@@ -155,79 +170,131 @@ def test_both_replicas_serve_through_the_load_balancer(cluster):
     assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)
 
 
-def test_a_replica_stopping_under_load_costs_no_request(cluster, claude_bin):
-    """SIGTERM to r1 while a request loop, slow streams and Claude Code run through the load balancer."""
-    key = cluster.master_key
-    cluster.mock.event_delay = EVENT_DELAY
-    before = len(cluster.haproxy.log_lines())
+def test_a_replica_stopping_as_kubernetes_stops_a_pod_costs_no_request(cluster, claude_bin):
+    """r1 is stopped the way the generated Deployment is: out of the endpoints, the preStop pause, SIGTERM, a drain;
+    then a new r1 joins once its readiness probe passes. A request loop, streams and Claude Code run throughout."""
+    key, haproxy, r1 = cluster.master_key, cluster.haproxy, cluster.replicas["r1"]
+    pause, probe = termination(cluster.project)
+    gate = threading.Event()
+    cluster.mock.stream_gate = gate  # every stream stays in flight until the test opens the gate
+    before = len(haproxy.log_lines())
+    mock_before = len(cluster.mock.messages_requests())
     results: list[tuple[str, int, str]] = []
     stop_loop = threading.Event()
 
     def loop():
-        for _ in range(400):  # bounded; ends early once the replica is back
+        for _ in range(2000):  # bounded; ends once the new r1 has served
             if stop_loop.is_set():
                 return
-            status, body = call(cluster.haproxy.url, key)
+            status, body = call(haproxy.url, key)
             results.append(("plain", status, body))
 
     def stream(_):
-        status, body = call(cluster.haproxy.url, key, stream=True)
+        status, body = call(haproxy.url, key, stream=True)
         results.append(("stream", status, body))
 
-    mock_before = len(cluster.mock.messages_requests())
-    with ThreadPoolExecutor(12) as pool:
-        looping = pool.submit(loop)
-        time.sleep(1)
-        streams = [pool.submit(stream, n) for n in range(6)]  # in flight on both replicas when r1 is told to stop
-        cli = pool.submit(subprocess.run, [claude_bin, "-p", "say hi"], cwd=cluster.project, capture_output=True,
-                          text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False,
-                          env=clean_env(cluster.home, ANTHROPIC_BASE_URL=cluster.haproxy.url,
-                                        ANTHROPIC_AUTH_TOKEN=key, ANTHROPIC_MODEL="claude-sonnet-5-5",
-                                        DISABLE_NONESSENTIAL_TRAFFIC="1"))
-        # Two streams on r1 itself (haiku, so that the mock can tell them apart), in flight when it is told to stop.
-        on_r1 = [pool.submit(post_messages, cluster.replicas["r1"].url, key, "claude-haiku-5-5", True)
-                 for _ in range(2)]
-        wait_until(lambda: [(r.body or {}).get("model") for r in cluster.mock.messages_requests()[mock_before:]]
-                   .count("claude-haiku-5-5") == 2, 30)
-        stopping = time.monotonic()
-        exit_code = cluster.replicas["r1"].stop(signal.SIGTERM, timeout=120)
-        drained_in = time.monotonic() - stopping
-        wait_until(lambda: cluster.haproxy.server_state()["r1"].startswith("DOWN"), 15)
-        for future in streams:
-            future.result(timeout=HANG_GUARD)
-        drained_streams = [future.result(timeout=HANG_GUARD) for future in on_r1]
-        claude = cli.result(timeout=HANG_GUARD)
-        # It rejoins when started again.
-        cluster.replicas["r1"].start().wait_ready()
-        wait_until(lambda: cluster.haproxy.server_state()["r1"] == "UP", 30)
-        time.sleep(2)
+    def streams_at_the_mock() -> int:  # the test's own streams (max_tokens 16: not Claude Code's)
+        return sum(bool((r.body or {}).get("stream")) and (r.body or {}).get("max_tokens") == 16
+                   for r in cluster.mock.messages_requests()[mock_before:])
+
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            looping = pool.submit(loop)
+            streams = [pool.submit(stream, n) for n in range(6)]  # round robin: on both replicas
+            cli = pool.submit(subprocess.run, [claude_bin, "-p", "say hi"], cwd=cluster.project, capture_output=True,
+                              text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False,
+                              env=clean_env(cluster.home, ANTHROPIC_BASE_URL=haproxy.url, ANTHROPIC_AUTH_TOKEN=key,
+                                            ANTHROPIC_MODEL="claude-sonnet-5-5", DISABLE_NONESSENTIAL_TRAFFIC="1"))
+            # Two streams on r1 itself (haiku, so that the mock can tell them apart).
+            on_r1 = [pool.submit(post_messages, r1.url, key, "claude-haiku-5-5", True) for _ in range(2)]
+            wait_until(lambda: streams_at_the_mock() == 8, 60)  # all in flight, held at the mock
+            # 1. The endpoints controller takes the terminating pod out: no new connection goes to it.
+            haproxy.command("set server replicas/r1 state maint")
+            assert haproxy.server_state()["r1"] == "MAINT"
+            connections_at_removal = int(haproxy.stats()["r1"]["stot"])
+            # 2. The kubelet runs the generated preStop hook (`sleep`), then 3. sends SIGTERM.
+            time.sleep(pause)
+            r1.signal(signal.SIGTERM)
+            wait_until(lambda: "Waiting for connections to close" in r1.log.read_text(errors="replace"), 60)
+            # 4. r1 drains: it is still running while the streams it serves are held, and exits once they end.
+            assert r1.process.poll() is None, "r1 exited with streams in flight"
+            gate.set()
+            exit_code = r1.process.wait(timeout=HANG_GUARD)
+            assert int(haproxy.stats()["r1"]["stot"]) == connections_at_removal  # nothing reached it while out
+            for future in streams:
+                future.result(timeout=HANG_GUARD)
+            drained_streams = [future.result(timeout=HANG_GUARD) for future in on_r1]
+            claude = cli.result(timeout=HANG_GUARD)
+            # 5. A new r1 starts; the endpoints take it once its readiness probe (the generated path) passes.
+            r1.start()
+            wait_http(f"{r1.url}{probe.path}", 150, r1.process, r1.log)
+            haproxy.command("set server replicas/r1 state ready")
+            rejoined = len(haproxy.log_lines())
+            wait_until(lambda: ("r1", 200) in served_by(cluster, rejoined), 60)  # it serves again
+            stop_loop.set()
+            looping.result(timeout=HANG_GUARD)
+    finally:
+        gate.set()
+        cluster.mock.stream_gate = None
         stop_loop.set()
-        looping.result(timeout=HANG_GUARD)
-    cluster.mock.event_delay = 0.0
 
     failed = [(kind, status, body[:200]) for kind, status, body in results if status != 200]
     assert not failed, failed
     assert sum(kind == "plain" for kind, _, _ in results) >= 20
     streams_done = [body for kind, _, body in results if kind == "stream"]
     assert len(streams_done) == 6 and all("message_stop" in body and DEFAULT_REPLY in body for body in streams_done)
-    # The streams r1 was serving when it was told to stop finished whole.
+    # The streams r1 was serving when it got SIGTERM finished whole.
     assert all(status == 200 and "message_stop" in body and DEFAULT_REPLY in body
                for status, body in drained_streams), drained_streams
     assert claude.returncode == 0 and DEFAULT_REPLY in claude.stdout, claude.stdout + claude.stderr
-    # A graceful stop, not a kill: uvicorn stops accepting, waits for the connections it is serving (the streams
-    # above, which finished whole), then exits by re-raising the SIGTERM it caught.
+    # A graceful stop, not a kill: uvicorn stopped accepting, waited for its connections, then exited by re-raising
+    # the SIGTERM it caught.
     assert exit_code == -signal.SIGTERM, exit_code
-    first_life = cluster.replicas["r1"].log.read_text(errors="replace").split("Finished server process")[0]
-    assert "Waiting for connections to close" in first_life.split("Shutting down", 1)[1], first_life[-2000:]
-    assert drained_in >= EVENT_DELAY, drained_in
-    logged = served_by(cluster, before)
-    # No request failed at the load balancer (a 5xx: no replica, a broken connection, a timeout). Claude Code also
-    # asks for a path or two LiteLLM does not serve (404), with or without a replica stopping.
-    assert logged and all(status < 500 for _, status in logged), [s for s in logged if s[1] >= 500]
-    after_rejoin = served_by(cluster, before)[-6:]
-    assert ("r1", 200) in served_by(cluster, before), "r1 served nothing"
-    print(f"r1 drained its streams in {drained_in:.1f} s; {len(results)} requests, 0 errors; "
-          f"last served: {after_rejoin}")
+    logged = haproxy.requests(before)
+    # No request failed at the load balancer (a 5xx: no replica, a broken connection, a timeout), and none needed a
+    # retry: the replica was out of the load balancer before it stopped accepting. Claude Code also asks for a path
+    # or two LiteLLM does not serve (404), with or without a replica stopping.
+    assert logged and all(r.status < 500 for r in logged), [r for r in logged if r.status >= 500]
+    assert [r for r in logged if r.retries or r.redispatched] == []
+    assert [r for r in logged if r.termination[0] in "S"] == []  # no request ended by a server-side abort
+    # r1 served before it was stopped (streams through the load balancer included) and after it rejoined.
+    assert ("r1", 200) in served_by(cluster, before)[:rejoined - before]
+    assert ("r1", 200) in served_by(cluster, rejoined)
+
+
+def test_the_load_balancer_retries_only_failed_connections(cluster):
+    """A request that was answered (an upstream error included) is never sent again; a refused connection is
+    retried once, on another replica, and the log counts it."""
+    key, haproxy = cluster.master_key, cluster.haproxy
+    before, mock_before = len(haproxy.log_lines()), len(cluster.mock.messages_requests())
+    cluster.mock.failures = ["http"]  # the provider answers the next call with HTTP 529
+    try:
+        status, _ = call(haproxy.url, key)
+    finally:
+        cluster.mock.failures = []
+    assert status != 200
+    assert len(cluster.mock.messages_requests()) == mock_before + 1  # sent once: not by LiteLLM, not by HAProxy
+    [answered] = haproxy.requests(before)
+    assert (answered.status, answered.retries, answered.redispatched) == (status, 0, False), answered
+    # A stale endpoint in rotation (a replica gone without the load balancer knowing): each connection to it is
+    # refused.
+    haproxy.command(f"set server replicas/{STALE} state ready")
+    try:
+        before, mock_before = len(haproxy.log_lines()), len(cluster.mock.messages_requests())
+        redispatched_before = int(haproxy.stats()[STALE]["wredis"])
+        statuses = [call(haproxy.url, key)[0] for _ in range(9)]
+        logged = haproxy.requests(before)
+        redispatched = int(haproxy.stats()[STALE]["wredis"]) - redispatched_before
+    finally:
+        haproxy.command(f"set server replicas/{STALE} state maint")
+    assert statuses == [200] * 9
+    assert len(cluster.mock.messages_requests()) == mock_before + 9  # no request reached the provider twice
+    assert {r.server for r in logged} <= set(REPLICAS) and len(logged) == 9, logged
+    retried = [r for r in logged if r.retries]
+    # Each request that first went to the stale endpoint was retried exactly once, on a replica; HAProxy's counter
+    # agrees with its log.
+    assert retried and all(r.retries == 1 and r.redispatched for r in retried), logged
+    assert len(retried) == redispatched, (retried, redispatched)
 
 
 def test_a_rate_limit_holds_across_replicas(cluster):

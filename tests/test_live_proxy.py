@@ -53,6 +53,9 @@ def test_without_the_ca_setting_the_same_run_fails(generate, claude_bin, tls_pro
     result = claude(claude_bin, project, tmp_path, CLAUDE_CODE_MAX_RETRIES="0")
     assert result.returncode != 0
     assert DEFAULT_REPLY not in result.stdout
+    # The failure is the one meant: the certificate is not trusted (not a refused connection, a proxy error, ...).
+    assert "SSL certificate verification failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE)" in result.stdout + result.stderr, \
+        result.stdout + result.stderr
     assert f"CONNECT {PROXIED_HOST}:{tls_provider.port}" in proxy.log_text()  # it did go through the proxy
     assert not tls_provider.messages_requests()
 

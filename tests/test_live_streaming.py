@@ -1,9 +1,9 @@
 """Streaming, live: does the client see `message_start` as soon as the provider sends it? (issue 20)
 
-The generated gateway (process runtime, the pinned LiteLLM, the default answers) in front of a mock that waits
-EVENT_DELAY seconds between the events of its stream. The mock records when it wrote each event, the client when
-`message_start` reached it; the test compares the two (an order, not a number of milliseconds): the client must
-have `message_start` before the mock even sends its second event (`content_block_start`).
+The generated gateway (process runtime, the pinned LiteLLM, the default answers) in front of a mock that holds its
+stream after `message_start` until the test opens it (stream_gate): the client must have `message_start` while the
+provider has sent nothing else, i.e. before the mock even sends its second event (`content_block_start`). An order,
+not a number of milliseconds (it used to be "within the mock's 0.5 s pause", a time limit on a shared machine).
 
 The cause, in the pinned LiteLLM (still in 1.108.14; fixed upstream in 1.108.23): on the routed `/v1/messages`
 path `Router._aanthropic_messages_streaming_iterator` (litellm/router.py) holds `message_start` and `content_block_start` back until the first `content_block_delta`
@@ -15,24 +15,25 @@ so that a retry never starts a second message on the same stream (upstream: Berr
   the real CLI retries a provider overload itself, whether it comes as an HTTP 529 or as an error event after
   message_start.
 - LiteLLM's `/anthropic` pass-through, on the same gateway: meets it too (no model groups, no retries).
-- Several providers (failover): the hold is the price of failover in the pinned LiteLLM, so the test is a strict xfail that
-  turns red the day a LiteLLM upgrade relays the events at once.
+- Several providers (failover): the hold is the price of failover in the pinned LiteLLM; the test asserts the hold
+  (message_start arrives only after the provider's second event), so it turns red the day an upgrade relays at once.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import time
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
-from gateways import assert_every_request_counted, post_messages, started_failover_gateway, started_gateway
+from gateways import HANG_GUARD, assert_every_request_counted, post_messages, started_failover_gateway, started_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 
 pytestmark = pytest.mark.live
 
-EVENT_DELAY = 0.5  # seconds between the mock's events: long enough that holding an event back cannot hide
+HOLD_SEEN = 10  # seconds without message_start that count as a hold (the relayed cases get it at once)
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +48,13 @@ def gateway(copie_module, template_repo, litellm_bin):
         yield gw
 
 
-def stream_events(gateway, path: str) -> list[tuple[str, float]]:
-    """One streaming Messages call on `path`, as Claude Code makes it; each SSE event name with the
-    time.monotonic() at which its `event:` line reached the client."""
+def stream_events(gateway, path: str, received: threading.Event) -> list[str]:
+    """One streaming Messages call on `path`, as Claude Code makes it; the SSE event names in order. `received` is
+    set when message_start reaches the client."""
     url = urlsplit(gateway.url)
     body = json.dumps({"model": "claude-opus-5-5", "max_tokens": 16, "stream": True,
                        "messages": [{"role": "user", "content": "hi"}]})
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=HANG_GUARD)
     try:
         connection.request("POST", path, body=body, headers={
             "Authorization": f"Bearer {gateway.master_key}", "content-type": "application/json",
@@ -63,7 +64,9 @@ def stream_events(gateway, path: str) -> list[tuple[str, float]]:
         events, data = [], []
         while line := response.readline():
             if line.startswith(b"event:"):
-                events.append((line.split(b":", 1)[1].strip().decode(), time.monotonic()))
+                events.append(line.split(b":", 1)[1].strip().decode())
+                if events[-1] == "message_start":
+                    received.set()
             elif line.startswith(b"data:"):
                 data.append(line)
         assert DEFAULT_REPLY.encode() in b"".join(data)
@@ -72,30 +75,35 @@ def stream_events(gateway, path: str) -> list[tuple[str, float]]:
         connection.close()
 
 
-def message_start_arrival(gateway, path: str) -> tuple[float, list[float]]:
-    """When message_start reached the client, and when the mock wrote each event; after one warm-up call, so
-    that LiteLLM's first-request work (imports, connection pools) is not mistaken for holding an event back."""
+def relayed_while_the_provider_waits(gateway, path: str, wait: float = HANG_GUARD) -> bool:
+    """Whether message_start reaches the client while the provider has sent it and nothing else: the mock holds
+    its stream after message_start (stream_gate) until the client has it, or for `wait` seconds. An order, not a
+    number of milliseconds. After one warm-up call (LiteLLM's first-request work is not a hold)."""
     assert post_messages(gateway.url, gateway.master_key)[0] == 200
-    gateway.mock.event_delay = EVENT_DELAY
+    gate, received = threading.Event(), threading.Event()
+    gateway.mock.stream_gate = gate
     try:
-        events = stream_events(gateway, path)
+        with ThreadPoolExecutor(1) as pool:
+            call = pool.submit(stream_events, gateway, path, received)
+            relayed = received.wait(wait)
+            written_while_held = len(gateway.mock.event_times)
+            gate.set()
+            events = call.result(timeout=HANG_GUARD)
     finally:
-        gateway.mock.event_delay = 0.0
-    names = [name for name, _ in events]
-    assert names[:2] == ["message_start", "content_block_start"] and names[-1] == "message_stop", names
-    return events[0][1], list(gateway.mock.event_times)
+        gate.set()
+        gateway.mock.stream_gate = None
+    assert written_while_held == 1, written_while_held  # the provider had sent message_start only
+    assert events[:2] == ["message_start", "content_block_start"] and events[-1] == "message_stop", events
+    assert received.is_set() and len(gateway.mock.event_times) == 6
+    return relayed
 
 
 def test_routed_messages_route_relays_message_start_before_the_providers_second_event(gateway):
-    arrived, written = message_start_arrival(gateway, "/v1/messages")
-    assert len(written) == 6
-    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+    assert relayed_while_the_provider_waits(gateway, "/v1/messages")
 
 
 def test_anthropic_pass_through_relays_message_start_before_the_providers_second_event(gateway):
-    arrived, written = message_start_arrival(gateway, "/anthropic/v1/messages")
-    assert len(written) == 6
-    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+    assert relayed_while_the_provider_waits(gateway, "/anthropic/v1/messages")
 
 
 def test_cost_tracking_counts_every_request(gateway):
@@ -112,12 +120,15 @@ def failover_gateway(copie_module, template_repo, litellm_bin):
         yield gw
 
 
-@pytest.mark.xfail(strict=True, reason="The pinned LiteLLM holds message_start back until the first content delta "
-                   "while a failover could take over (litellm/router.py, BerriAI/litellm#39431)")
-def test_failover_gateway_relays_message_start_before_the_providers_second_event(failover_gateway):
-    arrived, written = message_start_arrival(failover_gateway, "/v1/messages")
-    assert len(written) == 6
-    assert arrived < written[1], f"message_start reached the client {arrived - written[0]:.3f} s after the mock sent it"
+def test_failover_gateway_holds_message_start_until_after_the_providers_second_event(failover_gateway):
+    """Today's hold, asserted (it was a strict xfail without `raises=`, so a fixture error passed as the expected
+    failure): the pinned LiteLLM holds message_start back until the first content delta while a failover could take
+    over (litellm/router.py, BerriAI/litellm#39431). While the provider has sent only message_start, the client gets
+    nothing for HOLD_SEEN seconds (generous: the relay tests above get it at once); it gets it once the provider
+    goes on. This test fails the day an upgrade relays at once: then turn it into the ordering the one-provider
+    tests above assert, and drop the hold from the README."""
+    assert not relayed_while_the_provider_waits(failover_gateway, "/v1/messages", wait=HOLD_SEEN), \
+        "message_start reached the client before the provider's second event: LiteLLM no longer holds it"
 
 
 @pytest.mark.parametrize("failure", ["http", "stream"])

@@ -199,10 +199,15 @@ def test_check_status_never_runs_cloud_clis(generate, tmp_path):
     for tool in ("aws", "gcloud"):
         write(bin_dir / tool, f"#!/bin/sh\necho called >> {tmp_path}/cloud-cli-called\nexit 99\n")
         (bin_dir / tool).chmod(0o755)
-    for answers, env in ((BEDROCK, BEDROCK_US), (VERTEX, VERTEX_GLOBAL)):
+    for answers, env, provider in ((BEDROCK, BEDROCK_US, "bedrock"), (VERTEX, VERTEX_GLOBAL, "vertex")):
         project = generate(**answers)
-        subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, capture_output=True, timeout=60,
-                       env={**clean_env(tmp_path, **env), "PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False)
+        result = subprocess.run(["scripts/check-status.sh", "--offline"], cwd=project, capture_output=True,
+                                text=True, timeout=60, check=False,
+                                env={**clean_env(tmp_path, **env), "PATH": f"{bin_dir}:/usr/bin:/bin"})
+        # The doctor ran to its end and checked the credentials (a crash before them would call no CLI either).
+        assert "Traceback" not in result.stderr and "syntax error" not in result.stderr, result.stderr
+        assert any(line[6:].startswith("credential: ") for line in result.stdout.splitlines()), result.stdout
+        assert result.returncode in (0, 1), (provider, result.returncode, result.stdout)
     assert not (tmp_path / "cloud-cli-called").exists()
 
 

@@ -149,3 +149,10 @@ def test_proxy_url_with_credentials_is_rejected_without_echoing_the_password(tem
 ])
 def test_bad_proxy_input(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)
+
+
+def test_a_bare_wildcard_no_proxy_is_refused_in_one_line(template_repo, tmp_path):
+    """`*` alone would send nothing through the proxy the answers say the network needs (issue 30's decision);
+    `*.corp.example.com` is NO_PROXY's domain wildcard and stays accepted."""
+    last = rejected(template_repo, tmp_path, **B, no_proxy_hosts="*")
+    assert last.startswith("no_proxy_hosts: '*' would switch the proxy off for every host"), last

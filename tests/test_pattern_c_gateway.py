@@ -14,9 +14,9 @@ import pytest
 import yaml
 from claude_gateway_template import versions
 from environment import REPO_ROOT, clean_env
-from generated import added_vars, check_status, rejected
+from generated import added_vars, check_status, install, rejected
+from generated import user_settings as settings
 from template_clone import run_copier_cli
-from test_client_install import install, settings
 
 C = {"cost_tracking": True}
 PINS = {"ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5", "ANTHROPIC_DEFAULT_SONNET_MODEL": "claude-sonnet-5-5",

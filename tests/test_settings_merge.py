@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 MODULE_PATH = Path(__file__).resolve().parent.parent / "template" / "client" / "settings_merge.py"
@@ -532,7 +532,7 @@ def settings_texts(draw):
     return draw(st.sampled_from(["", " ", "\n", "\r\n"])) + text + draw(st.sampled_from(["", "\n", "  \n"]))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None)
 @given(text=st.one_of(st.none(), st.just(""), settings_texts()))
 def test_install_then_undo_gives_back_the_original_bytes(text):
     import tempfile
@@ -563,7 +563,7 @@ def hostile_texts(draw):
         if good else '{"hostile": ' + "[" * depth + bad + "]" * depth + "}"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None)
 @given(text=st.one_of(hostile_texts(), st.integers(65, 5000).map(lambda n: "[" * n + "]" * n).map(
     lambda nested: '{"a": ' + nested + "}")))
 def test_hostile_settings_are_refused_in_one_line_and_left_untouched(text):

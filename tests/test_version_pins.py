@@ -135,6 +135,7 @@ def test_the_gateway_patterns_turn_self_update_off_and_d_caps_the_version(genera
 
 
 # ---- the real CLI: settings installed by client/install.sh switch its updater off -------------------------
+@pytest.mark.live  # runs the real CLI
 def test_claude_doctor_reports_auto_updates_off_after_install(generate, claude_bin, tmp_path):
     project = generate(**PATTERNS["C"])
     home = tmp_path / "home"
@@ -169,6 +170,7 @@ def version_line(project: Path, home: Path, bin_dir: Path | None) -> tuple[int, 
     return result.returncode, line
 
 
+@pytest.mark.live  # runs the real CLI (`claude --version`)
 @pytest.mark.parametrize("pattern", ["A", "C"])
 def test_check_status_compares_the_installed_claude_code_with_the_pin(generate, tmp_path, claude_bin, pattern):
     project = generate(**PATTERNS[pattern])

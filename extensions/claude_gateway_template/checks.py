@@ -164,6 +164,11 @@ def proxy_username_error(value: Any) -> str:
 
 
 def no_proxy_error(value: Any) -> str:
+    # `*` inside an entry is NO_PROXY's wildcard (`*.corp.example.com` means `.corp.example.com`); a bare `*` means
+    # "no proxy for any host", which contradicts corporate_proxy=yes: refused (issue 30).
+    if "*" in split_hosts(value):
+        return ("no_proxy_hosts: '*' would switch the proxy off for every host; list the internal hosts or domains "
+                "instead (e.g. .corp.example.com), or answer corporate_proxy=no if your network needs no proxy.")
     bad = [h for h in split_hosts(value) if not _HOST_ENTRY.fullmatch(h)]
     if not bad:
         return ""

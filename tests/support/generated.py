@@ -32,6 +32,17 @@ def check_status(project: Path, home: Path, *args: str, **env: str) -> subproces
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+def install(project: Path, home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """client/install.sh with `args`, on the throwaway HOME `home` (or with `env` as its whole environment)."""
+    return subprocess.run(["client/install.sh", *args], cwd=project, env=clean_env(home) if env is None else env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def user_settings(home: Path) -> dict:
+    """~/.claude/settings.json of the throwaway HOME `home`."""
+    return json.loads((home / ".claude" / "settings.json").read_text())
+
+
 def write_user_settings(home: Path, settings: dict) -> None:
     (home / ".claude").mkdir(parents=True, exist_ok=True)
     (home / ".claude" / "settings.json").write_text(json.dumps(settings))
@@ -55,7 +66,8 @@ def read_unsets(path: Path) -> list[str]:
 def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
     """Run the copier CLI with `data`; assert it failed and left no destination; return its last line."""
     dest = tmp_path / "project"
-    result = run_copier_cli(template_repo, dest, data=data)
+    # Run from tmp_path, so that a canary file a hostile value would create lands where the caller looks for it.
+    result = run_copier_cli(template_repo, dest, data=data, cwd=tmp_path)
     assert result.returncode == 1, result.stdout
     assert not dest.exists(), "a failed copy must not leave a half-written destination"
     assert "Traceback" not in result.stderr, result.stderr  # one clear line, not copier's internals

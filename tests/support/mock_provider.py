@@ -11,7 +11,9 @@ that asks for thinking gets a thinking block with a signature first; a request w
 has no `tool_result` gets a `tool_use` (Bash when offered: the first `echo ...` command quoted in backticks in the
 prompt, else `echo mock-tool-ran`); a `tool_result` turn gets the text reply. Thinking blocks sent back are checked
 against the signatures issued (HTTP 400 for an unknown or missing one, as the Anthropic API answers). Failure modes
-for the kit's broken setups: `drop_signature`, `reject_count_tokens`, `hold_stream`.
+for the kit's broken setups, one per check: `hold_stream` (buffering), `drop_tools` (tool_use), `drop_signature`
+(thinking), `reject_count_tokens` (count_tokens), `reject_beta` (betas), and an unknown model for `stream` (a missing
+model group, set up in the gateway's config by the test). `stream_gate` holds streams open until the test says.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 DEFAULT_REPLY = "mock-provider-says-hello"
+STREAM_GATE_GUARD = 120  # seconds a gated stream waits at most (a hang guard)
 
 
 @dataclass
@@ -68,6 +71,13 @@ class MockProvider:
     drop_signature: bool = False
     reject_count_tokens: bool = False
     hold_stream: bool = False
+    # A hop that drops `tools` from the request (the model answers in text, no tool_use), and a provider that refuses
+    # one beta of the `anthropic-beta` header (HTTP 400, as the Anthropic API answers an unknown beta).
+    drop_tools: bool = False
+    reject_beta: str = ""
+    # When set, every stream stops after its first event (message_start) until the event is set: a request the test
+    # keeps in flight for as long as it needs (bounded by STREAM_GATE_GUARD), e.g. across a replica's shutdown.
+    stream_gate: threading.Event | None = None
     # Signatures of the thinking blocks the mock issued, and those it received back in later turns (in order).
     signatures_issued: list[str] = field(default_factory=list)
     signatures_received: list[str] = field(default_factory=list)
@@ -175,7 +185,7 @@ def agentic_reply(state: MockProvider, body: dict) -> tuple[list[dict], str]:
         state.signatures_issued.append(signature)
         blocks.append({"type": "thinking", "thinking": "The mock thinks before it answers.",
                        "signature": "" if state.drop_signature else signature})
-    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name") and not state.drop_tools]
     if tools and not answered_tool:
         bash = next((t for t in tools if t["name"] == "Bash"), None)
         if bash:
@@ -262,6 +272,8 @@ def _make_handler(state: MockProvider):
                 state.event_times = [time.monotonic()] * len(chunks)
                 chunks = []
             for number, chunk in enumerate(chunks):
+                if number == 1 and state.stream_gate is not None:
+                    state.stream_gate.wait(STREAM_GATE_GUARD)
                 if number and state.event_delay:
                     time.sleep(state.event_delay)
                 self.wfile.write(chunk)
@@ -331,6 +343,10 @@ def _make_handler(state: MockProvider):
                 self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": path}})
             elif state.failures:
                 self._overloaded(state.failures.pop(0), body.get("model", "unknown"))
+            elif state.reject_beta and state.reject_beta in [b.strip() for b in
+                                                             self.headers.get("anthropic-beta", "").split(",")]:
+                self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": (
+                    f"Unexpected value(s) `{state.reject_beta}` for the `anthropic-beta` header.")}})
             elif problem := signature_problem(state, body):
                 self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": problem}})
             else:

@@ -1,16 +1,19 @@
 """TEST SUPPORT: a real Redis, a real HAProxy and LiteLLM replicas on loopback, for the high-availability tests.
 
 Debian's `redis-server` and `haproxy`, each in the foreground of its own process (held by PID, stopped by PID).
-HAProxy stands in for the Kubernetes Service and its readiness probe: it health-checks each replica on
-`/health/readiness` (as the generated Deployment's readinessProbe does) and retries a request whose connection
-failed on another replica (as a Service's endpoints stop routing to a pod that is not ready). Its log (one line
-per request, with the replica that served it and the status) goes to a file.
+HAProxy stands in for the Kubernetes Service: it health-checks each replica on the generated readinessProbe's
+path with its thresholds (the period scaled down by the caller), takes a replica out of rotation and back through
+its admin socket (what the endpoints controller does to a terminating pod and to a new one that is ready), and
+retries a request only when its connection failed (refused, or closed before any answer), never one that was
+answered. Its log (one line per request: the replica, the status, the termination state and the retry count) goes
+to a file; `requests()` reads it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,6 +21,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
@@ -91,18 +95,51 @@ class Redis:
         stop_process(self.process)
 
 
-class HAProxy:
-    """HAProxy in front of `backends` (name -> port): round robin, health checks on /health/readiness every
-    second (down after 2 failures, up after 2 successes), a failed connection retried on another replica."""
+STALE = "stale"  # the HAProxy server name of the stale endpoint
 
-    def __init__(self, workdir: Path, backends: dict[str, int]):
-        self.workdir, self.backends, self.port = workdir, backends, free_port()
+
+@dataclass(frozen=True)
+class Probe:
+    """A readiness probe: HTTP GET `path` every `period` seconds, out after `fall` failures, in after `rise`."""
+
+    path: str = "/health/readiness"
+    period: float = 1.0
+    fall: int = 2
+    rise: int = 2
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request of HAProxy's log (httplog format)."""
+
+    server: str  # the replica that answered (the last one tried)
+    status: int
+    termination: str  # HAProxy's four-letter termination state; "----" is a normal end
+    retries: int  # connection attempts retried (the %rc field)
+    redispatched: bool  # retried on another replica (the %rc field's "+")
+    request: str
+
+
+_LOG_LINE = re.compile(r" gateway replicas/(\S+) \S+ (-?\d+) \S+ \S+ \S+ (\S{4}) \d+/\d+/\d+/\d+/(\+?)(\d+) \S+ "
+                       r'"([^"]*)"')
+
+
+class HAProxy:
+    """HAProxy in front of `backends` (name -> port): round robin, each replica checked by `probe`, a request
+    whose connection failed retried (on another replica: redispatch), a request that was answered never sent
+    again."""
+
+    def __init__(self, workdir: Path, backends: dict[str, int], probe: Probe | None = None):
+        self.workdir, self.backends, self.probe, self.port = workdir, backends, probe or Probe(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "haproxy.log"
         self.stats_socket = workdir / "haproxy.sock"
 
     def config(self) -> str:
         servers = "\n".join(f"  server {name} 127.0.0.1:{port} check" for name, port in self.backends.items())
+        # A stale endpoint: a replica that is gone while the load balancer would still route to it (nothing listens
+        # on its port, no health check). Out of rotation unless a test puts it in (`state ready`).
+        servers += f"\n  server {STALE} 127.0.0.1:{free_port()} disabled"
         return f"""global
   log stdout format raw local0
   maxconn 500
@@ -129,9 +166,9 @@ frontend gateway
 
 backend replicas
   balance roundrobin
-  option httpchk GET /health/readiness
+  option httpchk GET {self.probe.path}
   http-check expect status 200
-  default-server inter 1s fall 2 rise 2
+  default-server inter {int(self.probe.period * 1000)}ms fall {self.probe.fall} rise {self.probe.rise}
 {servers}
 """
 
@@ -152,20 +189,41 @@ backend replicas
     def __exit__(self, *exc) -> None:
         stop_process(self.process, signal.SIGUSR1)  # a soft stop: finish what is in flight
 
-    def server_state(self) -> dict[str, str]:
-        """Each replica's state as HAProxy sees it (UP, DOWN, ...), from its admin socket."""
+    def command(self, text: str) -> str:
+        """One command on the admin socket (e.g. `set server replicas/r1 state maint`); its answer."""
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(5)
             sock.connect(str(self.stats_socket))
-            sock.sendall(b"show stat\n")
+            sock.sendall(text.encode() + b"\n")
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk
-        rows = [line.split(",") for line in data.decode().splitlines() if line and not line.startswith("#")]
-        return {row[1]: row[17] for row in rows if row[0] == "replicas" and row[1] not in ("FRONTEND", "BACKEND")}
+        return data.decode()
+
+    def stats(self) -> dict[str, dict[str, str]]:
+        """`show stat` of each replica, by column name (stot: connections, wredis: requests redispatched away)."""
+        lines = self.command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {row["svname"]: row for row in rows
+                if row["pxname"] == "replicas" and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+    def server_state(self) -> dict[str, str]:
+        """Each replica's state as HAProxy sees it (UP, DOWN, MAINT, ...)."""
+        return {name: row["status"] for name, row in self.stats().items()}
 
     def log_lines(self) -> list[str]:
         return [line for line in self.log.read_text(errors="replace").splitlines() if "gateway replicas/" in line]
+
+    def requests(self, since: int = 0) -> list[LoggedRequest]:
+        """The requests logged after the first `since` log lines, in the order they ended."""
+        found = []
+        for line in self.log_lines()[since:]:
+            match = _LOG_LINE.search(line)
+            assert match, f"not an httplog line: {line}"
+            server, status, termination, plus, retries, request = match.groups()
+            found.append(LoggedRequest(server, int(status), termination, int(retries), plus == "+", request))
+        return found
 
 
 class Replica:
@@ -192,6 +250,11 @@ class Replica:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int | None:
         return None if self.process is None else stop_process(self.process, sig, timeout)
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the replica (by its PID) without waiting for it to exit."""
+        assert self.process is not None and self.process.poll() is None, f"{self.name} is not running"
+        os.kill(self.process.pid, sig)
 
 
 def _with_option(args: list[str], option: str, value: str) -> list[str]:

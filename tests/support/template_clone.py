@@ -76,7 +76,7 @@ def copier_cli() -> list[str]:
 
 
 def run_copier_cli(template: Path, dest: Path, *args: str, data: dict | None = None,
-                   trust: bool = True) -> subprocess.CompletedProcess:
+                   trust: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The copier CLI as a user runs it (non-interactive); returns the finished process."""
     cmd = [*copier_cli(), "copy", "--defaults", *(["--trust"] if trust else [])]
     for key, value in (data or {}).items():
@@ -84,4 +84,4 @@ def run_copier_cli(template: Path, dest: Path, *args: str, data: dict | None = N
         cmd += ["--data", f"{key}={rendered}"]
     cmd += [*args, str(template), str(dest)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          check=False)
+                          check=False, cwd=cwd)

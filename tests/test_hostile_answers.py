@@ -179,7 +179,9 @@ def readings(project: Path, home: Path, path: Path) -> list[str]:
         return list(read_ps1(path)[0].values()) + powershell_literals(text)
     if path.suffix == ".sh" or path.name in (".env", ".env.example"):
         return [*shell_words(text), text]
-    return [text]  # Markdown, Python, Dockerfile...: verbatim
+    if path.suffix == ".md":  # as rendered: a table cell's `\|` is a `|` (GFM splits cells before code spans)
+        return [text, text.replace("\\|", "|")]
+    return [text]  # Python, Dockerfile...: verbatim
 
 
 def landing_forms(question: str, value: str) -> list[list[str]]:

@@ -157,9 +157,9 @@ def developer_keys(cluster, access: dict) -> dict[str, str]:
     return dict(line.split("\t") for line in result.stdout.splitlines() if "\t" in line)
 
 
-def served_by(cluster, since: int) -> list[tuple[str, int]]:
-    """(replica, HTTP status) of each request HAProxy logged after the first `since` lines."""
-    return [(r.server, r.status) for r in cluster.haproxy.requests(since)]
+def served_by(cluster, since: int, expect: int | None = None) -> list[tuple[str, int]]:
+    """(replica, HTTP status) of each request HAProxy logged after the first `since` lines (`expect` of them)."""
+    return [(r.server, r.status) for r in cluster.haproxy.requests(since, expect)]
 
 
 def test_both_replicas_serve_through_the_load_balancer(cluster):
@@ -167,7 +167,7 @@ def test_both_replicas_serve_through_the_load_balancer(cluster):
     for _ in range(6):
         status, body = call(cluster.haproxy.url, cluster.master_key)
         assert status == 200 and DEFAULT_REPLY in body
-    assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)
+    assert {name for name, _ in served_by(cluster, before, 6)} == set(REPLICAS)
 
 
 def test_a_replica_stopping_as_kubernetes_stops_a_pod_costs_no_request(cluster, claude_bin):
@@ -274,7 +274,7 @@ def test_the_load_balancer_retries_only_failed_connections(cluster):
         cluster.mock.failures = []
     assert status != 200
     assert len(cluster.mock.messages_requests()) == mock_before + 1  # sent once: not by LiteLLM, not by HAProxy
-    [answered] = haproxy.requests(before)
+    [answered] = haproxy.requests(before, expect=1)
     assert (answered.status, answered.retries, answered.redispatched) == (status, 0, False), answered
     # A stale endpoint in rotation (a replica gone without the load balancer knowing): each connection to it is
     # refused.
@@ -283,7 +283,7 @@ def test_the_load_balancer_retries_only_failed_connections(cluster):
         before, mock_before = len(haproxy.log_lines()), len(cluster.mock.messages_requests())
         redispatched_before = int(haproxy.stats()[STALE]["wredis"])
         statuses = [call(haproxy.url, key)[0] for _ in range(9)]
-        logged = haproxy.requests(before)
+        logged = haproxy.requests(before, expect=9)
         redispatched = int(haproxy.stats()[STALE]["wredis"]) - redispatched_before
     finally:
         haproxy.command(f"set server replicas/{STALE} state maint")
@@ -301,7 +301,7 @@ def test_a_rate_limit_holds_across_replicas(cluster):
     keys = developer_keys(cluster, {"developers": {"limited": {"rpm_limit": RATE_LIMIT}}})
     before = len(cluster.haproxy.log_lines())
     statuses = [call(cluster.haproxy.url, keys["limited"])[0] for _ in range(2 * RATE_LIMIT)]
-    assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)  # both replicas answered
+    assert {name for name, _ in served_by(cluster, before, 2 * RATE_LIMIT)} == set(REPLICAS)  # both replicas answered
     assert statuses.count(200) == RATE_LIMIT and statuses.count(429) == RATE_LIMIT, statuses
 
 
@@ -310,7 +310,7 @@ def test_spend_from_both_replicas_adds_up_in_one_report(cluster):
     before = len(cluster.haproxy.log_lines())
     for _ in range(6):
         assert call(cluster.haproxy.url, keys["spender"])[0] == 200
-    assert {name for name, _ in served_by(cluster, before)} == set(REPLICAS)
+    assert {name for name, _ in served_by(cluster, before, 6)} == set(REPLICAS)
 
     def reported() -> dict:
         result = cluster.run("scripts/usage-report.sh", "--format", "json")

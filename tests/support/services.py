@@ -215,10 +215,19 @@ backend replicas
     def log_lines(self) -> list[str]:
         return [line for line in self.log.read_text(errors="replace").splitlines() if "gateway replicas/" in line]
 
-    def requests(self, since: int = 0) -> list[LoggedRequest]:
-        """The requests logged after the first `since` log lines, in the order they ended."""
+    def requests(self, since: int = 0, expect: int | None = None, wait: float = 15) -> list[LoggedRequest]:
+        """The requests logged after the first `since` log lines, in the order they ended. HAProxy writes a request's
+        line when its session ends, which can be after the client has read the answer: wait (bounded by `wait`
+        seconds) until `expect` lines are there, or, without `expect`, until the count holds still for half a second."""
+        deadline, seen = time.monotonic() + wait, -1
+        while True:
+            lines = self.log_lines()[since:]
+            if (len(lines) >= expect if expect is not None else len(lines) == seen) or time.monotonic() > deadline:
+                break
+            seen = len(lines)
+            time.sleep(0.5 if expect is None else 0.1)
         found = []
-        for line in self.log_lines()[since:]:
+        for line in lines:
             match = _LOG_LINE.search(line)
             assert match, f"not an httplog line: {line}"
             server, status, termination, plus, retries, request = match.groups()

@@ -19,7 +19,7 @@ import time
 
 import pytest
 from environment import REPO_ROOT
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 LIB = REPO_ROOT / "template" / "scripts" / "lib"
@@ -218,6 +218,8 @@ HEADER = st.tuples(st.sampled_from(["X-Thing", "Content-Type", "Set-Cookie", "Re
        silent=st.sampled_from([False] * 9 + [True]),
        location=st.sampled_from(["elsewhere", "elsewhere", "/relative", "", "http://user:pw@127.0.0.1:9/x"]),
        method=st.sampled_from(["call", "call", "keys", "teams", "daily"]))
+@example(status=200, body=b"null", headers=[], framing="length", padding=0, drip="body",
+         silent=False, location="elsewhere", method="call")
 def test_any_answer_ends_in_time_in_a_result_or_one_line_and_the_key_stays_home(
         servers, status, body, headers, framing, padding, drip, silent, location, method):
     hostile, elsewhere = servers
@@ -229,7 +231,10 @@ def test_any_answer_ends_in_time_in_a_result_or_one_line_and_the_key_stays_home(
         assert "\n" not in error and KEY not in error and "admin-test" not in error
         assert error.startswith("GET ") and len(error) < 700, error
     else:
-        assert 200 <= status < 300 and not drip and not silent
+        # A dripped body with a Content-Length may legitimately end in time: its last byte comes after
+        # (length - 1) drips (found with a random example: b'null', three drips, 0.75 s).
+        ends_in_time = drip == "body" and framing == "length" and (len(body) + padding - 1) * DRIP_EVERY < TIMEOUT
+        assert 200 <= status < 300 and (not drip or ends_in_time) and not silent
         if method != "call":
             assert isinstance(result, list) and all(isinstance(item, dict) for item in result)
     assert not any("authorization" in seen for seen in elsewhere.seen), "the key reached another host"

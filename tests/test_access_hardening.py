@@ -7,40 +7,24 @@ admin API (the same calls run live in tests/test_live_access.py)."""
 from __future__ import annotations
 
 import csv
-import importlib.machinery
-import importlib.util
 import io
 import json
 import socketserver
 import stat
-import sys
 import threading
 import time
 import uuid
 
 import pytest
-from environment import REPO_ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from template_lib import load
 
-LIB = REPO_ROOT / "template" / "scripts" / "lib"
-sys.path.insert(0, str(LIB))
-
-
-def _load(module: str):
-    (path,) = LIB.glob(f"{{% if *%}}{module}.py{{% endif %}}")
-    spec = importlib.util.spec_from_loader(module, importlib.machinery.SourceFileLoader(module, str(path)))
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[module] = loaded
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-gateway_api = _load("gateway_api")
-access_file = _load("access_file")  # the library access.py imports, under its rendered names
-access_sync = _load("access_sync")
-access = _load("access")
-usage_report = _load("usage_report")
+gateway_api = load("gateway_api")
+access_file = load("access_file")  # the library access.py imports, under its rendered names
+access_sync = load("access_sync")
+access = load("access")
+usage_report = load("usage_report")
 
 MODELS = ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]
 MASTER = "sk-master-key-for-tests-0001"

@@ -6,41 +6,27 @@ header it sees). Both servers start once for the module and are stopped by it.""
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import itertools
 import json
 import os
 import socket
 import socketserver
-import sys
 import threading
 import time
 
 import pytest
-from environment import REPO_ROOT
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
+from template_lib import load
 
-LIB = REPO_ROOT / "template" / "scripts" / "lib"
-sys.path.insert(0, str(LIB))
 # HYPOTHESIS_PROFILE=no-shrink: report the first failing example at once (against old code, shrinking a case that
 # hangs 12 s per try takes many minutes).
 settings.register_profile("no-shrink", phases=[Phase.explicit, Phase.generate])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-def _load(module: str):
-    (path,) = LIB.glob(f"{{% if *%}}{module}.py{{% endif %}}")
-    spec = importlib.util.spec_from_loader(module, importlib.machinery.SourceFileLoader(module, str(path)))
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[module] = loaded
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-gateway_api = _load("gateway_api")
-conformance_client = importlib.import_module("conformance_client")  # the kit's client (LIB is on sys.path)
+gateway_api = load("gateway_api")
+conformance_client = load("conformance_client")  # the kit's client
 
 KEY = "sk-admin-test-key-0123456789"
 TIMEOUT = 1.0  # seconds per call, the client's deadline

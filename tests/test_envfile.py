@@ -4,31 +4,16 @@ scripts/lib/common.sh's dotenv_read/dotenv_value for the shell scripts, give the
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from template_lib import LIB, load
 
-LIB = Path(__file__).resolve().parent.parent / "template" / "scripts" / "lib"
-
-
-def load_dotenv():
-    spec = importlib.util.spec_from_file_location("envfile", LIB / "envfile.py")
-    module = importlib.util.module_from_spec(spec)
-    dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in template/
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = dont_write_bytecode
-    return module
-
-
-dotenv = load_dotenv()
+dotenv = load("envfile")
 MISSING = "\x01missing"
 # Each NAME's value as the shell scripts read it (dotenv_value, as they call it), trailing newlines kept.
 SHELL_READER = r'''set -eu

@@ -5,37 +5,23 @@ tests/test_client_install.py runs the same file through the generated install.sh
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from template_lib import load
 
-MODULE_PATH = Path(__file__).resolve().parent.parent / "template" / "client" / "settings_merge.py"
 CONFLICTING = ("CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX")
 SOURCE = {"$schema": "https://json.schemastore.org/claude-code-settings.json",
           "env": {"ANTHROPIC_BASE_URL": "https://llm.example.com", "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-5-5"}}
 OURS = SOURCE["env"]
 
 
-def load_module():
-    spec = importlib.util.spec_from_file_location("settings_merge", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in template/
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = dont_write_bytecode
-    return module
-
-
-sm = load_module()
+sm = load("settings_merge", "template/client")
 
 
 def install(current: dict, record: dict | None = None, text: str = "x", source: dict = SOURCE):

@@ -4,7 +4,9 @@
 - providers: the provider registry, one record per provider (providers/<key>.py)
 - rules: the table of answer rules, used by copier.yml's validators and by the re-validation of every answer
 - client: the environment and settings Claude Code gets on developer machines
-- gateway: the gateway's config and secrets (its engine, LiteLLM, named once: gateway.ENGINE)
+- engines: the gateway engines (LiteLLM, the Claude apps gateway) and what each fits
+- gateway: the LiteLLM gateway's config and secrets
+- apps_gateway: the Claude apps gateway's config, secrets and client sign-in settings
 - versions: every version the template and its tests pin (pin_files: the requirement files `make pins` writes)
 - egress: the hosts a proxy must allow
 - guidance: next steps, CI placeholders and other text rendered for the user

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .common import is_loopback, redacted, shown, split_hosts
+from .common import is_loopback, redacted, shown, split_hosts, split_list
 from .records import RegionList, Rule
 
 # Characters a URL may carry here: nothing a shell, YAML or JSON file would treat specially.
@@ -176,10 +176,45 @@ def no_proxy_error(value: Any) -> str:
             f"such as .corp.example.com,git.internal,10.0.0.0/8 (localhost,127.0.0.1,::1 are always included).")
 
 
+def oidc_issuer_error(value: Any) -> str:
+    expected = ("expected your identity provider's issuer URL, https:// (http:// only on loopback), as its "
+                "/.well-known/openid-configuration gives it, e.g. https://login.example.com")
+    if value in (None, ""):
+        return f"oidc_issuer: empty, but the Claude apps gateway signs developers in with OIDC; {expected}."
+    error = base_url_error(value, "oidc_issuer", forbid_v1=False)
+    return error.replace("(empty for the provider's public endpoint)", "") if error else ""
+
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
+_GROUP = re.compile(r"^[A-Za-z0-9._:@/+=() -]{1,256}$")
+
+
+def oidc_client_id_error(value: Any) -> str:
+    if isinstance(value, str) and _CLIENT_ID.fullmatch(value):
+        return ""
+    return (f"oidc_client_id: {shown(value)} is not an OIDC client id; expected 1-200 letters, digits and "
+            f". _ : @ / + = - (no spaces or quotes), as your identity provider shows it, e.g. claude-apps-gateway.")
+
+
+def groups_error(value: Any, question: str) -> str:
+    bad = [group for group in split_list(value) if not _GROUP.fullmatch(group)]
+    if not isinstance(value, (str, type(None))) or bad:
+        return (f"{question}: {shown(bad[0] if bad else value)} is not a group name; expected a comma-separated "
+                f"list of identity-provider group names or ids (letters, digits, spaces and . _ : @ / + = ( ) -), "
+                f"e.g. engineering,platform-team.")
+    return ""
+
+
+def session_ttl_error(value: Any, maximum: int) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= maximum:
+        return ""
+    return f"session_ttl_hours: {shown(value)} is not a session lifetime; expected whole hours from 1 to {maximum}."
+
+
 def corporate_ca_cert_error(value: Any) -> str:
     if value in (None, "") or (isinstance(value, str) and _ABSOLUTE_PATH.fullmatch(value)):
         return ""
-    return (f"corporate_ca_cert: {shown(value)} is not an absolute path; expected where the corporate root CA "
+    return (f"corporate_ca_cert: {shown(value)} is not an absolute path; expected where the private root CA "
             f"(PEM) lives on developers' machines, e.g. /usr/local/share/ca-certificates/corp-root.pem "
             f"(no ~, quotes or $).")
 
@@ -310,6 +345,10 @@ def text_error(value: Any, question: str) -> str:
                     f"printable text (it is placed in shell, PowerShell, YAML and JSON files).")
     if len(value) > MAX_TEXT:
         return f"{question}: {shown(value)} is longer than {MAX_TEXT} characters; expected a shorter value."
+    if "${" in value:
+        # The Claude apps gateway replaces ${NAME} in its config from its environment (apps_gateway.py).
+        return (f"{question}: {shown(value)} contains '${{'; expected text without it (the gateway's config would "
+                f"read it as a variable of its environment).")
     return ""
 
 

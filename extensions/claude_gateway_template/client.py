@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import apps_gateway, engines
 from .common import split_hosts
 from .gateway import gateway_url
 from .providers import REGISTRY, TIERS
@@ -32,9 +33,13 @@ def client_env(answers: Answers) -> list[EnvVar]:
     """The variables Claude Code needs for this pattern, in the order env.sh and settings.json list them.
     A provider's base URL only ever appears together with its CLAUDE_CODE_USE_* flag (without the flag
     Claude Code ignores it and silently talks to the Anthropic API)."""
-    if answers.get("cost_tracking"):
-        return gateway_client_env(answers) + proxy_env(answers)
-    return direct_client_env(answers) + proxy_env(answers)
+    if engines.runs_apps_gateway(answers):
+        env = apps_gateway.client_env(answers) + _nonessential_traffic(answers)
+    elif answers.get("cost_tracking"):
+        env = gateway_client_env(answers)
+    else:
+        env = direct_client_env(answers)
+    return env + proxy_env(answers) + ca_env(answers)
 
 
 def direct_client_env(answers: Answers) -> list[EnvVar]:
@@ -71,10 +76,18 @@ def proxy_env(answers: Answers) -> list[EnvVar]:
            for name, kind in (("HTTPS_PROXY", "HTTPS"), ("HTTP_PROXY", "plain HTTP"))]
     env.append(EnvVar("NO_PROXY", ",".join(no_proxy_list(answers)),
                       "Hosts reached directly, not through the proxy (loopback always)."))
-    if answers.get("corporate_ca_cert"):
-        env.append(EnvVar("NODE_EXTRA_CA_CERTS", answers["corporate_ca_cert"],
-                          "Corporate root CA (PEM) for the proxy's TLS inspection; added to the public roots."))
     return env
+
+
+def ca_env(answers: Answers) -> list[EnvVar]:
+    """A private root CA (the proxy's TLS inspection, the gateway's own certificate, or both in one PEM file)."""
+    if not answers.get("corporate_ca_cert") or not (answers.get("corporate_proxy") or answers.get("cost_tracking")):
+        return []
+    trusted_for = " and ".join(what for what, applies in (
+        ("the proxy's TLS inspection", answers.get("corporate_proxy")),
+        ("the gateway's certificate", answers.get("cost_tracking"))) if applies)
+    return [EnvVar("NODE_EXTRA_CA_CERTS", answers["corporate_ca_cert"],
+                   f"Private root CA (PEM) for {trusted_for}; added to the public roots.")]
 
 
 def no_proxy_list(answers: Answers, extra: tuple[str, ...] = ()) -> list[str]:
@@ -93,8 +106,10 @@ def no_proxy_list(answers: Answers, extra: tuple[str, ...] = ()) -> list[str]:
 def client_settings(answers: Answers, env: list[EnvVar]) -> dict[str, Any]:
     """client/settings.json: what client/install.sh merges into ~/.claude/settings.json (and owns)."""
     settings: dict[str, Any] = {"$schema": "https://json.schemastore.org/claude-code-settings.json"}
-    if answers.get("cost_tracking") and answers.get("client_auth") == "api_key_helper":
+    if engines.runs_litellm(answers) and answers.get("client_auth") == "api_key_helper":
         settings["apiKeyHelper"] = answers["api_key_helper"]
+    if engines.runs_apps_gateway(answers):
+        settings.update(apps_gateway.client_settings_keys(answers))
     settings["env"] = {var.name: var.value for var in env if not var.with_proxy_credentials}
     return settings
 
@@ -106,6 +121,8 @@ _NEVER = ForbiddenVar("NODE_TLS_REJECT_UNAUTHORIZED", "it switches off certifica
 def client_env_forbidden(answers: Answers) -> list[ForbiddenVar]:
     """Variables that, if set anyway, silently send Claude Code somewhere this pattern does not intend (or switch
     off what keeps it safe)."""
+    if engines.runs_apps_gateway(answers):
+        return apps_gateway_forbidden() + [_NEVER]
     if answers.get("cost_tracking"):  # Anthropic format to the gateway, whatever the gateway calls upstream
         return [ForbiddenVar(p.use_flag, f"it makes Claude Code bypass the gateway for {p.name}")
                 for p in REGISTRY.values() if p.use_flag] + [_NEVER]
@@ -124,3 +141,13 @@ def direct_client_forbidden(answers: Answers) -> list[ForbiddenVar]:
         forbidden.append(ForbiddenVar(provider.skip_auth_var, "it stops Claude Code signing its requests (right "
                                                               "only behind a gateway)"))
     return forbidden
+
+
+def apps_gateway_forbidden() -> list[ForbiddenVar]:
+    """Signed in to the Claude apps gateway, a key or an endpoint variable would take Claude Code around it."""
+    bypass = "it makes Claude Code use a key or endpoint of its own instead of the gateway sign-in"
+    return ([ForbiddenVar(name, bypass) for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")]
+            + [ForbiddenVar("CLAUDE_CODE_USE_GATEWAY", "it reaches the gateway without signing in, and Claude Code "
+                                                       "then never fetches the gateway's managed settings")]
+            + [ForbiddenVar(p.use_flag, f"it makes Claude Code bypass the gateway for {p.name}")
+               for p in REGISTRY.values() if p.use_flag])

@@ -76,6 +76,11 @@ def split_hosts(value: Any) -> list[str]:
     return [h.strip() for h in str(value or "").replace(" ", ",").split(",") if h.strip()]
 
 
+def split_list(value: Any) -> list[str]:
+    """A comma-separated answer's items (names may hold spaces, e.g. identity-provider groups)."""
+    return [item.strip() for item in str(value or "").split(",") if item.strip()]
+
+
 def bracketed(host: str) -> str:
     """An IPv6 address in brackets, as URLs and host:port strings need it."""
     return f"[{host}]" if ":" in host else host

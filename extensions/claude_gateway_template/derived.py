@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import client, docs, egress, gateway, guidance, kit, versions
+from . import apps_gateway, client, docs, egress, engines, gateway, guidance, kit, versions
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -24,12 +24,14 @@ def derive(answers: Answers) -> dict[str, Any]:
     forbidden = client.client_env_forbidden(answers)
     settings = client.client_settings(answers, env)
     in_repo = gateway.gateway_in_repo(pattern, answers)
+    litellm_in_repo = in_repo and engines.runs_litellm(answers)
+    apps_in_repo = in_repo and engines.runs_apps_gateway(answers)
     derived: dict[str, Any] = {
         # The pattern is always derived here, so a `--data pattern=...` can never make it diverge.
         "pattern": pattern,
         "pattern_info": PATTERNS[pattern],
         "pattern_reason": reason,
-        "pattern_summary": pattern_summary(pattern, reason),
+        "pattern_summary": pattern_summary(pattern, reason, engines.engine_key(answers)),
         "patterns": list(PATTERNS.values()),
         "migrations": list(MIGRATIONS),
         "answers_file_marker": ANSWERS_FILE_MARKER,
@@ -44,12 +46,32 @@ def derive(answers: Answers) -> dict[str, Any]:
         "conformance_direct_doc": [] if cost_tracking else kit.direct_doc(provider),
         "kit_network_checks": cost_tracking or not provider.signs_requests,
         "gateway_in_repo": in_repo,
+        # The gateway engine (engines.py): which engine's files this repository carries, and whether developers
+        # sign in to the gateway (the Claude apps gateway) instead of holding a key (LiteLLM).
+        "gateway_engine_key": engines.engine_key(answers),
+        "gateway_engine_info": engines.ENGINES.get(engines.engine_key(answers)),
+        "engines": list(engines.ENGINES.values()),
+        "litellm_in_repo": litellm_in_repo,
+        "apps_gateway_in_repo": apps_in_repo,
+        "gateway_signs_in": engines.runs_apps_gateway(answers),
+        "gateway_keys": engines.runs_litellm(answers),
+        "apps_gateway_config": apps_gateway.config(answers) if apps_in_repo else {},
+        "apps_gateway_config_file": apps_gateway.CONFIG_FILE,
+        "apps_gateway_secrets": apps_gateway.generated_secrets() if apps_in_repo else [],
+        "apps_gateway_environment": ({k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()}
+                                     if apps_in_repo else {}),
+        "apps_gateway_drain_seconds": apps_gateway.DRAIN_SECONDS,
+        "apps_gateway_stop_timeout": apps_gateway.STOP_TIMEOUT_SECONDS,
+        "apps_gateway_tls": apps_in_repo and apps_gateway.terminates_tls(answers),
+        "apps_gateway_local_url": apps_gateway.local_url(answers) if apps_in_repo else "",
+        "apps_gateway_install_dir": apps_gateway.INSTALL_DIR,
+        "apps_gateway_service_user": apps_gateway.SERVICE_USER,
         "client_env": env,
         "client_env_forbidden": forbidden,
         "client_settings": settings,
         # Pattern D's managed settings also hold every machine at the tested Claude Code version.
         "managed_settings": {**settings, **versions.managed_version_settings(PATTERNS[pattern].managed_settings)},
-        "version_pins": versions.version_pins(in_repo, gateway.litellm_image(answers)),
+        "version_pins": versions.version_pins(litellm_in_repo, gateway.litellm_image(answers), apps_in_repo),
         "claude_code_version": versions.CLAUDE_CODE_VERSION,
         "claude_code_npm_package": versions.CLAUDE_CODE_NPM_PACKAGE,
         "copier_version": versions.COPIER_VERSION,
@@ -99,7 +121,8 @@ def derive(answers: Answers) -> dict[str, Any]:
             gateway_url_value=gateway.gateway_url(answers),
             gateway_model_list=gateway.gateway_model_list(answers),
             gateway_model_names=[answers[f"anthropic_{tier}_model"] for tier in TIERS],
-            gateway_env_vars=gateway.gateway_env_vars(answers),
+            gateway_env_vars=(apps_gateway.env_vars(answers) if engines.runs_apps_gateway(answers)
+                              else gateway.gateway_env_vars(answers)),
             compose_port=gateway.compose_port(answers),
             gateway_local_url=gateway.gateway_local_url(answers),
             provider_order=gateway.provider_order(answers),
@@ -111,13 +134,15 @@ def derive(answers: Answers) -> dict[str, Any]:
             coordination_redis_settings=gateway.coordination_redis_settings(answers),
             kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
             # What scripts/init-secrets.sh generates for a Postgres and a Redis of the compose file or this host.
-            gateway_local_database=bool(answers.get("spend_database")) and not gateway.on_kubernetes(answers),
-            gateway_local_redis=gateway.uses_redis(answers) and not gateway.on_kubernetes(answers),
+            gateway_local_database=(litellm_in_repo and bool(answers.get("spend_database"))
+                                    and not gateway.on_kubernetes(answers)),
+            gateway_local_redis=litellm_in_repo and gateway.uses_redis(answers) and not gateway.on_kubernetes(answers),
             compose_environment={k: v for p in selected for k, v in p.compose_environment(answers).items()},
             compose_volumes=[volume for p in selected for volume in p.compose_volumes(answers)],
             gateway_credential_docs=[p.gateway_credential_doc(answers) for p in selected],
         )
-        endpoint = Endpoint("ANTHROPIC_BASE_URL", gateway.gateway_url(answers), "/health/liveliness")
+        endpoint = (Endpoint("", gateway.gateway_url(answers), "/readyz") if engines.runs_apps_gateway(answers)
+                    else Endpoint("ANTHROPIC_BASE_URL", gateway.gateway_url(answers), "/health/liveliness"))
     else:
         endpoint = provider.endpoint(answers)
     derived["endpoint"] = endpoint
@@ -141,9 +166,11 @@ def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
                  if corporate_proxy else "HTTP(S), Anthropic API format")
     return {
         "client_uses_api_key_helper": "apiKeyHelper" in derived["client_settings"],
-        "client_managed_settings": PATTERNS[derived["pattern"]].managed_settings,
+        # IT pushes client/managed-settings.json: Pattern D's version pin, or the Claude apps gateway's sign-in.
+        "client_managed_settings": PATTERNS[derived["pattern"]].managed_settings or derived["gateway_signs_in"],
         "gateway_external": cost_tracking and not in_repo,
-        "gateway_spend_database": in_repo and bool(answers.get("spend_database")),
+        "gateway_spend_database": derived["litellm_in_repo"] and bool(answers.get("spend_database")),
+        "gateway_litellm_docs": cost_tracking and derived["gateway_keys"],
         "gateway_on_docker": runtime == "docker",
         "gateway_as_process": runtime == "process",
         "gateway_local_only": in_repo and answers.get("gateway_bind") in ("127.0.0.1", "::1"),
@@ -151,7 +178,8 @@ def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
         "gateway_diagram_route": route,
         "gateway_diagram_upstream": ("proxy " + derived["proxy_hostport"]) if corporate_proxy else "HTTPS",
         "providers_label": "Providers" if len(answers["providers"]) > 1 else "Provider",
-        "gateway_engine": gateway.ENGINE,
+        "gateway_engine_name": derived["gateway_engine_info"].name if cost_tracking else "",
+        "gateway_engine_label": derived["gateway_engine_info"].label if cost_tracking else "",
     }
 
 

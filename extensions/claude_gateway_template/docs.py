@@ -24,9 +24,11 @@ PAGES = (
     Page("docs/proxy.md", "The corporate proxy: what goes through it, its password, TLS inspection.",
          "corporate_proxy"),
     Page("docs/egress-allowlist.md", "The hosts and ports the proxy or firewall must allow.", "corporate_proxy"),
-    Page("docs/gateway.md", "The gateway: running and checking it, retries, failover.", "cost_tracking"),
+    Page("docs/gateway.md", "The gateway: running and checking it, retries, failover.", "gateway_litellm_docs"),
+    Page("docs/claude-apps-gateway.md", "The Claude apps gateway: when it fits, running it, sign-in and sessions, "
+                                        "certificates, failover, CI.", "gateway_signs_in"),
     Page("docs/keys-and-budgets.md", "The master key, cost and usage reports, developers' keys and budgets.",
-         "gateway_in_repo"),
+         "litellm_in_repo"),
     Page("docs/spend-database.md", "The spend database: keys, schema migrations, backup, rotation.",
          "gateway_spend_database"),
     Page("docs/kubernetes.md", "The gateway on Kubernetes: manifests, deploy, capacity, upgrade and rollback.",

@@ -11,9 +11,6 @@ from .providers import REGISTRY, TIERS
 from .records import Answers, GatewayVar
 from .versions import LITELLM_DATABASE_IMAGE, LITELLM_IMAGE, LITELLM_NON_ROOT_IMAGE, LITELLM_VERSION, REDIS_IMAGE
 
-# The gateway engine of Patterns C and D, as the pattern table and the documentation name it (the one place).
-ENGINE = "LiteLLM"
-
 # new-key.sh names whom to ask in each key's alias, "<developer> (more budget: <contact>)": LiteLLM puts the alias in
 # its "Budget has been exceeded! Key=..." refusal; usage-report.sh cuts the part off again to show the developer.
 KEY_ALIAS_CONTACT = " (more budget: "

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .gateway import ENGINE
+from .engines import ENGINES
 from .providers import REGISTRY
 
 # The providers a gateway can route to, as the pattern table lists them.
 _PROVIDER_NAMES = ", ".join(p.short_name for p in REGISTRY.values())
+# Each engine's resident memory, as the pattern table's cons list it.
+_ENGINE_MEMORY = "; ".join(f"{engine.name} {engine.memory}" for engine in ENGINES.values())
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,11 @@ PATTERNS = {
         "10-15 minutes (depends on proxy configuration complexity)", "+20-50 ms",
     ),
     "C": Pattern(
-        "C", f"LLM gateway ({ENGINE}, recommended for teams)", True, False,
+        "C", "LLM gateway (recommended for teams)", True, False,
         ("Complete usage tracking and cost analytics", "Automatic load balancing and failover",
          f"Multi-provider support ({_PROVIDER_NAMES})", "Cost optimization through routing strategies",
-         "Team management with per-user API keys", "Centralized rate limiting and quotas"),
-        ("Additional service to run and maintain", f"Requires compute resources ({ENGINE}: ~350 MB RAM idle, measured)",
+         "Team management with per-user API keys or SSO sign-in", "Centralized rate limiting and quotas"),
+        ("Additional service to run and maintain", f"Requires compute resources ({_ENGINE_MEMORY}, measured)",
          "One more component to troubleshoot", "Single point of failure (mitigate with an HA deployment)"),
         "15-20 minutes", "+10-30 ms",
     ),
@@ -108,10 +110,13 @@ def pattern_reason(cost_tracking: bool, corporate_proxy: bool) -> str:
             f"{yes_no[bool(corporate_proxy)]} to a required network proxy (corporate_proxy)")
 
 
-def pattern_summary(pattern: str, reason: str) -> str:
+def pattern_summary(pattern: str, reason: str, engine: str = "") -> str:
+    """The summary copier prints after copy; `engine`: the gateway engine's key in Patterns C and D."""
     info = PATTERNS[pattern]
-    lines = [f"Pattern {pattern}: {info.name}", f"Why: {reason}.",
-             f"Setup time: {info.setup_time}. Added latency: {info.latency}.", "Pros:"]
+    lines = [f"Pattern {pattern}: {info.name}", f"Why: {reason}."]
+    if engine:
+        lines.append(f"Gateway engine: {ENGINES[engine].name} ({ENGINES[engine].overhead}, measured).")
+    lines += [f"Setup time: {info.setup_time}. Added latency: {info.latency}.", "Pros:"]
     lines += [f"  + {p}" for p in info.pros]
     lines.append("Cons:")
     lines += [f"  - {c}" for c in info.cons]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import checks, gateway
+from . import apps_gateway, checks, engines, gateway
 from .answer_migrations import renamed_answer_errors
+from .common import shown
 from .providers import PROVIDERS, REGISTRY, TIERS
 from .records import Answers, Rule
 
@@ -21,6 +22,33 @@ def _gateway(answers: Answers) -> bool:
 
 def _proxy(answers: Answers) -> bool:
     return bool(answers.get("corporate_proxy"))
+
+
+def _litellm(answers: Answers) -> bool:
+    return engines.runs_litellm(answers)
+
+
+def _apps_gateway_here(answers: Answers) -> bool:
+    """The Claude apps gateway, deployed from this repository (its sign-in answers apply)."""
+    return engines.runs_apps_gateway(answers) and gateway.gateway_in_repo(
+        "D" if _proxy(answers) else "C", answers)
+
+
+def _runtime_error(value: Any, answers: Answers) -> str:
+    error = checks.choice_error(value, "gateway_runtime", gateway.RUNTIMES, "a runtime")
+    engine = engines.ENGINES[engines.engine_key(answers)]
+    if error or value in engine.runtimes:
+        return error
+    return (f"gateway_runtime: {shown(value)} is not available for gateway_engine={engine.key} yet (compose and "
+            f"Kubernetes for the {engine.name} come with its packaging); expected {' or '.join(engine.runtimes)}.")
+
+
+def _via_proxy_error(value: Any, answers: Answers) -> str:
+    error = checks.bool_error(value, "gateway_via_proxy")
+    if error or not (value is True and engines.runs_apps_gateway(answers)):
+        return error
+    return ("gateway_via_proxy: true is not possible with gateway_engine=claude_apps_gateway: Claude Code signs in "
+            "to it only directly (its host goes into NO_PROXY); expected false.")
 
 
 def _yes_no(question: str, applies=lambda answers: True) -> Rule:
@@ -44,9 +72,8 @@ YES_NO_QUESTIONS = {
     "corporate_proxy": lambda answers: True,
     "customize_models": lambda answers: True,
     "disable_nonessential_traffic": lambda answers: True,
-    "spend_database": _gateway,
+    "spend_database": _litellm,
     "deploy_gateway": lambda answers: _gateway(answers) and _proxy(answers),
-    "gateway_via_proxy": lambda answers: _gateway(answers) and _proxy(answers),
 }
 
 RULES: tuple[Rule, ...] = (
@@ -57,28 +84,42 @@ RULES: tuple[Rule, ...] = (
     Rule("proxy_url", lambda value, answers: checks.proxy_url_error(value), _proxy),
     Rule("proxy_username", lambda value, answers: checks.proxy_username_error(value), _proxy),
     Rule("no_proxy_hosts", lambda value, answers: checks.no_proxy_error(value), _proxy),
-    Rule("corporate_ca_cert", lambda value, answers: checks.corporate_ca_cert_error(value), _proxy),
+    Rule("corporate_ca_cert", lambda value, answers: checks.corporate_ca_cert_error(value),
+         lambda answers: _proxy(answers) or _gateway(answers)),
+    Rule("gateway_via_proxy", _via_proxy_error, lambda answers: _gateway(answers) and _proxy(answers),
+         kind="yes/no"),
+    _choice("gateway_engine", tuple(engines.ENGINES), "a gateway engine", _gateway),
     Rule("primary_provider", lambda value, answers: checks.primary_provider_error(value, answers.get("providers")),
          lambda answers: _gateway(answers) and len(answers.get("providers") or []) > 1, choices=PROVIDERS),
     Rule("gateway_port", lambda value, answers: checks.port_error(value, "gateway_port"), _gateway, kind="number"),
     Rule("gateway_bind", lambda value, answers: checks.bind_error(value), _gateway),
-    Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _gateway,
+    Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _litellm,
          kind="number"),
     Rule("gateway_url", lambda value, answers: checks.kubernetes_gateway_url_error(value)
          if gateway.on_kubernetes(answers) else checks.gateway_url_error(
         value, answers.get("gateway_bind"), deployed_here=not (_proxy(answers) and answers.get("deploy_gateway") is False)),
         _gateway),
-    _choice("gateway_runtime", gateway.RUNTIMES, "a runtime", _gateway),
-    _choice("kubernetes_redis", gateway.KUBERNETES_REDIS, "a place for Redis", gateway.on_kubernetes),
+    Rule("gateway_runtime", _runtime_error, _gateway, choices=gateway.RUNTIMES),
+    _choice("kubernetes_redis", gateway.KUBERNETES_REDIS, "a place for Redis",
+            lambda answers: gateway.on_kubernetes(answers) and _litellm(answers)),
+    Rule("oidc_issuer", lambda value, answers: checks.oidc_issuer_error(value), _apps_gateway_here),
+    Rule("oidc_client_id", lambda value, answers: checks.oidc_client_id_error(value), _apps_gateway_here),
+    Rule("oidc_allowed_groups", lambda value, answers: checks.groups_error(value, "oidc_allowed_groups"),
+         _apps_gateway_here),
+    Rule("oidc_admin_groups", lambda value, answers: checks.groups_error(value, "oidc_admin_groups"),
+         _apps_gateway_here),
+    Rule("session_ttl_hours", lambda value, answers: checks.session_ttl_error(
+        apps_gateway.DEFAULT_SESSION_TTL_HOURS if value is None else value, apps_gateway.MAX_SESSION_TTL_HOURS),
+        _apps_gateway_here, kind="number"),
     Rule("budget_contact", lambda value, answers: checks.budget_contact_error(value), _gateway),
-    _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _gateway),
+    _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _litellm),
     Rule("api_key_helper", lambda value, answers: checks.api_key_helper_error(value),
-         lambda answers: _gateway(answers) and answers.get("client_auth") == "api_key_helper"),
+         lambda answers: _litellm(answers) and answers.get("client_auth") == "api_key_helper"),
     *(_model_rule(REGISTRY[p].model_question(tier)) for p in PROVIDERS for tier in TIERS),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
 # The questions without a default in copier.yml: with --defaults, each must be given when it applies.
-REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper")
+REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper", "oidc_issuer")
 
 
 def check(rule: Rule, answers: Answers) -> str:

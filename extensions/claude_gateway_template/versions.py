@@ -162,11 +162,13 @@ class VersionPin(NamedTuple):
     doc: str
 
 
-def version_pins(gateway_in_repo: bool, litellm_image: str) -> list[VersionPin]:
-    """The lines of versions.env, in order (`litellm_image`: the image this repository's gateway runs)."""
+def version_pins(litellm_in_repo: bool, litellm_image: str, apps_gateway_in_repo: bool = False) -> list[VersionPin]:
+    """The lines of versions.env, in order (`litellm_image`: the image this repository's gateway runs). The Claude
+    apps gateway is the same Claude Code binary: one pin for both sides."""
+    where = "developers' machines and the Claude apps gateway" if apps_gateway_in_repo else "developers' machines"
     pins = [VersionPin("CLAUDE_CODE_VERSION", CLAUDE_CODE_VERSION,
-                       f"Claude Code on developers' machines (npm {CLAUDE_CODE_NPM_PACKAGE})")]
-    if gateway_in_repo:
+                       f"Claude Code on {where} (npm {CLAUDE_CODE_NPM_PACKAGE})")]
+    if litellm_in_repo:
         pins.append(VersionPin("LITELLM_VERSION", LITELLM_VERSION,
                                "The LiteLLM gateway (gateway/requirements.txt, the image tags)"))
         pins.append(VersionPin("LITELLM_IMAGE", litellm_image, "The gateway image this setup runs"))

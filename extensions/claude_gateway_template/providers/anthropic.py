@@ -24,6 +24,12 @@ def litellm_params(answers, model):
     return params
 
 
+def apps_gateway_upstream(answers):
+    return {"name": "anthropic", "provider": "anthropic",
+            "base_url": (answers.get("anthropic_base_url") or PUBLIC_API).rstrip("/"),
+            "auth": {"api_key": "${ANTHROPIC_API_KEY}"}}
+
+
 PROVIDER = Provider(
     key="anthropic",
     name="Anthropic API",
@@ -33,6 +39,7 @@ PROVIDER = Provider(
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_BASE_URL", PUBLIC_API, "/v1/models"),
     litellm_params=litellm_params,
+    apps_gateway_upstream=apps_gateway_upstream,
     gateway_env=lambda answers: [GatewayVar("ANTHROPIC_API_KEY", "Anthropic API key the gateway calls upstream with.",
                                             example="sk-ant-...", required=True)],
     egress=lambda answers: [EgressHost(*host_port(answers.get("anthropic_base_url") or PUBLIC_API),

@@ -24,7 +24,10 @@ class Provider:
     endpoint: Callable[[Answers], Endpoint]
     # The gateway (Patterns C/D): LiteLLM's litellm_params for one model id; secrets only as os.environ/NAME.
     litellm_params: Callable[[Answers, str], dict[str, Any]]
-    # What gateway/.env may hold for this provider.
+    # The Claude apps gateway (gateway_engine=claude_apps_gateway): this provider's entry under `upstreams:`, named
+    # by its key (the models catalog maps ids per upstream name); secrets only as ${NAME} from gateway/.env.
+    apps_gateway_upstream: Callable[[Answers], dict[str, Any]]
+    # What gateway/.env may hold for this provider (both engines read the same names).
     gateway_env: Callable[[Answers], list[GatewayVar]]
     # Hosts whoever calls the provider must reach (Claude Code in A/B, the gateway in C/D).
     egress: Callable[[Answers], list[EgressHost]]
@@ -55,6 +58,8 @@ class Provider:
     # docker compose: environment entries and read-only mounts (comment, volume) the gateway container needs.
     compose_environment: Callable[[Answers], dict[str, str]] = lambda answers: {}
     compose_volumes: Callable[[Answers], list[tuple[str, str]]] = lambda answers: []
+    # Non-secret variables the Claude apps gateway's process needs for this provider (gateway/run-local.sh).
+    apps_gateway_environment: Callable[[Answers], dict[str, str]] = lambda answers: {}
     # docs/gateway.md's note on where the gateway's credential for this provider comes from.
     gateway_credential_doc: Callable[[Answers], str] = lambda answers: ""
     # The request path Claude Code uses for a model (tests point a loopback mock at it).

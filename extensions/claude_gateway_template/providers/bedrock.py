@@ -69,6 +69,15 @@ def litellm_params(answers, model):
     return params
 
 
+def apps_gateway_upstream(answers):
+    # No `auth` keys: the AWS default chain, which reads gateway/.env's AWS_* variables or the profile.
+    upstream = {"name": "bedrock", "provider": "bedrock", "region": answers["aws_region"]}
+    if answers.get("bedrock_base_url"):
+        upstream["base_url"] = answers["bedrock_base_url"].rstrip("/")
+    upstream["auth"] = {}
+    return upstream
+
+
 def gateway_env(answers):
     keys_needed = not answers.get("aws_profile")
     return [
@@ -117,6 +126,9 @@ PROVIDER = Provider(
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_BEDROCK_BASE_URL", runtime_endpoint(answers["aws_region"]), "/"),
     litellm_params=litellm_params,
+    apps_gateway_upstream=apps_gateway_upstream,
+    apps_gateway_environment=lambda answers: ({"AWS_PROFILE": answers["aws_profile"]} if answers.get("aws_profile")
+                                              else {}),
     gateway_env=gateway_env,
     egress=egress,
     rules=(Rule("aws_region", lambda value, answers: aws_region_error(value), _in_providers),

@@ -75,6 +75,12 @@ def litellm_params(answers, model):
     return {"model": f"anthropic/{model}", "api_base": base_url(answers), "api_key": "os.environ/AZURE_AI_API_KEY"}
 
 
+def apps_gateway_upstream(answers):
+    where = ({"base_url": base_url(answers)} if answers.get("foundry_base_url")
+             else {"resource": answers["foundry_resource"]})
+    return {"name": "foundry", "provider": "foundry", **where, "auth": {"api_key": "${AZURE_AI_API_KEY}"}}
+
+
 def egress(answers):
     return [EgressHost(*host_port(base_url(answers)), "Microsoft Foundry: every model request", True),
             EgressHost("login.microsoftonline.com", 443, "Microsoft Entra ID tokens (not needed with an API key)",
@@ -95,6 +101,7 @@ PROVIDER = Provider(
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_FOUNDRY_BASE_URL", base_url(answers), "/"),
     litellm_params=litellm_params,
+    apps_gateway_upstream=apps_gateway_upstream,
     gateway_env=lambda answers: [GatewayVar("AZURE_AI_API_KEY", "Microsoft Foundry resource key the gateway calls "
                                             "upstream with.", example="...", required=True)],
     egress=egress,

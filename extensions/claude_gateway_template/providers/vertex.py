@@ -61,6 +61,16 @@ def litellm_params(answers, model):
     return params
 
 
+def apps_gateway_upstream(answers):
+    # No `auth` keys: Google application default credentials (GOOGLE_APPLICATION_CREDENTIALS in gateway/.env).
+    upstream = {"name": "vertex", "provider": "vertex", "project_id": answers["gcp_project_id"],
+                "region": answers["gcp_region"]}
+    if answers.get("vertex_base_url"):
+        upstream["base_url"] = with_v1(answers["vertex_base_url"])
+    upstream["auth"] = {}
+    return upstream
+
+
 def egress(answers):
     return [EgressHost(*host_port(answers.get("vertex_base_url") or regional_endpoint(answers["gcp_region"])),
                        "Vertex AI: every model request", True),
@@ -85,6 +95,7 @@ PROVIDER = Provider(
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_VERTEX_BASE_URL", regional_endpoint(answers["gcp_region"]), "/"),
     litellm_params=litellm_params,
+    apps_gateway_upstream=apps_gateway_upstream,
     gateway_env=lambda answers: [GatewayVar(
         "GOOGLE_APPLICATION_CREDENTIALS", "Service-account key file for Vertex AI (process runtime; docker mounts it).",
         example="/path/to/service-account.json")],

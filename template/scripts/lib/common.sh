@@ -106,3 +106,14 @@ dotenv_value() {
   dotenv_read "$1" "$2" || return 1
   printf '%s\n' "$dotenv_result"
 }
+
+# dotenv_export FILE LABEL: export every variable FILE sets (dotenv_parse's reading, never evaluated; the last line
+# of a name wins). Fails, naming LABEL and the line, on a name a shell cannot export.
+dotenv_export() {
+  local line dotenv_name dotenv_val
+  while IFS= read -r line || [ -n "$line" ]; do
+    dotenv_parse "$line" || continue
+    case "$dotenv_name" in ''|[0-9]*|*[!A-Za-z0-9_]*) echo "$2: cannot read line '$dotenv_name=...'" >&2; return 1 ;; esac
+    export "$dotenv_name=$dotenv_val"
+  done <"$1"
+}

@@ -1,0 +1,149 @@
+"""The Claude apps gateway (gateway_engine=claude_apps_gateway): Anthropic's gateway inside the Claude Code binary we
+pin, `claude gateway --config gateway/claude-apps-gateway.yaml`. Developers sign in with the company's OIDC identity
+provider from Claude Code's /login; the gateway holds the provider credentials (upstreams), meters spend in Postgres
+and serves Claude Code managed settings.
+
+The config has no include mechanism: every `${NAME}` in a string value is replaced from the environment after parsing
+(an unset NAME fails the boot), which is how secrets stay in gateway/.env and never in the file. Answers that would
+contain `${` are refused (checks.text_error)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from .common import split_hosts
+from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
+from .providers import REGISTRY, TIERS
+from .records import Answers, EnvVar, GatewayVar
+from .versions import CLAUDE_CODE_VERSION
+
+CONFIG_FILE = "gateway/claude-apps-gateway.yaml"
+# The gateway's own defaults and limits (the 2.1.332 binary's config schema).
+DEFAULT_SESSION_TTL_HOURS = 1
+MAX_SESSION_TTL_HOURS = 720
+DRAIN_SECONDS = 25  # SIGTERM drains this long (CLAUDE_GATEWAY_DRAIN_TIMEOUT_MS); a service manager must wait longer
+STOP_TIMEOUT_SECONDS = 40
+# The systemd unit's assumptions about the gateway host (docs/claude-apps-gateway.md: edit them to match yours).
+INSTALL_DIR = "/opt/claude-apps-gateway"  # this repository, checked out on the gateway host
+SERVICE_USER = "claude-gateway"           # a system user without a login, owner of gateway/.env
+# `offline_access` asks the IdP for a refresh token: without it a session ends after ttl_hours and /login is needed.
+OIDC_SCOPES = ("openid", "email", "profile", "offline_access")
+SECRET_BYTES = 32  # hex: 64 characters (the schema wants at least 32)
+# The variables of gateway/.env that the config names as ${NAME}.
+SESSION_SECRET = "GATEWAY_SESSION_SECRET"
+ADMIN_READ_KEY = "GATEWAY_ADMIN_READ_KEY"
+ADMIN_WRITE_KEY = "GATEWAY_ADMIN_WRITE_KEY"
+OIDC_CLIENT_SECRET = "OIDC_CLIENT_SECRET"
+DATABASE_URL = "DATABASE_URL"
+TLS_CERT = "GATEWAY_TLS_CERT"
+TLS_KEY = "GATEWAY_TLS_KEY"
+
+
+def ref(name: str) -> str:
+    """A value the gateway reads from its environment (gateway/.env) when it loads the config."""
+    return "${" + name + "}"
+
+
+def terminates_tls(answers: Answers) -> bool:
+    """An https:// gateway URL: the gateway serves TLS itself with the certificate named in gateway/.env."""
+    return urlsplit(gateway_url(answers)).scheme == "https"
+
+
+def local_url(answers: Answers) -> str:
+    """Where the gateway answers on its own host (https when it serves TLS itself)."""
+    url = gateway_local_url(answers)
+    return url.replace("http://", "https://", 1) if terminates_tls(answers) else url
+
+
+def upstreams(answers: Answers) -> list[dict[str, Any]]:
+    """One upstream per provider, in failover order (the primary first), each from the provider's record."""
+    return [REGISTRY[key].apps_gateway_upstream(answers) for key in provider_order(answers)]
+
+
+def models(answers: Answers) -> list[dict[str, Any]]:
+    """The three ids Claude Code sends (the pinned anthropic_* ids), each mapped to every upstream's own id."""
+    return [{"id": answers[f"anthropic_{tier}_model"],
+             "upstream_model": {key: answers[REGISTRY[key].model_question(tier)] for key in provider_order(answers)}}
+            for tier in TIERS]
+
+
+def model_pins(answers: Answers) -> dict[str, str]:
+    """What the managed policy sets on every signed-in client: without it the CLI sends its own default ids."""
+    return {f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL": answers[f"anthropic_{tier}_model"] for tier in TIERS}
+
+
+def config(answers: Answers) -> dict[str, Any]:
+    """gateway/claude-apps-gateway.yaml, as a mapping (the template writes it as YAML)."""
+    url = gateway_url(answers)
+    listen: dict[str, Any] = {"host": str(answers["gateway_bind"]), "port": int(answers["gateway_port"]),
+                              "public_url": url}
+    if terminates_tls(answers):
+        listen["tls"] = {"cert": ref(TLS_CERT), "key": ref(TLS_KEY)}
+    oidc: dict[str, Any] = {"issuer": answers["oidc_issuer"].rstrip("/"), "client_id": answers["oidc_client_id"],
+                            "client_secret": ref(OIDC_CLIENT_SECRET), "scopes": list(OIDC_SCOPES)}
+    allowed = split_hosts(answers.get("oidc_allowed_groups"))
+    if allowed:
+        oidc["allowed_groups"] = allowed
+    admin: dict[str, Any] = {"read_keys": [{"id": "read", "key": ref(ADMIN_READ_KEY)}],
+                             "write_keys": [{"id": "write", "key": ref(ADMIN_WRITE_KEY)}],
+                             "blocked_message": f"Ask {budget_contact(answers)} for more budget."}
+    admin_groups = split_hosts(answers.get("oidc_admin_groups"))
+    if admin_groups:
+        admin["admin_groups"] = admin_groups
+    return {
+        "listen": listen,
+        "oidc": oidc,
+        "session": {"jwt_secret": ref(SESSION_SECRET),
+                    "ttl_hours": int(answers.get("session_ttl_hours") or DEFAULT_SESSION_TTL_HOURS)},
+        "store": {"postgres_url": ref(DATABASE_URL)},
+        "upstreams": upstreams(answers),
+        "models": models(answers),
+        "managed": {"policies": [{"match": {}, "cli": {"env": model_pins(answers)}}]},
+        "admin": admin,
+    }
+
+
+def env_vars(answers: Answers) -> list[GatewayVar]:
+    """Everything gateway/.env holds for this engine: the generated secrets, then what the user fills in."""
+    variables = [
+        GatewayVar(SESSION_SECRET, "Signs developers' sessions. Whoever holds it can act as anyone: keep it on the "
+                                   "gateway host. Changing it signs everyone out.", True),
+        GatewayVar(ADMIN_READ_KEY, "Admin API key for reading spend and limits (x-api-key).", True),
+        GatewayVar(ADMIN_WRITE_KEY, "Admin API key for setting spend limits (x-api-key). Full control of "
+                                    "limits: never hand it to developers.", True),
+        GatewayVar(OIDC_CLIENT_SECRET, "The client secret of the gateway's OIDC application at your identity "
+                                       "provider.", example="...", required=True),
+        GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits (the gateway applies its own "
+                                 "migrations at boot).",
+                   example="postgresql://claude_gateway:password@127.0.0.1:5432/claude_gateway", required=True),
+    ]
+    if terminates_tls(answers):
+        variables += [
+            GatewayVar(TLS_CERT, "Absolute path of the gateway's TLS certificate chain (PEM), for "
+                                 f"{urlsplit(gateway_url(answers)).hostname}.",
+                       example="/etc/claude-gateway/tls/fullchain.pem", required=True),
+            GatewayVar(TLS_KEY, "Absolute path of its private key (PEM).",
+                       example="/etc/claude-gateway/tls/privkey.pem", required=True),
+        ]
+    for provider in selected(answers):
+        variables += provider.gateway_env(answers)
+    return variables
+
+
+def generated_secrets() -> list[tuple[str, int]]:
+    """(name, random bytes) scripts/init-secrets.sh writes for this engine."""
+    return [(SESSION_SECRET, SECRET_BYTES), (ADMIN_READ_KEY, SECRET_BYTES), (ADMIN_WRITE_KEY, SECRET_BYTES)]
+
+
+def client_settings_keys(answers: Answers) -> dict[str, str]:
+    """The settings that make /login sign in to this gateway (managed settings, or the user's settings)."""
+    return {"forceLoginMethod": "gateway", "forceLoginGatewayUrl": gateway_url(answers)}
+
+
+def client_env(answers: Answers) -> list[EnvVar]:
+    """What signed-in clients need in their environment: nothing about the gateway (sign-in and model ids come
+    through /login and the gateway's managed settings), only the version pin."""
+    return [EnvVar("DISABLE_AUTOUPDATER", "1",
+                   f"Claude Code stays at {CLAUDE_CODE_VERSION}, the version this gateway is tested with "
+                   f"(versions.env); the gateway runs the same binary. Bump both together.")]

@@ -1,0 +1,70 @@
+"""The gateway engines of Patterns C and D: which one a setup runs, and what each fits (the engine table).
+
+The answer `gateway_engine` chooses; repositories generated before it existed have no such answer and keep LiteLLM.
+What each engine generates lives with it: gateway.py (LiteLLM) and apps_gateway.py (the Claude apps gateway)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .records import Answers
+
+LITELLM = "litellm"
+APPS_GATEWAY = "claude_apps_gateway"
+
+
+@dataclass(frozen=True)
+class Engine:
+    key: str          # the `gateway_engine` answer value
+    name: str         # what the documentation calls it
+    fits: tuple[str, ...]    # when to choose it (facts, measured where a figure is given)
+    limits: tuple[str, ...]  # what it needs or cannot do
+    memory: str       # resident memory, measured
+    overhead: str     # added latency and throughput, measured side by side in one run (domain notes, section 7)
+    runtimes: tuple[str, ...]  # the gateway_runtime values it generates
+
+    @property
+    def label(self) -> str:
+        """The engine as a gateway ("LiteLLM gateway", "Claude apps gateway")."""
+        return self.name if self.name.endswith("gateway") else f"{self.name} gateway"
+
+
+ENGINES = {
+    LITELLM: Engine(
+        LITELLM, "LiteLLM",
+        ("Any model and provider behind one endpoint, routing and failover between them",
+         "Per-developer virtual keys with budgets and rate limits (keys and budgets as code)",
+         "Prometheus metrics and a spend database the usage report reads",
+         "CI and scripts use a key like a developer"),
+        ("Every developer receives a static key to keep secret",
+         "Budgets per key, not per identity of your company's directory"),
+        "~350 MB RAM idle per worker", "+26 ms at the median, 35 requests/s per worker at 20 concurrent",
+        ("docker", "process", "kubernetes")),
+    APPS_GATEWAY: Engine(
+        APPS_GATEWAY, "Claude apps gateway",
+        ("Developers sign in with the company's SSO (OIDC) from Claude Code's /login: no key is handed over",
+         "Model allowlists and Claude Code managed settings per identity-provider group",
+         "Spend per user and group with spend limits, metered in Postgres",
+         "Upstreams: Anthropic, Bedrock, Vertex AI, Foundry, in failover order; streams each event as it comes"),
+        ("Needs Postgres and an OIDC identity provider; the gateway must be https (http only on loopback)",
+         "Claude models only; no per-user rate limits; no Prometheus endpoint",
+         "CI jobs cannot sign in: they call the provider directly",
+         "Runs inside the pinned Claude Code binary (Linux); compose and Kubernetes come later"),
+        "~150 MB RAM", "+4.6 ms at the median, 471 requests/s at 20 concurrent",
+        ("process",)),
+}
+
+
+def engine_key(answers: Answers) -> str:
+    """The setup's gateway engine ("" without a gateway). A repository from before the answer existed: LiteLLM."""
+    if not answers.get("cost_tracking"):
+        return ""
+    return answers.get("gateway_engine") or LITELLM
+
+
+def runs_litellm(answers: Answers) -> bool:
+    return engine_key(answers) == LITELLM
+
+
+def runs_apps_gateway(answers: Answers) -> bool:
+    return engine_key(answers) == APPS_GATEWAY

@@ -25,8 +25,11 @@ FAST = settings(max_examples=300, deadline=None, derandomize=bool(os.environ.get
 
 ALL_ON = EVERY_ANSWER_APPLIES
 # An answer that is only valid (or only tested) with another one changed too: a shared gateway needs its URL.
+APPS = {"gateway_engine": "claude_apps_gateway", "gateway_runtime": "process"}
 TOGETHER = {**VALID_TOGETHER, "gateway_url": {"gateway_bind": "0.0.0.0"},
-            "kubernetes_redis": {"gateway_runtime": "kubernetes", "gateway_url": "https://llm.example.com"}}
+            "kubernetes_redis": {"gateway_runtime": "kubernetes", "gateway_url": "https://llm.example.com"},
+            **{q: APPS for q in ("oidc_issuer", "oidc_client_id", "oidc_allowed_groups", "oidc_admin_groups",
+                                 "session_ttl_hours")}}
 
 
 def answers_with(question, value):
@@ -87,6 +90,15 @@ BAD = [
     ("gateway_runtime", "k8s", "is not a runtime; expected docker or process or kubernetes"),
     ("kubernetes_redis", "inside", "is not a place for Redis; expected external or in_cluster"),
     ("client_auth", "magic", "is not a way to pass the key"),
+    ("gateway_engine", "kong", "is not a gateway engine; expected litellm or claude_apps_gateway"),
+    ("oidc_issuer", "", "empty, but the Claude apps gateway signs developers in with OIDC"),
+    ("oidc_issuer", "http://login.example.com", "uses plain http:// to a non-loopback host"),
+    ("oidc_issuer", "https://login.example.com/${x}", "contains '${'"),
+    ("oidc_client_id", "my client", "is not an OIDC client id"),
+    ("oidc_allowed_groups", "eng,a;b", "'a;b' is not a group name"),
+    ("oidc_admin_groups", "ops$", "is not a group name"),
+    ("session_ttl_hours", 0, "is not a session lifetime; expected whole hours from 1 to 720"),
+    ("session_ttl_hours", 721, "is not a session lifetime"),
     ("budget_contact", "ask \"ops\"", "is not a contact this setup can show safely"),
     ("budget_contact", "x" * 101, "is not a contact"),
     ("api_key_helper", "", "empty; expected the command that prints the gateway key"),
@@ -105,6 +117,43 @@ def test_bad_value_gets_one_line_naming_question_value_and_expectation(question,
     assert_one_line_naming(message, question)
     assert says in message
     assert message in rules.answer_errors(answers)  # the hook's re-validation says the same
+
+
+# -------------------------------------------------------------------------------------------------------
+# The gateway engine: how the other answers apply to the Claude apps gateway
+# -------------------------------------------------------------------------------------------------------
+def test_key_and_litellm_answers_do_not_apply_to_the_apps_gateway():
+    apps = complete_answers(**{**ALL_ON, **APPS})
+    litellm_only = ("spend_database", "gateway_workers", "client_auth", "api_key_helper", "kubernetes_redis")
+    assert [q for q in litellm_only if rules.RULES_BY_QUESTION[q].applies(apps)] == []
+    # ...so a value LiteLLM would refuse is not this engine's concern, and the defaults pass.
+    assert rules.answer_errors({**apps, "gateway_workers": 0, "client_auth": "magic"}) == []
+    sign_in = ("oidc_issuer", "oidc_client_id", "oidc_allowed_groups", "oidc_admin_groups", "session_ttl_hours")
+    assert all(rules.RULES_BY_QUESTION[q].applies(apps) for q in sign_in)
+    assert not any(rules.RULES_BY_QUESTION[q].applies(complete_answers(**ALL_ON)) for q in sign_in)
+    # A client-only D (deploy_gateway=false) signs in to a gateway run elsewhere: no sign-in answers to give.
+    client_only = {**apps, "deploy_gateway": False, "gateway_url": "https://gw.example.com"}
+    assert not any(rules.RULES_BY_QUESTION[q].applies(client_only) for q in sign_in)
+    assert rules.answer_errors({**client_only, "oidc_issuer": ""}) == []
+
+
+@pytest.mark.parametrize(("question", "value", "says"), [
+    ("gateway_runtime", "docker", "gateway_runtime: 'docker' is not available for gateway_engine=claude_apps_gateway"),
+    ("gateway_runtime", "kubernetes", "expected process"),
+    ("gateway_via_proxy", True, "gateway_via_proxy: true is not possible with gateway_engine=claude_apps_gateway"),
+])
+def test_combinations_the_apps_gateway_refuses_in_one_line(question, value, says):
+    answers = complete_answers(**{**ALL_ON, **APPS, question: value})
+    message = rules.answer_error(question, answers)
+    assert_one_line_naming(message, question)
+    assert says in message
+    assert rules.answer_error(question, complete_answers(**{**ALL_ON, question: value,
+                                                            "gateway_url": "https://llm.example.com"})) == ""
+
+
+def test_the_apps_gateway_runs_as_a_process_by_default():
+    assert complete_answers(cost_tracking=True, gateway_engine="claude_apps_gateway")["gateway_runtime"] == "process"
+    assert complete_answers(cost_tracking=True)["gateway_runtime"] == "docker"
 
 
 def test_every_rule_has_a_bad_row():

@@ -4,7 +4,7 @@ against its schema, and the value reads back unchanged from every file it lands 
 create no file.
 
 Coverage (issue 30): every free-text question in every pattern where it applies (CONTEXTS: A and B with each
-provider, C and D on each gateway runtime, D client-only), each value carrying every special character its rule
+provider, C and D on each gateway runtime, D client-only, C and D with the Claude apps gateway), each value carrying every special character its rule
 lets through (SURVIVORS), and a unique marker, so that the files it lands in are found whatever their encoding:
 - test_every_question_in_every_pattern_reads_back_from_every_file: one render per pattern with every applicable
   question hostile at once (deterministic; about 11 renders).
@@ -31,7 +31,14 @@ import jinja2
 import jsonschema
 import pytest
 import yaml
-from answers import EVERY_ANSWER_APPLIES, REQUIRED_FILLERS, VALID_TOGETHER, complete_answers, questions
+from answers import (
+    APPS_GATEWAY_APPLIES,
+    EVERY_ANSWER_APPLIES,
+    REQUIRED_FILLERS,
+    VALID_TOGETHER,
+    complete_answers,
+    questions,
+)
 from check_jsonschema.builtin_schemas import get_builtin_schema
 from claude_gateway_template import rules
 from claude_gateway_template.common import split_hosts
@@ -60,6 +67,11 @@ CONTEXTS = {
     "C-kubernetes": {**GATEWAY, "gateway_runtime": "kubernetes", "gateway_url": "https://llm.example.com"},
     "D-process": {**GATEWAY, **PROXY},
     "D-client-only": {**GATEWAY, **PROXY, "deploy_gateway": False, "gateway_url": "https://llm-gateway.example.com"},
+    # The Claude apps gateway (its sign-in answers), served over https in D.
+    "C-apps-gateway": {**GATEWAY, **APPS_GATEWAY_APPLIES, "corporate_proxy": False, "gateway_port": 9,
+                       "gateway_url": "http://127.0.0.1:9"},
+    "D-apps-gateway": {**GATEWAY, **APPS_GATEWAY_APPLIES, **PROXY, "gateway_port": 9,
+                       "gateway_url": "https://gateway.corp.example.com:9"},
 }
 FILLERS = {"anthropic_base_url": "https://llm.example.com", "bedrock_base_url": "https://vpce.example.com",
            "vertex_base_url": "https://psc.example.com", "foundry_base_url": "https://f.example.com/anthropic",

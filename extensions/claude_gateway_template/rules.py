@@ -36,8 +36,8 @@ def _apps_gateway_here(answers: Answers) -> bool:
 
 def _runtime_error(value: Any, answers: Answers) -> str:
     error = checks.choice_error(value, "gateway_runtime", gateway.RUNTIMES, "a runtime")
-    engine = engines.ENGINES[engines.engine_key(answers)]
-    if error or value in engine.runtimes:
+    engine = engines.ENGINES.get(engines.engine_key(answers))  # an unknown engine has its own rule's message
+    if error or engine is None or value in engine.runtimes:
         return error
     return (f"gateway_runtime: {shown(value)} is not available for gateway_engine={engine.key} yet (compose and "
             f"Kubernetes for the {engine.name} come with its packaging); expected {' or '.join(engine.runtimes)}.")

@@ -71,6 +71,23 @@ CASES: dict[str, dict] = {
                      "providers": ["anthropic", "bedrock"]},
     "d-client-only": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
                       "deploy_gateway": False, "gateway_url": "https://llm-gateway.example.com"},
+    # The Claude apps gateway: shared over https with failover and a private CA (C), behind the proxy (D), and the
+    # developer side only of a gateway run elsewhere.
+    "c-apps-gateway": {"cost_tracking": True, "gateway_engine": "claude_apps_gateway",
+                       "providers": ["anthropic", "bedrock"], "gateway_bind": "0.0.0.0",
+                       "gateway_url": "https://claude-gateway.corp.example.com",
+                       "corporate_ca_cert": "/usr/local/share/ca-certificates/corp-root.pem",
+                       "oidc_issuer": "https://login.example.com", "oidc_allowed_groups": "engineering,contractors",
+                       "oidc_admin_groups": "platform", "session_ttl_hours": 8, "budget_contact": "#llm-gateway"},
+    "d-apps-gateway": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
+                       "gateway_engine": "claude_apps_gateway", "providers": ["vertex"],
+                       "gcp_project_id": "my-team-prod", "gateway_bind": "0.0.0.0", "gateway_port": 8443,
+                       "gateway_url": "https://claude-gateway.corp.example.com:8443",
+                       "oidc_issuer": "https://login.example.com/oauth2/default"},
+    "d-apps-gateway-client-only": {"cost_tracking": True, "corporate_proxy": True,
+                                   "proxy_url": "http://proxy.example.com:8080",
+                                   "gateway_engine": "claude_apps_gateway", "deploy_gateway": False,
+                                   "gateway_url": "https://claude-gateway.corp.example.com"},
 }
 
 

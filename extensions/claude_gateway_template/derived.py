@@ -189,5 +189,7 @@ def gateway_proxy_env(answers: Answers) -> dict[str, str]:
     url = answers["proxy_url"].rstrip("/")
     # The compose file's service names, or the cluster's own names on Kubernetes.
     direct = (".svc", ".cluster.local") if gateway.on_kubernetes(answers) else ("postgres", "redis")
+    if engines.runs_apps_gateway(answers):
+        direct = ()  # no compose services: its Postgres is a database URL (not HTTP), its issuer the user's host
     return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
             "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, direct))}

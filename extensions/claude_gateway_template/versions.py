@@ -62,6 +62,9 @@ TEST_TOOLS = (
     Pin("ruff", "0.16.9"),
     Pin("hypothesis", "6.170.27"),
     Pin("kubernetes-validate", "1.37.0", "the Kubernetes OpenAPI schemas, offline (tests/test_kubernetes.py)"),
+    # The versions constraints-gateway.txt resolves for LiteLLM, so both venvs agree.
+    Pin("PyJWT", "2.15.1", "the test OIDC issuer and gateway session tokens (tests/support/oidc_issuer.py)"),
+    Pin("cryptography", "50.0.2", "the test OIDC issuer's RS256 key and the test TLS CA (tests/support/tls_ca.py)"),
 )
 
 # ---- LiteLLM (the gateway in C and D) ---------------------------------------------------------------------------

@@ -110,6 +110,15 @@ class Postgres:
             raise RuntimeError(f"psql failed: {result.stderr}")
         return result.stdout
 
+    def create_database(self, name: str) -> str:
+        """Another empty database (no LiteLLM schema), owned by the same role; returns its URL. For a program that
+        applies its own migrations (the Claude apps gateway does at boot). `url` (the LiteLLM database) is empty too
+        until apply_migrations() runs."""
+        if not name.isidentifier():
+            raise ValueError(f"not a plain database name: {name!r}")
+        self.psql("postgres", f"CREATE DATABASE {name} OWNER {DB_USER}")
+        return f"postgresql://{DB_USER}:{DB_PASSWORD}@127.0.0.1:{self.port}/{name}"
+
     def apply_migrations(self, directory: Path) -> int:
         """Every `*/migration.sql` under `directory`, in directory-name order, each recorded in
         `_prisma_migrations` (the table `prisma migrate` keeps). Returns how many were applied."""

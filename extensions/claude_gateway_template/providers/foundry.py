@@ -75,10 +75,17 @@ def litellm_params(answers, model):
     return {"model": f"anthropic/{model}", "api_base": base_url(answers), "api_key": "os.environ/AZURE_AI_API_KEY"}
 
 
+# The Claude apps gateway's schema (2.1.332) requires `resource` even where `base_url` wins over it: a private endpoint
+# gets this stand-in name.
+ENDPOINT_RESOURCE = "private-endpoint"
+
+
 def apps_gateway_upstream(answers):
-    where = ({"base_url": base_url(answers)} if answers.get("foundry_base_url")
-             else {"resource": answers["foundry_resource"]})
-    return {"name": "foundry", "provider": "foundry", **where, "auth": {"api_key": "${AZURE_AI_API_KEY}"}}
+    upstream = {"name": "foundry", "provider": "foundry",
+                "resource": answers.get("foundry_resource") or ENDPOINT_RESOURCE}
+    if answers.get("foundry_base_url"):
+        upstream["base_url"] = base_url(answers)
+    return {**upstream, "auth": {"api_key": "${AZURE_AI_API_KEY}"}}
 
 
 def egress(answers):

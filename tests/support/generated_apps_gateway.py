@@ -1,0 +1,117 @@
+"""TEST SUPPORT: a generated Claude apps gateway project (gateway_engine=claude_apps_gateway, process runtime) started
+by its own scripts: scripts/init-secrets.sh, the values a platform team fills in, gateway/run-local.sh start with the
+pinned CLI (CLAUDE_BIN). Served over https with a certificate from a test CA (the client trusts it through the
+generated NODE_EXTRA_CA_CERTS), against the test OIDC issuer, a throwaway Postgres database and the mock provider.
+Developers' machines are throwaway HOMEs where client/install.sh ran; `signed_in` writes the stored sign-in."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apps_gateway import sign_in
+from cryptography.hazmat.primitives import serialization
+from environment import clean_env, free_port, read_env_file
+
+UPSTREAM_KEY = "sk-ant-apps-gateway-upstream-key"
+HANG_GUARD = 180  # seconds a script or `claude -p` run gets at most
+# Test-only gateway environment: loopback upstreams and issuer are allowed, and a stop drains for 0.5 s, not 25.
+TEST_GATEWAY_ENV = {"CLAUDE_GATEWAY_ALLOW_LOOPBACK": "1", "CLAUDE_GATEWAY_DRAIN_TIMEOUT_MS": "500"}
+
+
+def fill_in(env_file: Path, **values: str) -> None:
+    """What the platform team does after scripts/init-secrets.sh: fill in the empty `NAME=` lines it wrote."""
+    text = env_file.read_text()
+    for name, value in values.items():
+        assert f"\n{name}=\n" in text, f"init-secrets.sh wrote no empty line for {name}:\n{text}"
+        text = text.replace(f"\n{name}=\n", f"\n{name}={value}\n")
+    env_file.write_text(text)
+
+
+@dataclass
+class GeneratedAppsGateway:
+    project: Path
+    url: str
+    claude_bin: str
+    ca_path: Path
+    leaf_pem: str
+    homes: list[Path] = field(default_factory=list)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return read_env_file(self.project / "gateway" / ".env")
+
+    @property
+    def log(self) -> str:
+        path = self.project / "gateway" / "claude-apps-gateway.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def run(self, *cmd: str, home: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(cmd), cwd=self.project, capture_output=True, text=True, timeout=HANG_GUARD,
+                              env=clean_env(home or self.project.parent, CLAUDE_BIN=self.claude_bin,
+                                            **TEST_GATEWAY_ENV, **env),
+                              stdin=subprocess.DEVNULL, check=False)
+
+    def developer(self, name: str) -> Path:
+        """A developer machine: a HOME where client/install.sh merged client/settings.json."""
+        home = self.project.parent / f"home-{name}"
+        home.mkdir()
+        installed = self.run("client/install.sh", home=home)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        self.homes.append(home)
+        return home
+
+    def signed_in(self, home: Path, sub: str, email: str, groups: list[str]) -> None:
+        """The stored sign-in /login leaves behind, for a session the gateway's own secret signs."""
+        sign_in(home, self.url, self.secrets["GATEWAY_SESSION_SECRET"], sub, email, groups, cert_pem=self.leaf_pem)
+
+    def claude(self, home: Path, *args: str, prompt: str = "say hi") -> subprocess.CompletedProcess:
+        """The real CLI on a developer machine: client/env.sh sourced, then `claude -p PROMPT ARGS...`."""
+        return subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "$@"', "sh", prompt, *args],
+                              cwd=self.project, env=clean_env(home, CLAUDE_BIN=self.claude_bin),
+                              capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL,
+                              check=False)
+
+
+@contextlib.contextmanager
+def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, database, ca, mock_url: str,
+                         env: dict[str, str] | None = None, **answers):
+    """Generate Pattern C with the Claude apps gateway (`answers` on top), fill in gateway/.env, start it with
+    gateway/run-local.sh; always stop it by its pidfile afterwards. `env`: more gateway/.env values."""
+    port = free_port()
+    url = f"https://localhost:{port}"
+    result = copie.copy(template_dir=template_repo, extra_answers={
+        "cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_port": port,
+        "gateway_bind": "127.0.0.1", "gateway_url": url, "corporate_ca_cert": str(ca.cert_path),
+        "oidc_issuer": issuer.url, "oidc_client_id": issuer.client_id, "anthropic_base_url": mock_url,
+        "disable_nonessential_traffic": True, **answers})
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    leaf = ca.issue(project.parent / f"tls-{port}", names=("localhost", "127.0.0.1"), chain=True)
+    # The leaf alone (cert.pem is the full chain): the CLI pins the leaf's fingerprint at sign-in.
+    leaf_pem = leaf.certificate.public_bytes(serialization.Encoding.PEM).decode()
+    gateway = GeneratedAppsGateway(project, url, claude_bin, ca.cert_path, leaf_pem)
+    init = gateway.run("scripts/init-secrets.sh")
+    assert init.returncode == 0, init.stdout + init.stderr
+    values = {"OIDC_CLIENT_SECRET": issuer.client_secret, "DATABASE_URL": database.create_database(f"gateway_{port}"),
+              "GATEWAY_TLS_CERT": str(leaf.cert_path), "GATEWAY_TLS_KEY": str(leaf.key_path)}
+    if "anthropic" in answers.get("providers", ["anthropic"]):
+        values["ANTHROPIC_API_KEY"] = UPSTREAM_KEY
+    fill_in(project / "gateway" / ".env", **values)
+    if env:
+        with open(project / "gateway" / ".env", "a") as handle:
+            handle.writelines(f"{name}={value}\n" for name, value in env.items())
+    started = gateway.run("gateway/run-local.sh", "start")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr + gateway.log
+        yield gateway
+    finally:
+        gateway.run("gateway/run-local.sh", "stop")
+        pidfile = project / "gateway" / "claude-apps-gateway.pid"
+        if pidfile.exists():  # stop failed: never leave a process behind
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)

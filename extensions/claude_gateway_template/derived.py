@@ -180,6 +180,7 @@ def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
         "providers_label": "Providers" if len(answers["providers"]) > 1 else "Provider",
         "gateway_engine_name": derived["gateway_engine_info"].name if cost_tracking else "",
         "gateway_engine_label": derived["gateway_engine_info"].label if cost_tracking else "",
+        "gateway_engine_roles": derived["gateway_engine_info"].roles if cost_tracking else "",
     }
 
 

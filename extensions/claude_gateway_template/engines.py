@@ -22,6 +22,7 @@ class Engine:
     memory: str       # resident memory, measured
     overhead: str     # added latency and throughput, measured side by side in one run (domain notes, section 7)
     runtimes: tuple[str, ...]  # the gateway_runtime values it generates
+    roles: str        # what it does for you, in the README's drawing (at most 24 characters)
 
     @property
     def label(self) -> str:
@@ -39,7 +40,7 @@ ENGINES = {
         ("Every developer receives a static key to keep secret",
          "Budgets per key, not per identity of your company's directory"),
         "~350 MB RAM idle per worker", "+26 ms at the median, 35 requests/s per worker at 20 concurrent",
-        ("docker", "process", "kubernetes")),
+        ("docker", "process", "kubernetes"), "cost, routing, keys"),
     APPS_GATEWAY: Engine(
         APPS_GATEWAY, "Claude apps gateway",
         ("Developers sign in with the company's SSO (OIDC) from Claude Code's /login: no key is handed over",
@@ -51,7 +52,7 @@ ENGINES = {
          "CI jobs cannot sign in: they call the provider directly",
          "Runs inside the pinned Claude Code binary (Linux); compose and Kubernetes come later"),
         "~150 MB RAM", "+4.6 ms at the median, 471 requests/s at 20 concurrent",
-        ("process",)),
+        ("process",), "SSO, policy, spend"),
 }
 
 

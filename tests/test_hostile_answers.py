@@ -41,7 +41,7 @@ from answers import (
 )
 from check_jsonschema.builtin_schemas import get_builtin_schema
 from claude_gateway_template import rules
-from claude_gateway_template.common import split_hosts
+from claude_gateway_template.common import split_hosts, split_list
 from claude_gateway_template.providers import PROVIDERS
 from copier.errors import UserMessageError
 from environment import clean_env
@@ -198,9 +198,12 @@ def readings(project: Path, home: Path, path: Path) -> list[str]:
 
 def landing_forms(question: str, value: str) -> list[list[str]]:
     """What must read back where the value lands: each group is satisfied by any of its forms. A host list lands
-    host by host (NO_PROXY, the README's list); a URL whole, or its host alone (an Ingress host)."""
+    host by host (NO_PROXY, the README's list), a group list group by group; a URL whole, or its host alone (an
+    Ingress host)."""
     if question == "no_proxy_hosts":
         return [[host] for host in split_hosts(value)]
+    if question.endswith("_groups"):  # identity-provider groups land group by group (a YAML list)
+        return [[group] for group in split_list(value)]
     if question.endswith("_url"):
         return [[value, urllib.parse.urlsplit(value).netloc.rsplit("@", 1)[-1].split(":")[0]]]
     return [[value]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .common import split_hosts
+from .common import split_list
 from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
 from .providers import REGISTRY, TIERS
 from .records import Answers, EnvVar, GatewayVar
@@ -82,13 +82,13 @@ def config(answers: Answers) -> dict[str, Any]:
         listen["tls"] = {"cert": ref(TLS_CERT), "key": ref(TLS_KEY)}
     oidc: dict[str, Any] = {"issuer": answers["oidc_issuer"].rstrip("/"), "client_id": answers["oidc_client_id"],
                             "client_secret": ref(OIDC_CLIENT_SECRET), "scopes": list(OIDC_SCOPES)}
-    allowed = split_hosts(answers.get("oidc_allowed_groups"))
+    allowed = split_list(answers.get("oidc_allowed_groups"))
     if allowed:
         oidc["allowed_groups"] = allowed
     admin: dict[str, Any] = {"read_keys": [{"id": "read", "key": ref(ADMIN_READ_KEY)}],
                              "write_keys": [{"id": "write", "key": ref(ADMIN_WRITE_KEY)}],
                              "blocked_message": f"Ask {budget_contact(answers)} for more budget."}
-    admin_groups = split_hosts(answers.get("oidc_admin_groups"))
+    admin_groups = split_list(answers.get("oidc_admin_groups"))
     if admin_groups:
         admin["admin_groups"] = admin_groups
     return {

@@ -1,5 +1,6 @@
 """Guards in generated repositories: the pre-commit hooks (local only) run with the pinned pre-commit and catch
-a planted conflict marker and a planted .rej file; the CI workflow's doctor step passes on a bare machine."""
+a planted conflict marker and a planted .rej file; the CI workflow's doctor step passes on a bare machine (for the
+Claude apps gateway too, where nobody signs in)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,25 @@ def test_ci_workflow_doctor_step_passes_without_secrets(generate, tmp_path, answ
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ci-placeholder" not in result.stdout
+
+
+@pytest.mark.parametrize("answers", [
+    {"oidc_issuer": "https://login.example.com"},
+    {"oidc_issuer": "https://login.example.com", "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
+     "deploy_gateway": False, "gateway_url": "https://gw.corp.example.com"},
+], ids=["C", "D-client-only"])
+def test_ci_workflow_passes_for_the_apps_gateway_without_a_sign_in(generate, tmp_path, answers):
+    """Nobody signs in on a runner: the conformance kit is not available for this engine (a skip, exit 0 offline),
+    and the doctor reads the generated settings and a placeholder sign-in, never a session."""
+    project = generate(cost_tracking=True, gateway_engine="claude_apps_gateway", **answers)
+    steps = yaml.safe_load((project / ".github" / "workflows" / "checks.yml").read_text())["jobs"]["checks"]["steps"]
+    conformance = next(s["run"] for s in steps if "conformance" in s.get("name", ""))
+    offline = subprocess.run(["bash", "-eo", "pipefail", "-c", conformance], cwd=project, env=clean_env(tmp_path),
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert offline.stdout.startswith("skip  conformance: not available for the Claude apps gateway yet")
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", steps[-1]["run"]], cwd=project, env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok    config: forceLoginMethod=gateway" in result.stdout
+    assert "ok    credential: signed in to the gateway" in result.stdout and "ci-placeholder" not in result.stdout

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
 from . import engines
+from .gateway import gateway_url
 from .providers import REGISTRY
 from .records import Answers
 
@@ -37,7 +39,11 @@ def ci_doctor_setup(answers: Answers) -> list[str]:
                      "  # stand-in for the corporate CA")
     lines.append(". client/env.sh")
     if engines.runs_apps_gateway(answers):
-        pass  # signed-in clients need no credential variable; the doctor checks offline only
+        # Nobody signs in on a runner: the settings /login needs (client/install.sh), and a placeholder sign-in where
+        # Claude Code keeps one (never a session), so the doctor's credential check reads the generated gateway URL.
+        placeholder = json.dumps({"enterpriseGateway": {"url": gateway_url(answers), "jwt": "ci-placeholder"}})
+        lines += ["client/install.sh",
+                  f"mkdir -p ~/.claude && echo {shlex.quote(placeholder)} > ~/.claude/.credentials.json"]
     elif answers.get("cost_tracking"):
         lines.append("export ANTHROPIC_AUTH_TOKEN=ci-placeholder")
     else:

@@ -61,7 +61,7 @@ def next_steps(context: dict[str, Any]) -> list[str]:
                    "fill in the OIDC client secret, DATABASE_URL and provider keys)"),
                   ("gateway/run-local.sh start     (the Claude apps gateway; gateway/claude-apps-gateway.service "
                    "for systemd)"),
-                  "scripts/health-check.sh        (/healthz, /readyz, the sign-in discovery document)"]
+                  "scripts/health-check.sh        (/healthz, /readyz, sign-in discovery, admin API, version)"]
     elif context["gateway_in_repo"]:
         start = {"docker": "docker compose -f gateway/docker-compose.yml up -d",
                  "kubernetes": "scripts/deploy-kubernetes.sh   (Secret, migrations, manifests; --dry-run first)",

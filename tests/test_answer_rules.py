@@ -280,6 +280,9 @@ LETS_THROUGH = {
     # A list: spaces separate hosts; `*` is NO_PROXY's wildcard inside an entry (`*.corp.example.com`, the same as
     # `.corp.example.com`). A bare `*` is refused: it would switch the proxy off for every host.
     "no_proxy_hosts": set(" *"),
+    # Identity-provider group names, e.g. "Platform Engineering (EU)": a YAML list item in the gateway's config.
+    "oidc_allowed_groups": set("() "),
+    "oidc_admin_groups": set("() "),
 }
 
 

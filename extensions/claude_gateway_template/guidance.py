@@ -15,7 +15,8 @@ GATEWAY_CREDENTIAL_HINT = ("Claude Code sends the gateway key from ANTHROPIC_AUT
                            "the apiKeyHelper command); ANTHROPIC_API_KEY stays empty.")
 
 
-APPS_GATEWAY_CREDENTIAL_HINT = ("Developers sign in once with `claude` then /login (your company's SSO, through the "
+# No apostrophe: the hint lands in comments of env.ps1, where a stray quote misleads readers that pair quotes.
+APPS_GATEWAY_CREDENTIAL_HINT = ("Developers sign in once with `claude` then /login (your company SSO, through the "
                                 "gateway); no key is set or handed over.")
 
 

@@ -29,6 +29,11 @@ INSTALL_DIR = "/opt/claude-apps-gateway"  # this repository, checked out on the 
 SERVICE_USER = "claude-gateway"           # a system user without a login, owner of gateway/.env
 # `offline_access` asks the IdP for a refresh token: without it a session ends after ttl_hours and /login is needed.
 OIDC_SCOPES = ("openid", "email", "profile", "offline_access")
+# The user id the gateway keys sessions, spend and user spend limits by. The email, not the IdP's opaque `sub`
+# (Okta 00u..., Entra object ids), so that gateway/access.yaml names people as everyone knows them; checked live
+# with 2.1.332: with `sub`, a limit keyed by the email is listed but never enforced. The trade-off: an email change
+# is a new user (new spend history, and the old limit no longer applies), stated in docs/claude-apps-gateway.md.
+USER_ID_CLAIM = "email"
 SECRET_BYTES = 32  # hex: 64 characters (the schema wants at least 32)
 # The variables of gateway/.env that the config names as ${NAME}.
 SESSION_SECRET = "GATEWAY_SESSION_SECRET"
@@ -81,7 +86,8 @@ def config(answers: Answers) -> dict[str, Any]:
     if terminates_tls(answers):
         listen["tls"] = {"cert": ref(TLS_CERT), "key": ref(TLS_KEY)}
     oidc: dict[str, Any] = {"issuer": answers["oidc_issuer"].rstrip("/"), "client_id": answers["oidc_client_id"],
-                            "client_secret": ref(OIDC_CLIENT_SECRET), "scopes": list(OIDC_SCOPES)}
+                            "client_secret": ref(OIDC_CLIENT_SECRET), "scopes": list(OIDC_SCOPES),
+                            "user_id_claim": USER_ID_CLAIM}
     allowed = split_list(answers.get("oidc_allowed_groups"))
     if allowed:
         oidc["allowed_groups"] = allowed

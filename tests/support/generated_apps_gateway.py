@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from apps_gateway import sign_in
+from apps_gateway import mint_session, sign_in
 from cryptography.hazmat.primitives import serialization
 from environment import clean_env, free_port, read_env_file
 
@@ -83,12 +83,23 @@ class GeneratedAppsGateway:
               key: str = "GATEWAY_ADMIN_WRITE_KEY") -> tuple[int, dict | str]:
         """The gateway's admin API with a key init-secrets.sh made (`key`: its name in gateway/.env): a test's own
         calls, next to the ones the generated scripts make."""
+        return self.request(method, path, body, {"x-api-key": self.secrets[key]})
+
+    def inference(self, email: str, groups: list[str], model: str) -> tuple[int, dict | str]:
+        """POST /v1/messages as a signed-in developer (a session as the gateway mints it), without the CLI, which
+        may pick another model by itself when a policy restricts the one asked for."""
+        token = mint_session(self.secrets["GATEWAY_SESSION_SECRET"], self.url, email, email, groups)
+        return self.request("POST", "/v1/messages", {"model": model, "max_tokens": 16,
+                                                     "messages": [{"role": "user", "content": "hi"}]},
+                            {"authorization": f"Bearer {token}", "anthropic-version": "2023-06-01"})
+
+    def request(self, method: str, path: str, body: dict | None, headers: dict[str, str]) -> tuple[int, dict | str]:
         url = urlsplit(self.url)
         connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=30,
                                                  context=ssl.create_default_context(cafile=str(self.ca_path)))
         try:
             connection.request(method, path, body=json.dumps(body) if body is not None else None,
-                               headers={"x-api-key": self.secrets[key], "content-type": "application/json"})
+                               headers={**headers, "content-type": "application/json"})
             response = connection.getresponse()
             text = response.read().decode(errors="replace")
         finally:

@@ -19,6 +19,11 @@ from .records import Answers, EnvVar, GatewayVar
 from .versions import CLAUDE_CODE_VERSION
 
 CONFIG_FILE = "gateway/claude-apps-gateway.yaml"
+# Groups' models and policies from gateway/access.yaml (written by scripts/sync-access.sh, committed with it); the
+# gateway has no include, so gateway/run-local.sh merges it into the config above at each start
+# (scripts/lib/apps_gateway_config.py), into EFFECTIVE_CONFIG_FILE (gitignored; under systemd in its StateDirectory).
+ACCESS_FRAGMENT_FILE = "gateway/claude-apps-gateway.access.yaml"
+EFFECTIVE_CONFIG_FILE = "gateway/claude-apps-gateway.effective.yaml"
 # The gateway's own defaults and limits (the 2.1.332 binary's config schema).
 DEFAULT_SESSION_TTL_HOURS = 1
 MAX_SESSION_TTL_HOURS = 720
@@ -29,11 +34,20 @@ INSTALL_DIR = "/opt/claude-apps-gateway"  # this repository, checked out on the 
 SERVICE_USER = "claude-gateway"           # a system user without a login, owner of gateway/.env
 # `offline_access` asks the IdP for a refresh token: without it a session ends after ttl_hours and /login is needed.
 OIDC_SCOPES = ("openid", "email", "profile", "offline_access")
+# The user id the gateway keys sessions, spend and user spend limits by. The email, not the IdP's opaque `sub`
+# (Okta 00u..., Entra object ids), so that gateway/access.yaml names people as everyone knows them; checked live
+# with 2.1.332: with `sub`, a limit keyed by the email is listed but never enforced. The trade-off: an email change
+# is a new user (new spend history, and the old limit no longer applies), stated in docs/claude-apps-gateway.md.
+USER_ID_CLAIM = "email"
 SECRET_BYTES = 32  # hex: 64 characters (the schema wants at least 32)
 # The variables of gateway/.env that the config names as ${NAME}.
 SESSION_SECRET = "GATEWAY_SESSION_SECRET"
 ADMIN_READ_KEY = "GATEWAY_ADMIN_READ_KEY"
 ADMIN_WRITE_KEY = "GATEWAY_ADMIN_WRITE_KEY"
+# scripts/sync-access.sh's own write key: --prune removes only limits whose last change was made by it (the audit
+# log's actor is admin-key:<id>), so limits set by hand with the other write key are never touched.
+ACCESS_SYNC_KEY = "GATEWAY_ACCESS_SYNC_KEY"
+ACCESS_SYNC_KEY_ID = "access-sync"
 OIDC_CLIENT_SECRET = "OIDC_CLIENT_SECRET"
 DATABASE_URL = "DATABASE_URL"
 TLS_CERT = "GATEWAY_TLS_CERT"
@@ -81,12 +95,14 @@ def config(answers: Answers) -> dict[str, Any]:
     if terminates_tls(answers):
         listen["tls"] = {"cert": ref(TLS_CERT), "key": ref(TLS_KEY)}
     oidc: dict[str, Any] = {"issuer": answers["oidc_issuer"].rstrip("/"), "client_id": answers["oidc_client_id"],
-                            "client_secret": ref(OIDC_CLIENT_SECRET), "scopes": list(OIDC_SCOPES)}
+                            "client_secret": ref(OIDC_CLIENT_SECRET), "scopes": list(OIDC_SCOPES),
+                            "user_id_claim": USER_ID_CLAIM}
     allowed = split_list(answers.get("oidc_allowed_groups"))
     if allowed:
         oidc["allowed_groups"] = allowed
     admin: dict[str, Any] = {"read_keys": [{"id": "read", "key": ref(ADMIN_READ_KEY)}],
-                             "write_keys": [{"id": "write", "key": ref(ADMIN_WRITE_KEY)}],
+                             "write_keys": [{"id": "write", "key": ref(ADMIN_WRITE_KEY)},
+                                            {"id": ACCESS_SYNC_KEY_ID, "key": ref(ACCESS_SYNC_KEY)}],
                              "blocked_message": f"Ask {budget_contact(answers)} for more budget."}
     admin_groups = split_list(answers.get("oidc_admin_groups"))
     if admin_groups:
@@ -112,6 +128,8 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
         GatewayVar(ADMIN_READ_KEY, "Admin API key for reading spend and limits (x-api-key).", True),
         GatewayVar(ADMIN_WRITE_KEY, "Admin API key for setting spend limits (x-api-key). Full control of "
                                     "limits: never hand it to developers.", True),
+        GatewayVar(ACCESS_SYNC_KEY, f"Admin API key of scripts/sync-access.sh (id {ACCESS_SYNC_KEY_ID}): it sets "
+                                    "the spend limits of gateway/access.yaml.", True),
         GatewayVar(OIDC_CLIENT_SECRET, "The client secret of the gateway's OIDC application at your identity "
                                        "provider.", example="...", required=True),
         GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits (the gateway applies its own "
@@ -133,7 +151,13 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
 
 def generated_secrets() -> list[tuple[str, int]]:
     """(name, random bytes) scripts/init-secrets.sh writes for this engine."""
-    return [(SESSION_SECRET, SECRET_BYTES), (ADMIN_READ_KEY, SECRET_BYTES), (ADMIN_WRITE_KEY, SECRET_BYTES)]
+    return [(SESSION_SECRET, SECRET_BYTES), (ADMIN_READ_KEY, SECRET_BYTES), (ADMIN_WRITE_KEY, SECRET_BYTES),
+            (ACCESS_SYNC_KEY, SECRET_BYTES)]
+
+
+def model_ids(answers: Answers) -> list[str]:
+    """The model ids developers may ask for (the catalog): what gateway/access.yaml's groups.<name>.models name."""
+    return [model["id"] for model in models(answers)]
 
 
 def client_settings_keys(answers: Answers) -> dict[str, str]:

@@ -57,6 +57,9 @@ def derive(answers: Answers) -> dict[str, Any]:
         "gateway_keys": engines.runs_litellm(answers),
         "apps_gateway_config": apps_gateway.config(answers) if apps_in_repo else {},
         "apps_gateway_config_file": apps_gateway.CONFIG_FILE,
+        "apps_gateway_access_fragment": apps_gateway.ACCESS_FRAGMENT_FILE,
+        "apps_gateway_effective_config": apps_gateway.EFFECTIVE_CONFIG_FILE,
+        "apps_gateway_model_ids": apps_gateway.model_ids(answers) if apps_in_repo else [],
         "apps_gateway_secrets": apps_gateway.generated_secrets() if apps_in_repo else [],
         "apps_gateway_environment": ({k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()}
                                      if apps_in_repo else {}),

@@ -7,13 +7,17 @@ Developers' machines are throwaway HOMEs where client/install.sh ran; `signed_in
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import signal
+import ssl
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from apps_gateway import sign_in
+from apps_gateway import mint_session, sign_in
 from cryptography.hazmat.primitives import serialization
 from environment import clean_env, free_port, read_env_file
 
@@ -68,6 +72,39 @@ class GeneratedAppsGateway:
     def signed_in(self, home: Path, sub: str, email: str, groups: list[str]) -> None:
         """The stored sign-in /login leaves behind, for a session the gateway's own secret signs."""
         sign_in(home, self.url, self.secrets["GATEWAY_SESSION_SECRET"], sub, email, groups, cert_pem=self.leaf_pem)
+
+    def signed_in_as(self, home: Path, email: str, groups: list[str]) -> None:
+        """The stored sign-in as the generated gateway mints it: its config says `oidc.user_id_claim: email`, so the
+        session's `sub` is the email (checked against a real /login in tests/test_live_apps_gateway_access.py), and
+        spend and user limits are keyed by it."""
+        self.signed_in(home, email, email, groups)
+
+    def admin(self, method: str, path: str, body: dict | None = None,
+              key: str = "GATEWAY_ADMIN_WRITE_KEY") -> tuple[int, dict | str]:
+        """The gateway's admin API with a key init-secrets.sh made (`key`: its name in gateway/.env): a test's own
+        calls, next to the ones the generated scripts make."""
+        return self.request(method, path, body, {"x-api-key": self.secrets[key]})
+
+    def inference(self, email: str, groups: list[str], model: str) -> tuple[int, dict | str]:
+        """POST /v1/messages as a signed-in developer (a session as the gateway mints it), without the CLI, which
+        may pick another model by itself when a policy restricts the one asked for."""
+        token = mint_session(self.secrets["GATEWAY_SESSION_SECRET"], self.url, email, email, groups)
+        return self.request("POST", "/v1/messages", {"model": model, "max_tokens": 16,
+                                                     "messages": [{"role": "user", "content": "hi"}]},
+                            {"authorization": f"Bearer {token}", "anthropic-version": "2023-06-01"})
+
+    def request(self, method: str, path: str, body: dict | None, headers: dict[str, str]) -> tuple[int, dict | str]:
+        url = urlsplit(self.url)
+        connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=30,
+                                                 context=ssl.create_default_context(cafile=str(self.ca_path)))
+        try:
+            connection.request(method, path, body=json.dumps(body) if body is not None else None,
+                               headers={**headers, "content-type": "application/json"})
+            response = connection.getresponse()
+            text = response.read().decode(errors="replace")
+        finally:
+            connection.close()
+        return response.status, json.loads(text) if text.startswith("{") else text
 
     def claude(self, home: Path, *args: str, prompt: str = "say hi") -> subprocess.CompletedProcess:
         """The real CLI on a developer machine: client/env.sh sourced, then `claude -p PROMPT ARGS...`."""

@@ -23,6 +23,7 @@ from environment import CLAUDE_CLI_DIR, DB_INSTALL_HINT, DB_VENV, LITELLM_VENV, 
 from mock_provider import RunningMock
 from proxies import PROXIED_HOST, Tinyproxy
 from template_clone import clone_template
+from tls_ca import TestCA
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +100,29 @@ def database():
         applied = db.apply_migrations(postgres.migrations_dir(site_packages))
         assert applied > 100, applied
         yield db
+
+@pytest.fixture(scope="module")
+def gateway_db():
+    """A throwaway Postgres 15 for the Claude apps gateway: empty databases (create_database), which the gateway
+    migrates itself at boot; stopped by its PID after the module."""
+    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
+    with postgres.Postgres() as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def gateway_ca(tmp_path_factory):
+    """A test CA (tests/support/tls_ca.py) whose leaves the Claude apps gateway serves; clients trust it through
+    the generated NODE_EXTRA_CA_CERTS."""
+    return TestCA.create(tmp_path_factory.mktemp("gateway-ca"))
+
+
+@pytest.fixture(scope="module")
+def module_mock():
+    """The loopback mock provider, once per module (the gateways a module starts point at it)."""
+    with RunningMock() as mock:
+        yield mock
+
 
 @pytest.fixture(scope="session")
 def test_ca(tmp_path_factory) -> dict[str, str]:

@@ -25,31 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import postgres
 import pytest
 from apps_gateway import device_login, mint_session
-from environment import clean_env, require_tool
+from environment import clean_env
 from generated_apps_gateway import HANG_GUARD, TEST_GATEWAY_ENV, UPSTREAM_KEY, started_apps_gateway
-from mock_provider import DEFAULT_REPLY, RunningMock
+from mock_provider import DEFAULT_REPLY
 from oidc_issuer import RunningIssuer, TestUser
-from tls_ca import TestCA
 
 pytestmark = pytest.mark.live
 
 OPUS = "claude-opus-gateway-pinned"  # not an id the CLI sends by itself: only the managed policy can deliver it
 ALICE = TestUser(sub="00u-alice", email="alice@example.com", groups=["engineering"])
-
-
-@pytest.fixture(scope="module")
-def gateway_db():
-    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
-    with postgres.Postgres() as db:
-        yield db
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    return TestCA.create(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")
@@ -59,39 +45,33 @@ def issuer():
 
 
 @pytest.fixture(scope="module")
-def mock():
-    with RunningMock() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock):
-    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock.url,
+def gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock):
+    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock.url,
                               customize_models=True, anthropic_opus_model=OPUS,
                               oidc_allowed_groups="engineering", budget_contact="#llm-gateway") as gw:
         yield gw
 
 
 @pytest.fixture(scope="module")
-def failover_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock):
+def failover_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock):
     """Anthropic first (down: nothing listens on port 9), then Foundry at the mock's /anthropic route."""
-    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, "http://127.0.0.1:9",
+    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, "http://127.0.0.1:9",
                               providers=["anthropic", "foundry"], primary_provider="anthropic",
-                              foundry_base_url=f"{mock.url}/anthropic", foundry_resource="",
+                              foundry_base_url=f"{module_mock.url}/anthropic", foundry_resource="",
                               env={"AZURE_AI_API_KEY": "foundry-upstream-test-key"}) as gw:
         yield gw
 
 
-def test_a_signed_in_developer_gets_the_providers_reply(gateway, mock):
+def test_a_signed_in_developer_gets_the_providers_reply(gateway, module_mock):
     home = gateway.developer("alice")
     settings = json.loads((home / ".claude" / "settings.json").read_text())
     assert settings["forceLoginMethod"] == "gateway" and settings["forceLoginGatewayUrl"] == gateway.url
     gateway.signed_in(home, ALICE.sub, ALICE.email, ALICE.groups)
-    before = len(mock.messages_requests())
+    before = len(module_mock.messages_requests())
     result = gateway.claude(home)
     assert result.returncode == 0, result.stdout + result.stderr + gateway.log[-3000:]
     assert DEFAULT_REPLY in result.stdout
-    sent = mock.messages_requests()[before:]
+    sent = module_mock.messages_requests()[before:]
     assert sent and {r.headers.get("x-api-key") for r in sent} == {UPSTREAM_KEY}
     assert OPUS in {r.body.get("model") for r in sent}  # the managed policy's pin reached the CLI
 
@@ -123,14 +103,14 @@ def test_only_the_allowed_groups_can_sign_in(gateway, issuer):
                                                                 for s in issuer.scopes_asked()]
 
 
-def test_failover_serves_from_the_second_upstream(failover_gateway, mock):
+def test_failover_serves_from_the_second_upstream(failover_gateway, module_mock):
     home = failover_gateway.developer("carol")
     failover_gateway.signed_in(home, "00u-carol", "carol@example.com", ["engineering"])
-    before = len(mock.requests)
+    before = len(module_mock.requests)
     result = failover_gateway.claude(home)
     assert result.returncode == 0, result.stdout + result.stderr + failover_gateway.log[-3000:]
     assert DEFAULT_REPLY in result.stdout
-    sent = [r for r in mock.requests[before:] if r.path.split("?")[0] == "/anthropic/v1/messages"]
+    sent = [r for r in module_mock.requests[before:] if r.path.split("?")[0] == "/anthropic/v1/messages"]
     assert sent and "upstream failed, trying next" in failover_gateway.log
     assert {r.headers.get("x-api-key") for r in sent} == {"foundry-upstream-test-key"}
 
@@ -158,7 +138,7 @@ def stream_events(gateway, token: str, model: str, received: threading.Event) ->
 
 
 @pytest.mark.parametrize("which", ["gateway", "failover_gateway"])
-def test_message_start_reaches_the_client_before_the_providers_second_event(which, request, mock):
+def test_message_start_reaches_the_client_before_the_providers_second_event(which, request, module_mock):
     """With one upstream and with two: the mock holds its stream after message_start (stream_gate) until the client
     has it. An order, not a number of milliseconds."""
     gw = request.getfixturevalue(which)
@@ -166,18 +146,18 @@ def test_message_start_reaches_the_client_before_the_providers_second_event(whic
                          ["engineering"])
     model = OPUS if which == "gateway" else "claude-opus-5-5"
     gate, received = threading.Event(), threading.Event()
-    mock.event_times.clear()
-    mock.stream_gate = gate
+    module_mock.event_times.clear()
+    module_mock.stream_gate = gate
     try:
         with ThreadPoolExecutor(1) as pool:
             call = pool.submit(stream_events, gw, token, model, received)
             relayed = received.wait(HANG_GUARD)
-            written_while_held = len(mock.event_times)
+            written_while_held = len(module_mock.event_times)
             gate.set()
             events = call.result(timeout=HANG_GUARD)
     finally:
         gate.set()
-        mock.stream_gate = None
+        module_mock.stream_gate = None
     assert relayed and written_while_held == 1, written_while_held
     assert events[0] == "message_start" and events[-1] == "message_stop", events
 

@@ -16,14 +16,11 @@ import base64
 import json
 import textwrap
 
-import postgres
 import pytest
 from apps_gateway import device_login
-from environment import require_tool
 from generated_apps_gateway import started_apps_gateway
-from mock_provider import DEFAULT_REPLY, RunningMock
+from mock_provider import DEFAULT_REPLY
 from oidc_issuer import RunningIssuer, TestUser
-from tls_ca import TestCA
 
 pytestmark = pytest.mark.live
 
@@ -39,32 +36,14 @@ def claims(token: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def gateway_db():
-    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
-    with postgres.Postgres() as db:
-        yield db
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    return TestCA.create(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
 def issuer():
     with RunningIssuer(user=ALICE) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def mock():
-    with RunningMock() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock):
-    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock.url,
+def gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock):
+    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock.url,
                               budget_contact=CONTACT) as gw:
         yield gw
 
@@ -123,7 +102,7 @@ def limits(gateway) -> dict[tuple, str]:
              item["period"]): item["amount"] for item in answer["data"]}
 
 
-def test_the_sync_applies_access_yaml_and_the_gateway_enforces_it(gateway, developers, mock):
+def test_the_sync_applies_access_yaml_and_the_gateway_enforces_it(gateway, developers, module_mock):
     alice, bob = developers[ALICE.email], developers[BOB.email]
     first = sync(gateway)
     assert first.returncode == 0, first.stdout + first.stderr

@@ -23,14 +23,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import postgres
 import pytest
 from apps_gateway import certificate_sha256
 from environment import clean_env, require_tool
 from generated_apps_gateway import started_apps_gateway
-from mock_provider import DEFAULT_REPLY, RunningMock
+from mock_provider import DEFAULT_REPLY
 from oidc_issuer import RunningIssuer, TestUser
-from tls_ca import TestCA
 
 pytestmark = pytest.mark.live
 
@@ -40,32 +38,14 @@ DEVICE_CODE = re.compile(r"Code:\s+([A-Z0-9]{4}-[A-Z0-9]{4})")
 
 
 @pytest.fixture(scope="module")
-def gateway_db():
-    require_tool(postgres.PG_BIN / "initdb", "PostgreSQL 15", "apt-get install postgresql")
-    with postgres.Postgres() as db:
-        yield db
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory):
-    return TestCA.create(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
 def issuer():
     with RunningIssuer(user=ALICE) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def mock():
-    with RunningMock() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock):
-    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, ca, mock.url,
+def gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock):
+    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, gateway_db, gateway_ca, module_mock.url,
                               oidc_allowed_groups="engineering") as gw:
         yield gw
 

@@ -5,13 +5,15 @@ gateway's operational routes, and scripts/conformance.sh (not available for this
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from environment import clean_env
+from environment import clean_env, require_tool
 from fake_apps_gateway import DISCOVERY, SPEND_LIMITS, FakeAppsGateway
 from generated import check_status, sourced_env, write_user_settings
 
@@ -130,7 +132,7 @@ def test_check_status_names_a_missing_or_foreign_sign_in(generate, tmp_path):
         result = check_status(project, home, "--offline", PATH=pinned_claude_path(tmp_path))
         assert result.returncode == 1, credentials
         assert expected.format(home=home) in result.stdout, credentials
-        assert result.stdout.splitlines()[-1] == "1 of 14 checks failed; first failing hop: credential"
+        assert result.stdout.splitlines()[-1] == "1 of 15 checks failed; first failing hop: credential"
         assert SESSION not in result.stdout
 
 
@@ -147,7 +149,7 @@ def test_check_status_names_missing_sign_in_settings_and_a_key_variable(generate
             "(or ask IT for client/managed-settings.json)") in result.stdout
     assert "FAIL  conflicts: ANTHROPIC_AUTH_TOKEN is set (from your shell) but must not be" in result.stdout
     assert "a-key" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "3 of 14 checks failed; first failing hop: config"
+    assert result.stdout.splitlines()[-1] == "3 of 15 checks failed; first failing hop: config"
 
 
 def test_check_status_asks_the_gateway_readyz(generate, tmp_path):
@@ -164,7 +166,7 @@ def test_check_status_asks_the_gateway_readyz(generate, tmp_path):
     assert not_ready.returncode == 1
     assert (f"FAIL  gateway: {gateway.url}/readyz answered HTTP 503, not 200 (not ready: its database? or not the "
             "Claude apps gateway)") in not_ready.stdout
-    assert not_ready.stdout.splitlines()[-1] == "1 of 15 checks failed; first failing hop: gateway"
+    assert not_ready.stdout.splitlines()[-1] == "1 of 17 checks failed; first failing hop: gateway"
     assert gateway.admin_keys_seen == []  # a developer's check holds no admin key and asks no admin route
 
 
@@ -180,6 +182,88 @@ def test_check_status_pattern_d_fails_the_route_when_the_gateway_host_is_proxied
     assert ("FAIL  route: gw.corp.example.com is not in NO_PROXY, so Claude Code would send the gateway traffic "
             "through the proxy; source client/env.sh (the gateway is reached directly)") in result.stdout
     assert "proxy:" not in result.stdout and "gateway:" not in result.stdout
+
+
+@pytest.mark.parametrize("address", ["203.0.113.10", "[2001:db8::10]"])  # TEST-NET-3, IPv6 documentation
+def test_check_status_names_a_public_gateway_address_without_contacting_it(generate, tmp_path, address):
+    """The resolver's answer is judged before anything is contacted: under strace, no connect() to the address."""
+    strace = require_tool(shutil.which("strace"), "strace", "apt-get install strace")
+    url = f"https://{address}:8443"
+    project = generate(**{**D_CLIENT_ONLY, "gateway_url": url})
+    home = tmp_path / "home"
+    installed_settings(project, home)
+    sign_in(home, url)
+    trace = tmp_path / "connect.trace"
+    env = clean_env(home, PATH=pinned_claude_path(tmp_path), HTTPS_PROXY="http://proxy.example.com:8080",
+                    HTTP_PROXY="http://proxy.example.com:8080", NO_PROXY=f"localhost,127.0.0.1,{address.strip('[]')}")
+    result = subprocess.run([strace, "-f", "-qq", "-e", "trace=connect", "-o", str(trace), "scripts/check-status.sh"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False)
+    bare = address.strip("[]")
+    assert result.returncode == 1, result.stdout
+    assert f"ok    url: {url} is https" in result.stdout
+    assert (f"FAIL  dns: {bare} resolves to the public address {bare} (of {bare}): Claude Code refuses a gateway "
+            "with any public address (a public AAAA record too); publish only private records for it") in result.stdout
+    assert "tls:" not in result.stdout and "gateway:" not in result.stdout and "pin:" not in result.stdout
+    assert result.stdout.splitlines()[-1].endswith("first failing hop: dns")
+    connects = trace.read_text()
+    assert "connect(" not in connects or bare not in connects, connects
+
+
+def test_check_status_names_an_http_gateway_that_is_not_loopback(generate, tmp_path):
+    project = generate(**APPS)
+    home = tmp_path / "home"
+    installed_settings(project, home)
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    write_user_settings(home, {**settings, "forceLoginGatewayUrl": "http://gw.corp.example.com"})
+    result = check_status(project, home, "--offline", PATH=pinned_claude_path(tmp_path))
+    assert ("FAIL  url: http://gw.corp.example.com is not https: Claude Code signs in to an https gateway only (http "
+            "on localhost); fix forceLoginGatewayUrl (gateway_url)") in result.stdout
+
+
+def fake_macos(tmp_path: Path, keychain: str | None) -> str:
+    """A PATH where `uname` says Darwin and `security` holds `keychain` (None: no such item, exit 44 as on macOS);
+    `security` records its arguments. Then the pinned `claude`."""
+    bin_dir = tmp_path / "macos-bin"
+    bin_dir.mkdir()
+    (bin_dir / "uname").write_text("#!/bin/sh\necho Darwin\n")
+    (tmp_path / "keychain.json").write_text(keychain or "")
+    found = 'cat "$KEYCHAIN_FILE"' if keychain is not None else "exit 44"
+    (bin_dir / "security").write_text('#!/bin/sh\nprintf \'%s|\' "$@" >>"$SECURITY_LOG"; echo >>"$SECURITY_LOG"\n'
+                                      f'case "$*" in *-w*) {found} ;; esac\n')
+    for tool in ("uname", "security"):
+        (bin_dir / tool).chmod(0o755)
+    return f"{bin_dir}:{pinned_claude_path(tmp_path)}"
+
+
+def test_check_status_reads_the_macos_keychain_without_printing_it(generate, tmp_path):
+    project = generate(**APPS)
+    home = tmp_path / "home"
+    installed_settings(project, home)
+    keychain = json.dumps({"gatewayTrust": {"127.0.0.1": "http-loopback"},
+                           "enterpriseGateway": {"url": GATEWAY, "jwt": SESSION, "idpRefreshToken": "refresh-secret"}})
+    path = fake_macos(tmp_path, keychain)
+    log = tmp_path / "security.log"
+    env = {"PATH": path, "USER": "alice", "SECURITY_LOG": str(log), "KEYCHAIN_FILE": str(tmp_path / "keychain.json")}
+    result = check_status(project, home, "--offline", **env)
+    assert result.returncode == 0, result.stdout
+    assert ('ok    credential: signed in to the gateway http://127.0.0.1:4000 (stored in the Keychain '
+            '("Claude Code-credentials"))') in result.stdout
+    assert SESSION not in result.stdout + result.stderr and "refresh-secret" not in result.stdout + result.stderr
+    assert log.read_text().splitlines() == ["find-generic-password|-a|alice|-w|-s|Claude Code-credentials|"]
+
+    # CLAUDE_CONFIG_DIR names another item, as the CLI does: the first 8 hex digits of its SHA-256.
+    moved = home / "elsewhere"
+    moved.mkdir()
+    (moved / "settings.json").write_text((home / ".claude" / "settings.json").read_text())
+    elsewhere = check_status(project, home, "--offline", **env, CLAUDE_CONFIG_DIR=str(moved))
+    suffix = hashlib.sha256(str(moved).encode()).hexdigest()[:8]
+    assert f'(stored in the Keychain ("Claude Code-credentials-{suffix}"))' in elsewhere.stdout
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    absent = check_status(project, home, "--offline", **{**env, "PATH": fake_macos(empty, None)})
+    assert ('FAIL  credential: not signed in to the gateway (no sign-in in the Keychain ("Claude Code-credentials")); '
+            "run claude, then /login once") in absent.stdout
 
 
 # -------------------------------------------------------------------------------------------------------

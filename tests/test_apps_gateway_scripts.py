@@ -399,26 +399,40 @@ def test_health_check_verifies_the_certificate_for_the_public_name_on_the_local_
 # -------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("answers", [pytest.param(APPS, id="C"), pytest.param(D, id="D"),
                                      pytest.param(D_CLIENT_ONLY, id="D-client-only")])
-def test_conformance_says_in_one_line_it_is_not_available_and_every_script_is_clean(generate, shellcheck, answers):
+def test_conformance_needs_a_sign_in_and_every_script_is_clean(generate, shellcheck, answers, tmp_path):
+    """--offline passes on the generated setup (the pins come from the gateway's managed policy); without a sign-in
+    the network run stops in one line naming what to do; --replay is refused in one line."""
     project = generate(**answers)
     scripts = shellcheck(project)
     assert ("scripts/health-check.sh" in scripts) == (answers.get("deploy_gateway", True))
     for rel in scripts:
         if not rel.startswith(("scripts/lib/", "client/env")):
             assert os.access(project / rel, os.X_OK), rel
+    home = tmp_path / "home"
+    home.mkdir()
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["scripts/conformance.sh", *args], cwd=project, capture_output=True, text=True,
-                              timeout=30, check=False)
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(["scripts/conformance.sh", *args], cwd=project, env=clean_env(home), input=stdin,
+                              capture_output=True, text=True, timeout=60, check=False)
 
-    offline, network, replay = run("--offline"), run(), run("--replay")
-    assert offline.returncode == 0 and offline.stderr == ""
-    assert offline.stdout.startswith("skip  conformance: not available for the Claude apps gateway yet")
-    assert len(offline.stdout.splitlines()) == 1
-    for result in (network, replay):
-        assert result.returncode == 3 and result.stdout == ""
-        assert result.stderr == offline.stdout
+    offline = run("--offline")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "PASS  settings      client/settings.json pins opus=claude-opus-5-5, sonnet=claude-sonnet-5-5, " \
+           "haiku=claude-haiku-5-5" in offline.stdout
+    url = answers.get("gateway_url", GATEWAY)
+    unsigned, empty, replay = run(), run("--session-token-stdin"), run("--replay")
+    assert unsigned.returncode == 2 and unsigned.stdout == ""
+    assert unsigned.stderr == (f"conformance.sh: this machine holds no sign-in to {url}; run claude, then /login once "
+                               "(or pass a session token with --session-token-stdin)\n")
+    assert empty.returncode == 2 and empty.stderr == "conformance.sh: --session-token-stdin: no session token on stdin\n"
+    assert replay.returncode == 2 and "--replay is not available for the Claude apps gateway" in replay.stderr
+    sign_in(home, url)
+    expired = json.loads((home / ".claude" / ".credentials.json").read_text())
+    expired["enterpriseGateway"]["expiresAt"] = 1000
+    (home / ".claude" / ".credentials.json").write_text(json.dumps(expired))
+    stale = run()
+    assert stale.returncode == 2 and "the session this machine stored at sign-in has expired" in stale.stderr
     header = (project / "scripts" / "conformance.sh").read_text().split("\nset -eu", 1)[0]
-    assert "# Exit:   3 not available for this gateway; with --offline 0" in header
+    assert "--session-token-stdin read the session token from stdin" in header
     docs = (project / "docs" / "conformance.md").read_text()
-    assert "Not available for the Claude apps gateway yet" in docs and "exits 3" in docs
+    assert "--session-token-stdin" in docs and "Not available" not in docs

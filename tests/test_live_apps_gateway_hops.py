@@ -6,6 +6,8 @@ Postgres, the mock provider) and developer machines (throwaway HOMEs where clien
 - not signed in: the credential hop (no pinned certificate to compare);
 - an untrusted certificate: NODE_EXTRA_CA_CERTS names another CA;
 - the gateway down (stopped by its pidfile), then up again;
+- scripts/conformance.sh through the gateway with the stored sign-in passes every check; with a session on stdin it
+  fails the buffering check alone when a hop holds the stream;
 - a changed certificate after a restart with a new leaf from the same CA: the pin hop ("the certificate changed:
   ... /login"), and the real CLI refuses the gateway until /login.
 Pattern D's missing proxy bypass is in test_live_apps_gateway_proxy.py (with its tinyproxy)."""
@@ -13,18 +15,22 @@ Pattern D's missing proxy bypass is in test_live_apps_gateway_proxy.py (with its
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import postgres
 import pytest
-from environment import require_tool
-from generated_apps_gateway import started_apps_gateway
+from apps_gateway import mint_session
+from environment import clean_env, require_tool
+from generated_apps_gateway import HANG_GUARD, UPSTREAM_KEY, started_apps_gateway
 from mock_provider import RunningMock
 from oidc_issuer import RunningIssuer, TestUser
 from tls_ca import TestCA
 
 pytestmark = pytest.mark.live
 
+CHECKS = ("stream", "tool_use", "thinking", "count_tokens", "betas")
+PINS = ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5")  # the managed policy's pins (the defaults)
 ALICE = TestUser(sub="00u-alice", email="alice@example.com", groups=["engineering"])
 
 
@@ -34,7 +40,7 @@ def gateway(copie_module, template_repo, claude_bin, tmp_path_factory):
     ca = TestCA.create(tmp_path_factory.mktemp("ca"))
     with postgres.Postgres() as db, RunningIssuer(user=ALICE) as issuer, RunningMock() as mock, \
             started_apps_gateway(copie_module, template_repo, claude_bin, issuer, db, ca, mock.url) as gw:
-        gw.test_ca = ca
+        gw.test_ca, gw.mock = ca, mock
         yield gw
 
 
@@ -112,6 +118,52 @@ def test_the_gateway_down_then_up_again(gateway):
     assert lines_of(lines, "gateway")[0].startswith(f"FAIL  gateway: {gateway.url} did not answer")
     assert lines[-1].endswith("first failing hop: gateway")
     assert check_status(gateway, home)[0] == 0
+
+
+def conformance(gateway, home: Path, *args: str, stdin: str = "") -> tuple[int, dict]:
+    result = subprocess.run(["scripts/conformance.sh", "--json", *args], cwd=gateway.project, input=stdin,
+                            env=clean_env(home), capture_output=True, text=True, timeout=HANG_GUARD, check=False)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.fixture
+def agentic_mock(gateway):
+    """The mock as the kit needs it (signed thinking, tool_use, replies long enough to judge buffering), reset after."""
+    mock = gateway.mock
+    mock.agentic, mock.text_deltas, mock.event_delay = True, 20, 0.02
+    mock.requests.clear()
+    yield mock
+    mock.agentic, mock.text_deltas, mock.event_delay, mock.hold_stream = False, 1, 0.0, False
+
+
+def test_conformance_passes_through_the_gateway_with_the_stored_sign_in(gateway, agentic_mock):
+    home = gateway.developer("erin")
+    gateway.signed_in(home, "00u-erin", "erin@example.com", ["engineering"])
+    session = json.loads((home / ".claude" / ".credentials.json").read_text())["enterpriseGateway"]["jwt"]
+    code, report = conformance(gateway, home)
+    assert code == 0, json.dumps(report, indent=1)
+    got = {(c["name"], c["model"]): c["status"] for c in report["checks"]}
+    assert {got[(check, model)] for check in CHECKS for model in PINS} == {"PASS"}, got
+    assert got[("buffering", "claude-haiku-5-5")] == "PASS"
+    assert session not in json.dumps(report)
+    # The gateway served them as erin (metered as her spend), with its own provider key upstream.
+    assert {r.headers.get("x-api-key") for r in agentic_mock.messages_requests()} == {UPSTREAM_KEY}
+    assert '"email":"erin@example.com"' in gateway.log.replace(" ", "")
+
+
+def test_conformance_fails_on_a_held_stream_with_a_session_on_stdin(gateway, agentic_mock):
+    """A hop before the gateway that holds the stream until it is complete (the mock's hold_stream): buffering fails,
+    every other check passes. The session comes on stdin (a minted service session, as in CI)."""
+    agentic_mock.hold_stream = True
+    token = mint_session(gateway.secrets["GATEWAY_SESSION_SECRET"], gateway.url, "00u-ci", "ci@example.com",
+                         ["engineering"])
+    code, report = conformance(gateway, gateway.developer("ci"), "--session-token-stdin", stdin=token + "\n")
+    assert code == 1
+    failed = {(c["name"], c["model"]) for c in report["checks"] if c["status"] == "FAIL"}
+    assert failed == {("buffering", "claude-haiku-5-5")}, report
+    assert report["first_failure"]["name"] == "buffering"
+    assert token not in json.dumps(report)
 
 
 def test_a_new_certificate_after_a_restart_is_the_pin_hop(gateway):

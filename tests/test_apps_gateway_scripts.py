@@ -394,6 +394,40 @@ def test_health_check_verifies_the_certificate_for_the_public_name_on_the_local_
     assert not [line for line in code if "insecure" in line or " -k " in line]
 
 
+def test_run_local_gives_the_gateway_the_proxy_and_the_corporate_ca_and_an_empty_no_proxy_when_asked(generate,
+                                                                                                       tmp_path):
+    """Pattern D: what `gateway/run-local.sh run` hands the gateway (a stand-in binary that prints its environment):
+    the generated proxy settings and corporate CA, gateway/.env's overrides, and GATEWAY_NO_PROXY= (set but empty)
+    emptying NO_PROXY for the proxy-only egress mode."""
+    project = generate(**D, corporate_ca_cert="/etc/ssl/corp-ca.pem")
+    claude = tmp_path / "claude"
+    claude.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "2.1.332 (Claude Code)"; else env; fi\n')
+    claude.chmod(0o755)
+    filled = {"GATEWAY_SESSION_SECRET": "s" * 64, "GATEWAY_ADMIN_READ_KEY": "r" * 64,
+              "GATEWAY_ADMIN_WRITE_KEY": "w" * 64, "OIDC_CLIENT_SECRET": "c", "DATABASE_URL": "postgresql://x@h/d",
+              "GATEWAY_TLS_CERT": "/tls/cert.pem", "GATEWAY_TLS_KEY": "/tls/key.pem", "ANTHROPIC_API_KEY": "k"}
+
+    def gateway_env(**extra: str) -> dict[str, str]:
+        lines = [f"{name}={value}" for name, value in {**filled, **extra}.items()]
+        (project / "gateway" / ".env").write_text("\n".join(lines) + "\n")
+        result = subprocess.run(["gateway/run-local.sh", "run"], cwd=project, env=clean_env(tmp_path, CLAUDE_BIN=str(claude)),
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
+    generated = gateway_env()
+    assert generated["HTTPS_PROXY"] == generated["HTTP_PROXY"] == "http://proxy.example.com:8080"
+    assert generated["NO_PROXY"] == "localhost,127.0.0.1,::1"
+    assert generated["NODE_EXTRA_CA_CERTS"] == "/etc/ssl/corp-ca.pem"
+    overridden = gateway_env(NODE_EXTRA_CA_CERTS="/opt/ca.pem", GATEWAY_HTTPS_PROXY="http://u:p@proxy:3128")
+    assert overridden["NODE_EXTRA_CA_CERTS"] == "/opt/ca.pem" and overridden["HTTPS_PROXY"] == "http://u:p@proxy:3128"
+    egress_only = gateway_env(CLAUDE_GATEWAY_PROXY_IS_EGRESS_BOUNDARY="1", GATEWAY_NO_PROXY="")
+    assert egress_only["NO_PROXY"] == "" and egress_only["CLAUDE_GATEWAY_PROXY_IS_EGRESS_BOUNDARY"] == "1"
+    docs = (project / "docs" / "claude-apps-gateway.md").read_text()
+    assert "not exercised by the template's tests" in docs and "CLAUDE_GATEWAY_ALLOW_LOOPBACK" in docs
+    assert "go **directly** even with a proxy set" in docs
+
+
 # -------------------------------------------------------------------------------------------------------
 # scripts/conformance.sh, and every script of the three setups
 # -------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ LITELLM_DB_VENV := .cache/litellm-db-venv
 PRISMA_ENGINE_DIR := tests/support/prisma-engine
 
 .PHONY: demo test test-unit test-render test-live lint goldens docs system-packages tools pins
-.PHONY: bench bench-gateway bench-overhead bench-database bench-ha clean
+.PHONY: bench bench-gateway bench-overhead bench-database bench-ha bench-apps-gateway clean
 
 $(VENV)/.tools-installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -143,6 +143,9 @@ bench-database: tools
 
 bench-ha: tools
 	$(BIN)/python bench/bench_ha.py
+
+bench-apps-gateway: tools
+	$(BIN)/python bench/bench_apps_gateway.py
 
 clean:
 	rm -rf $(VENV) $(LITELLM_VENV) $(LITELLM_DB_VENV) $(BENCH_BEFORE_VENV) $(BENCH_GENERATED_VENV) .cache/prisma-home build tests/claude-cli/node_modules \

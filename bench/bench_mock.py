@@ -25,9 +25,9 @@ def spaced_mock() -> RunningMock:
     state = mock.state
 
     class Handler(base):
-        def _sse_reply(self, model: str) -> None:
+        def _sse_reply(self, model: str, *args, **kwargs) -> None:
             if model != SPACED_MODEL:
-                super()._sse_reply(model)
+                super()._sse_reply(model, *args, **kwargs)
                 return
             # As the mock's _stream, with this request's own delay (the shared state.event_delay stays 0: the
             # other requests in flight are not slowed).

@@ -5,13 +5,15 @@ gateway's operational routes, and scripts/conformance.sh (not available for this
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from environment import clean_env
+from environment import clean_env, require_tool
 from fake_apps_gateway import DISCOVERY, SPEND_LIMITS, FakeAppsGateway
 from generated import check_status, sourced_env, write_user_settings
 
@@ -130,7 +132,7 @@ def test_check_status_names_a_missing_or_foreign_sign_in(generate, tmp_path):
         result = check_status(project, home, "--offline", PATH=pinned_claude_path(tmp_path))
         assert result.returncode == 1, credentials
         assert expected.format(home=home) in result.stdout, credentials
-        assert result.stdout.splitlines()[-1] == "1 of 14 checks failed; first failing hop: credential"
+        assert result.stdout.splitlines()[-1] == "1 of 15 checks failed; first failing hop: credential"
         assert SESSION not in result.stdout
 
 
@@ -147,7 +149,7 @@ def test_check_status_names_missing_sign_in_settings_and_a_key_variable(generate
             "(or ask IT for client/managed-settings.json)") in result.stdout
     assert "FAIL  conflicts: ANTHROPIC_AUTH_TOKEN is set (from your shell) but must not be" in result.stdout
     assert "a-key" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "3 of 14 checks failed; first failing hop: config"
+    assert result.stdout.splitlines()[-1] == "3 of 15 checks failed; first failing hop: config"
 
 
 def test_check_status_asks_the_gateway_readyz(generate, tmp_path):
@@ -164,7 +166,7 @@ def test_check_status_asks_the_gateway_readyz(generate, tmp_path):
     assert not_ready.returncode == 1
     assert (f"FAIL  gateway: {gateway.url}/readyz answered HTTP 503, not 200 (not ready: its database? or not the "
             "Claude apps gateway)") in not_ready.stdout
-    assert not_ready.stdout.splitlines()[-1] == "1 of 15 checks failed; first failing hop: gateway"
+    assert not_ready.stdout.splitlines()[-1] == "1 of 17 checks failed; first failing hop: gateway"
     assert gateway.admin_keys_seen == []  # a developer's check holds no admin key and asks no admin route
 
 
@@ -180,6 +182,88 @@ def test_check_status_pattern_d_fails_the_route_when_the_gateway_host_is_proxied
     assert ("FAIL  route: gw.corp.example.com is not in NO_PROXY, so Claude Code would send the gateway traffic "
             "through the proxy; source client/env.sh (the gateway is reached directly)") in result.stdout
     assert "proxy:" not in result.stdout and "gateway:" not in result.stdout
+
+
+@pytest.mark.parametrize("address", ["203.0.113.10", "[2001:db8::10]"])  # TEST-NET-3, IPv6 documentation
+def test_check_status_names_a_public_gateway_address_without_contacting_it(generate, tmp_path, address):
+    """The resolver's answer is judged before anything is contacted: under strace, no connect() to the address."""
+    strace = require_tool(shutil.which("strace"), "strace", "apt-get install strace")
+    url = f"https://{address}:8443"
+    project = generate(**{**D_CLIENT_ONLY, "gateway_url": url})
+    home = tmp_path / "home"
+    installed_settings(project, home)
+    sign_in(home, url)
+    trace = tmp_path / "connect.trace"
+    env = clean_env(home, PATH=pinned_claude_path(tmp_path), HTTPS_PROXY="http://proxy.example.com:8080",
+                    HTTP_PROXY="http://proxy.example.com:8080", NO_PROXY=f"localhost,127.0.0.1,{address.strip('[]')}")
+    result = subprocess.run([strace, "-f", "-qq", "-e", "trace=connect", "-o", str(trace), "scripts/check-status.sh"],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False)
+    bare = address.strip("[]")
+    assert result.returncode == 1, result.stdout
+    assert f"ok    url: {url} is https" in result.stdout
+    assert (f"FAIL  dns: {bare} resolves to the public address {bare} (of {bare}): Claude Code refuses a gateway "
+            "with any public address (a public AAAA record too); publish only private records for it") in result.stdout
+    assert "tls:" not in result.stdout and "gateway:" not in result.stdout and "pin:" not in result.stdout
+    assert result.stdout.splitlines()[-1].endswith("first failing hop: dns")
+    connects = trace.read_text()
+    assert "connect(" not in connects or bare not in connects, connects
+
+
+def test_check_status_names_an_http_gateway_that_is_not_loopback(generate, tmp_path):
+    project = generate(**APPS)
+    home = tmp_path / "home"
+    installed_settings(project, home)
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    write_user_settings(home, {**settings, "forceLoginGatewayUrl": "http://gw.corp.example.com"})
+    result = check_status(project, home, "--offline", PATH=pinned_claude_path(tmp_path))
+    assert ("FAIL  url: http://gw.corp.example.com is not https: Claude Code signs in to an https gateway only (http "
+            "on localhost); fix forceLoginGatewayUrl (gateway_url)") in result.stdout
+
+
+def fake_macos(tmp_path: Path, keychain: str | None) -> str:
+    """A PATH where `uname` says Darwin and `security` holds `keychain` (None: no such item, exit 44 as on macOS);
+    `security` records its arguments. Then the pinned `claude`."""
+    bin_dir = tmp_path / "macos-bin"
+    bin_dir.mkdir()
+    (bin_dir / "uname").write_text("#!/bin/sh\necho Darwin\n")
+    (tmp_path / "keychain.json").write_text(keychain or "")
+    found = 'cat "$KEYCHAIN_FILE"' if keychain is not None else "exit 44"
+    (bin_dir / "security").write_text('#!/bin/sh\nprintf \'%s|\' "$@" >>"$SECURITY_LOG"; echo >>"$SECURITY_LOG"\n'
+                                      f'case "$*" in *-w*) {found} ;; esac\n')
+    for tool in ("uname", "security"):
+        (bin_dir / tool).chmod(0o755)
+    return f"{bin_dir}:{pinned_claude_path(tmp_path)}"
+
+
+def test_check_status_reads_the_macos_keychain_without_printing_it(generate, tmp_path):
+    project = generate(**APPS)
+    home = tmp_path / "home"
+    installed_settings(project, home)
+    keychain = json.dumps({"gatewayTrust": {"127.0.0.1": "http-loopback"},
+                           "enterpriseGateway": {"url": GATEWAY, "jwt": SESSION, "idpRefreshToken": "refresh-secret"}})
+    path = fake_macos(tmp_path, keychain)
+    log = tmp_path / "security.log"
+    env = {"PATH": path, "USER": "alice", "SECURITY_LOG": str(log), "KEYCHAIN_FILE": str(tmp_path / "keychain.json")}
+    result = check_status(project, home, "--offline", **env)
+    assert result.returncode == 0, result.stdout
+    assert ('ok    credential: signed in to the gateway http://127.0.0.1:4000 (stored in the Keychain '
+            '("Claude Code-credentials"))') in result.stdout
+    assert SESSION not in result.stdout + result.stderr and "refresh-secret" not in result.stdout + result.stderr
+    assert log.read_text().splitlines() == ["find-generic-password|-a|alice|-w|-s|Claude Code-credentials|"]
+
+    # CLAUDE_CONFIG_DIR names another item, as the CLI does: the first 8 hex digits of its SHA-256.
+    moved = home / "elsewhere"
+    moved.mkdir()
+    (moved / "settings.json").write_text((home / ".claude" / "settings.json").read_text())
+    elsewhere = check_status(project, home, "--offline", **env, CLAUDE_CONFIG_DIR=str(moved))
+    suffix = hashlib.sha256(str(moved).encode()).hexdigest()[:8]
+    assert f'(stored in the Keychain ("Claude Code-credentials-{suffix}"))' in elsewhere.stdout
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    absent = check_status(project, home, "--offline", **{**env, "PATH": fake_macos(empty, None)})
+    assert ('FAIL  credential: not signed in to the gateway (no sign-in in the Keychain ("Claude Code-credentials")); '
+            "run claude, then /login once") in absent.stdout
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -310,31 +394,79 @@ def test_health_check_verifies_the_certificate_for_the_public_name_on_the_local_
     assert not [line for line in code if "insecure" in line or " -k " in line]
 
 
+def test_run_local_gives_the_gateway_the_proxy_and_the_corporate_ca_and_an_empty_no_proxy_when_asked(generate,
+                                                                                                       tmp_path):
+    """Pattern D: what `gateway/run-local.sh run` hands the gateway (a stand-in binary that prints its environment):
+    the generated proxy settings and corporate CA, gateway/.env's overrides, and GATEWAY_NO_PROXY= (set but empty)
+    emptying NO_PROXY for the proxy-only egress mode."""
+    project = generate(**D, corporate_ca_cert="/etc/ssl/corp-ca.pem")
+    claude = tmp_path / "claude"
+    claude.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "2.1.332 (Claude Code)"; else env; fi\n')
+    claude.chmod(0o755)
+    filled = {"GATEWAY_SESSION_SECRET": "s" * 64, "GATEWAY_ADMIN_READ_KEY": "r" * 64,
+              "GATEWAY_ADMIN_WRITE_KEY": "w" * 64, "OIDC_CLIENT_SECRET": "c", "DATABASE_URL": "postgresql://x@h/d",
+              "GATEWAY_TLS_CERT": "/tls/cert.pem", "GATEWAY_TLS_KEY": "/tls/key.pem", "ANTHROPIC_API_KEY": "k"}
+
+    def gateway_env(**extra: str) -> dict[str, str]:
+        lines = [f"{name}={value}" for name, value in {**filled, **extra}.items()]
+        (project / "gateway" / ".env").write_text("\n".join(lines) + "\n")
+        result = subprocess.run(["gateway/run-local.sh", "run"], cwd=project, env=clean_env(tmp_path, CLAUDE_BIN=str(claude)),
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
+    generated = gateway_env()
+    assert generated["HTTPS_PROXY"] == generated["HTTP_PROXY"] == "http://proxy.example.com:8080"
+    assert generated["NO_PROXY"] == "localhost,127.0.0.1,::1"
+    assert generated["NODE_EXTRA_CA_CERTS"] == "/etc/ssl/corp-ca.pem"
+    overridden = gateway_env(NODE_EXTRA_CA_CERTS="/opt/ca.pem", GATEWAY_HTTPS_PROXY="http://u:p@proxy:3128")
+    assert overridden["NODE_EXTRA_CA_CERTS"] == "/opt/ca.pem" and overridden["HTTPS_PROXY"] == "http://u:p@proxy:3128"
+    egress_only = gateway_env(CLAUDE_GATEWAY_PROXY_IS_EGRESS_BOUNDARY="1", GATEWAY_NO_PROXY="")
+    assert egress_only["NO_PROXY"] == "" and egress_only["CLAUDE_GATEWAY_PROXY_IS_EGRESS_BOUNDARY"] == "1"
+    docs = (project / "docs" / "claude-apps-gateway.md").read_text()
+    assert "not exercised by the template's tests" in docs and "CLAUDE_GATEWAY_ALLOW_LOOPBACK" in docs
+    assert "go **directly** even with a proxy set" in docs
+
+
 # -------------------------------------------------------------------------------------------------------
 # scripts/conformance.sh, and every script of the three setups
 # -------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("answers", [pytest.param(APPS, id="C"), pytest.param(D, id="D"),
                                      pytest.param(D_CLIENT_ONLY, id="D-client-only")])
-def test_conformance_says_in_one_line_it_is_not_available_and_every_script_is_clean(generate, shellcheck, answers):
+def test_conformance_needs_a_sign_in_and_every_script_is_clean(generate, shellcheck, answers, tmp_path):
+    """--offline passes on the generated setup (the pins come from the gateway's managed policy); without a sign-in
+    the network run stops in one line naming what to do; --replay is refused in one line."""
     project = generate(**answers)
     scripts = shellcheck(project)
     assert ("scripts/health-check.sh" in scripts) == (answers.get("deploy_gateway", True))
     for rel in scripts:
         if not rel.startswith(("scripts/lib/", "client/env")):
             assert os.access(project / rel, os.X_OK), rel
+    home = tmp_path / "home"
+    home.mkdir()
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["scripts/conformance.sh", *args], cwd=project, capture_output=True, text=True,
-                              timeout=30, check=False)
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(["scripts/conformance.sh", *args], cwd=project, env=clean_env(home), input=stdin,
+                              capture_output=True, text=True, timeout=60, check=False)
 
-    offline, network, replay = run("--offline"), run(), run("--replay")
-    assert offline.returncode == 0 and offline.stderr == ""
-    assert offline.stdout.startswith("skip  conformance: not available for the Claude apps gateway yet")
-    assert len(offline.stdout.splitlines()) == 1
-    for result in (network, replay):
-        assert result.returncode == 3 and result.stdout == ""
-        assert result.stderr == offline.stdout
+    offline = run("--offline")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "PASS  settings      client/settings.json pins opus=claude-opus-5-5, sonnet=claude-sonnet-5-5, " \
+           "haiku=claude-haiku-5-5" in offline.stdout
+    url = answers.get("gateway_url", GATEWAY)
+    unsigned, empty, replay = run(), run("--session-token-stdin"), run("--replay")
+    assert unsigned.returncode == 2 and unsigned.stdout == ""
+    assert unsigned.stderr == (f"conformance.sh: this machine holds no sign-in to {url}; run claude, then /login once "
+                               "(or pass a session token with --session-token-stdin)\n")
+    assert empty.returncode == 2 and empty.stderr == "conformance.sh: --session-token-stdin: no session token on stdin\n"
+    assert replay.returncode == 2 and "--replay is not available for the Claude apps gateway" in replay.stderr
+    sign_in(home, url)
+    expired = json.loads((home / ".claude" / ".credentials.json").read_text())
+    expired["enterpriseGateway"]["expiresAt"] = 1000
+    (home / ".claude" / ".credentials.json").write_text(json.dumps(expired))
+    stale = run()
+    assert stale.returncode == 2 and "the session this machine stored at sign-in has expired" in stale.stderr
     header = (project / "scripts" / "conformance.sh").read_text().split("\nset -eu", 1)[0]
-    assert "# Exit:   3 not available for this gateway; with --offline 0" in header
+    assert "--session-token-stdin read the session token from stdin" in header
     docs = (project / "docs" / "conformance.md").read_text()
-    assert "Not available for the Claude apps gateway yet" in docs and "exits 3" in docs
+    assert "--session-token-stdin" in docs and "Not available" not in docs

@@ -63,6 +63,8 @@ def derive(answers: Answers) -> dict[str, Any]:
         "apps_gateway_secrets": apps_gateway.generated_secrets() if apps_in_repo else [],
         "apps_gateway_environment": ({k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()}
                                      if apps_in_repo else {}),
+        # The ids the gateway's managed policy delivers to signed-in clients (the conformance kit sends them).
+        "apps_gateway_model_pins": apps_gateway.model_pins(answers) if engines.runs_apps_gateway(answers) else {},
         "apps_gateway_drain_seconds": apps_gateway.DRAIN_SECONDS,
         "apps_gateway_stop_timeout": apps_gateway.STOP_TIMEOUT_SECONDS,
         "apps_gateway_tls": apps_in_repo and apps_gateway.terminates_tls(answers),

@@ -43,7 +43,8 @@ class FakeAppsGateway:
                 if path in ("/healthz", "/readyz"):
                     return self.answer(200, {"status": "ok"})
                 if path == DISCOVERY:
-                    return self.answer(200, {"issuer": gateway.url, "token_endpoint": f"{gateway.url}/oauth/token"})
+                    return self.answer(200, {"issuer": gateway.url, "token_endpoint": f"{gateway.url}/oauth/token",
+                                             "device_authorization_endpoint": f"{gateway.url}/oauth/device_authorization"})
                 if path == SPEND_LIMITS:
                     key = self.headers.get("x-api-key", "")
                     gateway.admin_keys_seen.append(key)

@@ -11,6 +11,7 @@ command -v curl >/dev/null || missing+=(curl)  # the generated scripts' HTTP cli
 command -v tmux >/dev/null || missing+=(tmux)  # the interactive prompt tests
 command -v tinyproxy >/dev/null || missing+=(tinyproxy-bin)  # the real forward proxy of the proxy tests
 command -v openssl >/dev/null || missing+=(openssl)  # the tests' CA for TLS inspection
+command -v strace >/dev/null || missing+=(strace)  # proves check-status.sh contacts no public gateway address
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)  # the live database tests' throwaway Postgres
 command -v redis-server >/dev/null || missing+=(redis-server)  # the high-availability tests' shared Redis
 command -v haproxy >/dev/null || missing+=(haproxy)  # ... and their load balancer

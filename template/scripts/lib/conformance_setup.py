@@ -66,7 +66,15 @@ def read_settings_env(root: Path) -> dict[str, str]:
 
 
 def model_pins(settings_env: dict[str, str]) -> dict[str, str]:
-    return {tier: settings_env.get(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL", "") for tier in TIERS}
+    """The pins of client/settings.json; behind the Claude apps gateway (which delivers them to signed-in clients
+    through its managed policy) scripts/conformance.sh passes that policy's pins in CONFORMANCE_MODEL_PINS."""
+    try:
+        delivered = json.loads(os.environ.get("CONFORMANCE_MODEL_PINS") or "{}")
+    except ValueError:
+        delivered = {}
+    delivered = delivered if isinstance(delivered, dict) else {}
+    return {tier: settings_env.get(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL") or
+            str(delivered.get(f"ANTHROPIC_DEFAULT_{tier.upper()}_MODEL", "")) for tier in TIERS}
 
 
 def version_key(version: str) -> tuple[int, ...]:

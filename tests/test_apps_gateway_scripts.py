@@ -72,7 +72,7 @@ def test_env_scripts_set_no_key_and_hint_until_signed_in(generate, tmp_path):
     source = ["sh", "-c", ". ./client/env.sh"]
     fresh = subprocess.run(source, cwd=project, env=clean_env(home), capture_output=True, text=True, timeout=30,
                            check=True)
-    assert fresh.stderr.strip() == f"client/env.sh: {SIGN_IN_HINT} (your company's SSO)"
+    assert fresh.stderr.strip() == f"client/env.sh: {SIGN_IN_HINT} (your company SSO)"
     sign_in(home)
     signed_in = subprocess.run(source, cwd=project, env=clean_env(home), capture_output=True, text=True, timeout=30,
                                check=True)
@@ -404,7 +404,8 @@ def test_run_local_gives_the_gateway_the_proxy_and_the_corporate_ca_and_an_empty
     claude.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "2.1.332 (Claude Code)"; else env; fi\n')
     claude.chmod(0o755)
     filled = {"GATEWAY_SESSION_SECRET": "s" * 64, "GATEWAY_ADMIN_READ_KEY": "r" * 64,
-              "GATEWAY_ADMIN_WRITE_KEY": "w" * 64, "OIDC_CLIENT_SECRET": "c", "DATABASE_URL": "postgresql://x@h/d",
+              "GATEWAY_ADMIN_WRITE_KEY": "w" * 64, "GATEWAY_ACCESS_SYNC_KEY": "a" * 64, "OIDC_CLIENT_SECRET": "c",
+              "DATABASE_URL": "postgresql://x@h/d",
               "GATEWAY_TLS_CERT": "/tls/cert.pem", "GATEWAY_TLS_KEY": "/tls/key.pem", "ANTHROPIC_API_KEY": "k"}
 
     def gateway_env(**extra: str) -> dict[str, str]:

@@ -158,7 +158,9 @@ def test_message_start_reaches_the_client_before_the_providers_second_event(whic
     finally:
         gate.set()
         module_mock.stream_gate = None
-    assert relayed and written_while_held == 1, written_while_held
+    # The mock writes nothing after message_start until the gate opens: at most that one event was written (its
+    # time may be recorded a moment after the client read it).
+    assert relayed and written_while_held <= 1, written_while_held
     assert events[0] == "message_start" and events[-1] == "message_stop", events
 
 

@@ -24,6 +24,7 @@ gateway_api = load("gateway_api")
 access_file = load("access_file")  # the library access.py imports, under its rendered names
 access_sync = load("access_sync")
 access = load("access")
+report_format = load("report_format")  # usage_report.py imports it
 usage_report = load("usage_report")
 
 MODELS = ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]

@@ -1,8 +1,10 @@
-"""gateway/access.yaml for the Claude apps gateway as a library (scripts/lib/apps_access_file.py, apps_access.py and
-apps_gateway_config.py of a generated project): the file's rules, the limits plan, the fragment merge; and LiteLLM's
-access file naming the engine whose sections it refuses."""
+"""gateway/access.yaml for the Claude apps gateway as a library (scripts/lib/apps_access_file.py, apps_access.py,
+apps_gateway_config.py and apps_usage_report.py of a generated project): the file's rules, the limits plan, the
+fragment merge, the spend report's sums; and LiteLLM's access file naming the engine whose sections it refuses."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from template_lib import load
@@ -12,6 +14,8 @@ access_file = load("apps_access_file")
 apps_access = load("apps_access")
 config = load("apps_gateway_config")
 litellm_file = load("access_file")
+report_format = load("report_format")  # apps_usage_report.py imports it
+usage_report = load("apps_usage_report")
 
 
 def test_a_whole_file_becomes_limits_and_group_policies():
@@ -78,3 +82,24 @@ def test_the_fragment_goes_before_the_templates_policies_and_nothing_else_comes_
     for bad in ({"listen": {}}, {"models": [{"id": "m"}]}, {"managed": {"policies": [{"match": {}}]}}):
         with pytest.raises(config.ConfigError):
             config.merge(base, bad)
+
+
+def test_the_report_takes_the_tightest_limit_left_and_formats_like_litellms():
+    effective = [{"scope": {"type": "user", "user_id": "a@x.test"}, "amount": "5.00", "period": "daily",
+                  "period_to_date_spend": "1.5"},
+                 {"scope": {"type": "user", "user_id": "a@x.test"}, "amount": "3.00", "period": "weekly",
+                  "period_to_date_spend": "2.75"},
+                 {"scope": {"type": "user", "user_id": "b@x.test"}, "amount": None, "period": "daily",
+                  "period_to_date_spend": "9"}]
+    left = usage_report.limits_left(effective)
+    assert left == {"a@x.test": 0.25}
+    rows = usage_report.records({"b@x.test": 9.0, "a@x.test": 4.25, "=cmd|x": 1.0}, "developer", left)
+    assert [r["developer"] for r in rows] == ["=cmd|x", "a@x.test", "b@x.test"]
+    assert rows[1] == {"developer": "a@x.test", "spend_usd": 4.25, "limit_left_usd": 0.25}
+    out = io.StringIO()
+    usage_report.write(out, rows, "csv", "t")
+    assert out.getvalue().splitlines() == ["developer,spend_usd,limit_left_usd", "'=cmd|x,1.0,",
+                                           "a@x.test,4.25,0.25", "b@x.test,9.0,"]
+    out = io.StringIO()
+    usage_report.write(out, rows, "table", "per developer")
+    assert "no limit" in out.getvalue()

@@ -208,3 +208,38 @@ def test_an_entry_the_engine_cannot_enforce_is_refused_in_one_line(gateway):
                for line in lines), refused.stderr
     assert any("users.carol@example.com.rpm_limit: the Claude apps gateway has no rate limits" in line
                for line in lines), refused.stderr
+
+
+def test_the_usage_report_shows_developers_and_groups_with_matching_totals(gateway, developers):
+    """scripts/usage-report.sh reads the gateway's cost report: per developer (with the limit left) and per group, in
+    table, CSV and JSON, the same totals the gateway's own API gives, and the read key in none of it."""
+    haiku = "claude-haiku-5-5"  # the default haiku id: a model every group of the sync test may use
+    for user in (ALICE, BOB, ALICE):
+        status, answer = gateway.inference(user.email, user.groups, haiku)
+        assert status == 200, answer
+    reports = {(by, fmt): gateway.run("scripts/usage-report.sh", "--by", by, "--format", fmt)
+               for by in ("developer", "group") for fmt in ("json", "csv", "table")}
+    for (by, fmt), result in reports.items():
+        assert result.returncode == 0, (by, fmt, result.stderr)
+        assert gateway.secrets["GATEWAY_ADMIN_READ_KEY"] not in result.stdout + result.stderr
+    developers_json = json.loads(reports["developer", "json"].stdout)
+    groups_json = json.loads(reports["group", "json"].stdout)
+    spent = {row["developer"]: row["spend_usd"] for row in developers_json}
+    assert set(spent) >= {ALICE.email, BOB.email} and all(spent[u.email] > 0 for u in (ALICE, BOB))
+    assert {"developer", "spend_usd", "limit_left_usd"} == set(developers_json[0])
+    by_group = {row["group"]: row["spend_usd"] for row in groups_json}
+    assert set(by_group) >= {"engineering", "sales"}
+    # Each developer is in one group: the two views add up to the same total.
+    assert round(sum(spent.values()), 4) == round(sum(by_group.values()), 4)
+    # The gateway's own answer, for the same days.
+    day = reports["developer", "table"].stdout.split()[2]  # "per developer, <since> to <until> (UTC days)"
+    status, cost = gateway.admin("GET", f"/v1/organizations/analytics/cost?starting_at={day}T00:00:00Z"
+                                        "&group_by[]=actor", key="GATEWAY_ADMIN_READ_KEY")
+    assert status == 200, cost
+    assert round(sum(float(b["cost"]["amount"]) for b in cost["data"]), 4) == round(sum(spent.values()), 4)
+    # CSV and the table say the same.
+    csv_lines = reports["developer", "csv"].stdout.splitlines()
+    assert csv_lines[0] == "developer,spend_usd,limit_left_usd"
+    assert f"{ALICE.email},{spent[ALICE.email]}," in "\n".join(csv_lines)
+    table = reports["group", "table"].stdout
+    assert table.startswith("per group, ") and f"{by_group['sales']:.6f}" in table

@@ -14,7 +14,9 @@ import yaml
 from claude_gateway_template.providers import REGISTRY
 from environment import clean_env
 from generated import added_vars, check_status, read_ps1, read_unsets, rejected, write_user_settings
+from generated_apps_gateway import started_apps_gateway
 from mock_provider import DEFAULT_REPLY
+from oidc_issuer import RunningIssuer, TestUser
 from proxies import PROXIED_HOST
 
 CLI_TIMEOUT = 120  # hang guard only
@@ -216,3 +218,42 @@ def test_pattern_b_cli_reaches_the_route_through_the_proxy(generate, claude_bin,
     assert DEFAULT_REPLY in result.stdout
     assert f"CONNECT {PROXIED_HOST}:{tls_provider.port}" in proxy.log_text()
     assert_route_request(key, answers, tls_provider)
+
+
+# -------------------------------------------------------------------------------------------------------
+# Live: the generated Claude apps gateway failing over from a dead Anthropic upstream to Claude Platform on AWS
+# -------------------------------------------------------------------------------------------------------
+CAROL = TestUser(sub="00u-carol", email="carol@example.com", groups=["engineering"])
+AWS_UPSTREAM_KEY = "aws-workspace-upstream-key"
+
+
+@pytest.fixture(scope="module")
+def route_issuer():
+    with RunningIssuer(user=CAROL) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def aws_failover_gateway(copie_module, template_repo, claude_bin, route_issuer, gateway_db, gateway_ca, module_mock):
+    """Anthropic first (down: nothing listens on port 9), then Claude Platform on AWS at the mock."""
+    with started_apps_gateway(copie_module, template_repo, claude_bin, route_issuer, gateway_db, gateway_ca,
+                              "http://127.0.0.1:9", providers=["anthropic", "anthropic_aws"],
+                              primary_provider="anthropic", anthropic_aws_workspace_id="wrkspc_aws1",
+                              anthropic_aws_base_url=module_mock.url,
+                              env={"ANTHROPIC_AWS_API_KEY": AWS_UPSTREAM_KEY}) as gw:
+        yield gw
+
+
+@pytest.mark.live
+def test_apps_gateway_fails_over_to_claude_platform_on_aws(aws_failover_gateway, module_mock):
+    gateway = aws_failover_gateway
+    home = gateway.developer("carol")
+    gateway.signed_in(home, CAROL.sub, CAROL.email, CAROL.groups)
+    before = len(module_mock.requests)
+    result = gateway.claude(home)
+    assert result.returncode == 0, result.stdout + result.stderr + gateway.log[-3000:]
+    assert DEFAULT_REPLY in result.stdout
+    sent = [r for r in module_mock.requests[before:] if r.path.split("?")[0] == "/v1/messages"]
+    assert sent and "upstream failed, trying next" in gateway.log
+    assert {r.headers.get("x-api-key") for r in sent} == {AWS_UPSTREAM_KEY}
+    assert {r.headers.get("anthropic-workspace-id") for r in sent} == {"wrkspc_aws1"}

@@ -13,9 +13,10 @@ import pytest
 import yaml
 from claude_gateway_template.providers import REGISTRY
 from environment import clean_env
+from gateways import post_messages, started_gateway
 from generated import added_vars, check_status, read_ps1, read_unsets, rejected, write_user_settings
 from generated_apps_gateway import started_apps_gateway
-from mock_provider import DEFAULT_REPLY
+from mock_provider import DEFAULT_REPLY, RunningMock
 from oidc_issuer import RunningIssuer, TestUser
 from proxies import PROXIED_HOST
 
@@ -257,3 +258,31 @@ def test_apps_gateway_fails_over_to_claude_platform_on_aws(aws_failover_gateway,
     assert sent and "upstream failed, trying next" in gateway.log
     assert {r.headers.get("x-api-key") for r in sent} == {AWS_UPSTREAM_KEY}
     assert {r.headers.get("anthropic-workspace-id") for r in sent} == {"wrkspc_aws1"}
+
+
+# -------------------------------------------------------------------------------------------------------
+# Live: the generated LiteLLM gateway calling Claude Platform on AWS and Mantle (the primary each time)
+# -------------------------------------------------------------------------------------------------------
+LITELLM_ROUTES = {
+    "anthropic_aws": ({"anthropic_aws_workspace_id": "wrkspc_aws1", "anthropic_aws_base_url": "{}"},
+                      {"ANTHROPIC_AWS_API_KEY": AWS_UPSTREAM_KEY}, "/v1/messages", ("x-api-key", AWS_UPSTREAM_KEY)),
+    "mantle": ({"mantle_base_url": "{}/anthropic"}, {"AWS_BEARER_TOKEN_BEDROCK": "mantle-upstream-bearer"},
+               "/anthropic/v1/messages", ("authorization", "Bearer mantle-upstream-bearer")),
+}
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("key", LITELLM_ROUTES)
+def test_litellm_gateway_reaches_the_route(copie, template_repo, litellm_bin, key):
+    answers, env, path, (header, value) = LITELLM_ROUTES[key]
+    with RunningMock() as mock, started_gateway(
+            copie, template_repo, litellm_bin, mock, gateway_env=env, providers=[key],
+            **{q: v.format(mock.url) for q, v in answers.items()}) as gw:
+        status, body = post_messages(gw.url, gw.master_key, "claude-opus-5-5")
+        assert status == 200 and DEFAULT_REPLY in body, body
+        sent = [r for r in mock.requests if r.path.split("?")[0] == path]
+        assert sent, mock.paths()
+        assert {r.headers.get(header) for r in sent} == {value}
+        assert sent[-1].body["model"] == REGISTRY[key].default_models["opus"]
+        if key == "anthropic_aws":
+            assert {r.headers.get("anthropic-workspace-id") for r in sent} == {"wrkspc_aws1"}

@@ -50,7 +50,8 @@ def litellm_params(answers, model):
     params = {"model": f"bedrock_mantle/{model}", "aws_region_name": answers["aws_region"],
               "api_key": "os.environ/AWS_BEARER_TOKEN_BEDROCK"}
     if answers.get("mantle_base_url"):
-        params["api_base"] = endpoint_url(answers)
+        # LiteLLM appends /anthropic/v1/messages itself (checked against the mock): the host part only.
+        params["api_base"] = endpoint_url(answers).removesuffix("/anthropic")
     return params
 
 

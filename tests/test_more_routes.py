@@ -104,10 +104,14 @@ def test_the_google_cloud_base_url_keeps_the_whole_prefix(generate, tmp_path):
      ("gateway_engine: 'litellm' cannot call Claude on Google Cloud: the pinned LiteLLM (1.108) has no Claude on "
       "Google Cloud provider (it comes in 1.114); expected claude_apps_gateway")),
     ({"providers": ["anthropic_aws"]}, "anthropic_aws_workspace_id: empty; Claude Platform on AWS needs"),
+    ({**ROUTES["anthropic_google_cloud"], "customize_models": True,
+      "anthropic_google_cloud_haiku_model": "claude-haiku-4-5@20251001"},
+     ("anthropic_google_cloud_haiku_model: 'claude-haiku-4-5@20251001' is refused by Claude Code on Claude on "
+      "Google Cloud; expected letters, digits, - and _ only")),
     ({"providers": ["mantle"], "aws_region": "mars-1"}, "aws_region: 'mars-1' is not a region"),
     ({"providers": ["mantle"], "mantle_base_url": "https://m.example.com/v1"},
      "mantle_base_url: 'https://m.example.com/v1' does not end in /anthropic"),
-], ids=["gc-prefix-mismatch", "gc-with-litellm", "aws-no-workspace", "mantle-region", "mantle-url"])
+], ids=["gc-prefix-mismatch", "gc-with-litellm", "aws-no-workspace", "gc-model-id", "mantle-region", "mantle-url"])
 def test_bad_input_is_one_line(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)
 

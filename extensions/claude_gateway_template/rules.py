@@ -71,10 +71,11 @@ def _choice(question: str, choices: tuple[str, ...], what: str, applies) -> Rule
                 choices=choices)
 
 
-def _model_rule(question: str) -> Rule:
-    # Checked whenever given: the gateway's names are anthropic_* ids whatever provider serves them.
-    return Rule(question, lambda value, answers: checks.model_id_error(value, question),
-                lambda answers: question in answers)
+def _model_rule(question: str, own=None) -> Rule:
+    # Checked whenever given: the gateway's names are anthropic_* ids whatever provider serves them. `own`: the
+    # provider's rule on top (its record's model_id_error).
+    return Rule(question, lambda value, answers: checks.model_id_error(value, question) or (
+        own(value, question) if own else ""), lambda answers: question in answers)
 
 
 # The yes/no questions and when each matters (copier casts any text to a bool: given_answer_errors checks first).
@@ -126,7 +127,8 @@ RULES: tuple[Rule, ...] = (
     _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _litellm),
     Rule("api_key_helper", lambda value, answers: checks.api_key_helper_error(value),
          lambda answers: _litellm(answers) and answers.get("client_auth") == "api_key_helper"),
-    *(_model_rule(REGISTRY[p].model_question(tier)) for p in PROVIDERS for tier in TIERS),
+    *(_model_rule(REGISTRY[p].model_question(tier), REGISTRY[p].model_id_error) for p in PROVIDERS
+      for tier in TIERS),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
 # The questions without a default in copier.yml: with --defaults, each must be given when it applies.

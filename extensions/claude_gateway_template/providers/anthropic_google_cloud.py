@@ -25,6 +25,7 @@ from .base import Provider
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _WORKSPACE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _LOCATION = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 PUBLIC_HOST = "https://claude.googleapis.com"
 
@@ -72,6 +73,13 @@ def base_url_rule(value, answers):
         return (f"anthropic_google_cloud_base_url: {shown(value)} does not end in {wanted}; it replaces Claude Code's "
                 f"whole URL prefix, so expected https://<host>{wanted} (project, location and workspace as answered).")
     return ""
+
+
+def model_id_error(value, question):
+    if isinstance(value, str) and _MODEL_ID.fullmatch(value):
+        return ""
+    return (f"{question}: {shown(value)} is refused by Claude Code on Claude on Google Cloud; expected letters, "
+            f"digits, - and _ only, e.g. claude-opus-5-5.")
 
 
 def client_env(answers):
@@ -149,6 +157,7 @@ PROVIDER = Provider(
                                            "`GOOGLE_APPLICATION_CREDENTIALS`)",
     signs_requests=True,  # Google OAuth tokens: the kit checks it direct only with --replay
     request_path=request_path,
+    model_id_error=model_id_error,
     unsupported_engines={engines.LITELLM: "the pinned LiteLLM (1.108) has no Claude on Google Cloud provider "
                                           "(it comes in 1.114)"},
 )

@@ -76,6 +76,8 @@ class Provider:
     resource_url: str = ""
     key_headers: tuple[tuple[str, str], ...] = ()
     signs_requests: bool = False
+    # A model id rule of the provider's own, after the common one: (value, question) -> one line or "".
+    model_id_error: Callable[[Any, str], str] | None = None
     # Gateway engines that cannot call this provider: engine key -> the one-line reason (the gateway_engine rule).
     unsupported_engines: dict[str, str] = field(default_factory=dict)
 

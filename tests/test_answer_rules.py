@@ -72,6 +72,15 @@ BAD = [
     ("vertex_base_url", "https://psc.example.com/`id`", "contains a character that is not allowed here"),
     ("foundry_resource", "a b", "is not an Azure resource name"),
     ("foundry_base_url", "https://f.example.com/anthropic?x=1", "contains a character that is not allowed"),
+    ("anthropic_aws_workspace_id", "ws 1", "anthropic_aws_workspace_id: 'ws 1' is not a workspace id"),
+    ("anthropic_aws_base_url", "https://a.example.com/v1", "ends in /v1"),
+    ("mantle_base_url", "https://m.example.com", "mantle_base_url: 'https://m.example.com' does not end in /anthropic"),
+    ("anthropic_google_cloud_project", "My_Project", "is not a Google Cloud project id"),
+    ("anthropic_google_cloud_workspace_id", "", "anthropic_google_cloud_workspace_id: '' is not a workspace id"),
+    ("anthropic_google_cloud_location", "US East", "is not a Google Cloud location"),
+    ("anthropic_google_cloud_base_url", "https://psc.example.com",
+     ("anthropic_google_cloud_base_url: 'https://psc.example.com' does not end in /v1/projects/my-team-prod/"
+      "locations/global/workspaces/wrkspc_gc1/invoke; it replaces")),
     ("proxy_url", "socks5://p:1", "is not a proxy URL"),
     ("proxy_url", "http://proxy.example.com", "needs a port and nothing after it"),
     ("proxy_username", "bob\u2028", "contains a line separator (U+2028)"),
@@ -163,7 +172,9 @@ def test_every_rule_has_a_bad_row():
 def test_defaults_pass_every_rule():
     for providers in ([p] for p in PROVIDERS):
         assert rules.answer_errors(complete_answers(providers=providers)) == []
-    assert rules.answer_errors(complete_answers(cost_tracking=True, providers=list(PROVIDERS))) == []
+    litellm_ok = [p for p in PROVIDERS if "litellm" not in REGISTRY[p].unsupported_engines]
+    assert rules.answer_errors(complete_answers(cost_tracking=True, providers=litellm_ok)) == []
+    assert rules.answer_errors(complete_answers(cost_tracking=True, providers=list(PROVIDERS), **APPS)) == []
     assert rules.answer_errors(complete_answers(**ALL_ON)) == []
 
 

@@ -43,6 +43,17 @@ def _runtime_error(value: Any, answers: Answers) -> str:
             f"Kubernetes for the {engine.name} come with its packaging); expected {' or '.join(engine.runtimes)}.")
 
 
+def _engine_error(value: Any, answers: Answers) -> str:
+    error = checks.choice_error(value, "gateway_engine", tuple(engines.ENGINES), "a gateway engine")
+    for key in answers.get("providers") or []:
+        reason = REGISTRY[key].unsupported_engines.get(value, "") if key in REGISTRY and not error else ""
+        if reason:
+            others = " or ".join(e for e in engines.ENGINES if e not in REGISTRY[key].unsupported_engines)
+            return (f"gateway_engine: {shown(value)} cannot call {REGISTRY[key].name}: {reason}; expected {others} "
+                    f"(or drop {key} from providers).")
+    return error
+
+
 def _via_proxy_error(value: Any, answers: Answers) -> str:
     error = checks.bool_error(value, "gateway_via_proxy")
     if error or not (value is True and engines.runs_apps_gateway(answers)):
@@ -60,10 +71,11 @@ def _choice(question: str, choices: tuple[str, ...], what: str, applies) -> Rule
                 choices=choices)
 
 
-def _model_rule(question: str) -> Rule:
-    # Checked whenever given: the gateway's names are anthropic_* ids whatever provider serves them.
-    return Rule(question, lambda value, answers: checks.model_id_error(value, question),
-                lambda answers: question in answers)
+def _model_rule(question: str, own=None) -> Rule:
+    # Checked whenever given: the gateway's names are anthropic_* ids whatever provider serves them. `own`: the
+    # provider's rule on top (its record's model_id_error).
+    return Rule(question, lambda value, answers: checks.model_id_error(value, question) or (
+        own(value, question) if own else ""), lambda answers: question in answers)
 
 
 # The yes/no questions and when each matters (copier casts any text to a bool: given_answer_errors checks first).
@@ -88,7 +100,7 @@ RULES: tuple[Rule, ...] = (
          lambda answers: _proxy(answers) or _gateway(answers)),
     Rule("gateway_via_proxy", _via_proxy_error, lambda answers: _gateway(answers) and _proxy(answers),
          kind="yes/no"),
-    _choice("gateway_engine", tuple(engines.ENGINES), "a gateway engine", _gateway),
+    Rule("gateway_engine", _engine_error, _gateway, choices=tuple(engines.ENGINES)),
     Rule("primary_provider", lambda value, answers: checks.primary_provider_error(value, answers.get("providers")),
          lambda answers: _gateway(answers) and len(answers.get("providers") or []) > 1, choices=PROVIDERS),
     Rule("gateway_port", lambda value, answers: checks.port_error(value, "gateway_port"), _gateway, kind="number"),
@@ -115,11 +127,13 @@ RULES: tuple[Rule, ...] = (
     _choice("client_auth", ("env", "api_key_helper"), "a way to pass the key", _litellm),
     Rule("api_key_helper", lambda value, answers: checks.api_key_helper_error(value),
          lambda answers: _litellm(answers) and answers.get("client_auth") == "api_key_helper"),
-    *(_model_rule(REGISTRY[p].model_question(tier)) for p in PROVIDERS for tier in TIERS),
+    *(_model_rule(REGISTRY[p].model_question(tier), REGISTRY[p].model_id_error) for p in PROVIDERS
+      for tier in TIERS),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
 # The questions without a default in copier.yml: with --defaults, each must be given when it applies.
-REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper", "oidc_issuer")
+REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper", "oidc_issuer", "anthropic_aws_workspace_id",
+            "anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id")
 
 
 def check(rule: Rule, answers: Answers) -> str:

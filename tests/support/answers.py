@@ -16,18 +16,27 @@ from environment import REPO_ROOT
 # Values for the questions whose default is not a valid answer where they apply (a required project id, a resource
 # name, the proxy URL).
 REQUIRED_FILLERS = {"gcp_project_id": "my-team-prod", "foundry_resource": "my-foundry",
+                    "anthropic_aws_workspace_id": "wrkspc_aws1", "anthropic_google_cloud_project": "my-team-prod",
+                    "anthropic_google_cloud_workspace_id": "wrkspc_gc1",
                     "proxy_url": "http://proxy.example.com:8080", "oidc_issuer": "https://login.example.com"}
 # Answers under which every question applies: both decisions yes, every provider, the helper command, customised
 # models; and what another answer must be for one to be valid (Foundry takes a resource or a URL, not both).
-EVERY_ANSWER_APPLIES = {"cost_tracking": True, "corporate_proxy": True, "providers": list(REGISTRY),
+# (Every provider LiteLLM can call: the others' answers apply under APPS_GATEWAY_APPLIES.)
+LITELLM_PROVIDERS = [key for key, p in REGISTRY.items() if "litellm" not in p.unsupported_engines]
+EVERY_ANSWER_APPLIES = {"cost_tracking": True, "corporate_proxy": True, "providers": LITELLM_PROVIDERS,
                         "customize_models": True, "client_auth": "api_key_helper",
                         "api_key_helper": "vault kv get -field=key secret/gw",
                         "proxy_url": "http://proxy.example.com:8080", "proxy_username": "alice",
                         "corporate_ca_cert": "/etc/ssl/corp-root.pem", **REQUIRED_FILLERS}
 # The other engine's answers apply under these (gateway_engine=claude_apps_gateway, deployed from the repository).
 APPS_GATEWAY_APPLIES = {**EVERY_ANSWER_APPLIES, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "process",
+                        "providers": list(REGISTRY),
                         "oidc_allowed_groups": "engineering", "oidc_admin_groups": "platform"}
-VALID_TOGETHER = {"foundry_base_url": {"foundry_resource": ""}}
+_ONLY_APPS_GATEWAY = {"gateway_engine": "claude_apps_gateway", "gateway_runtime": "process",
+                      "providers": list(REGISTRY)}
+VALID_TOGETHER = {"foundry_base_url": {"foundry_resource": ""},
+                  **{q: _ONLY_APPS_GATEWAY for key, p in REGISTRY.items() if key not in LITELLM_PROVIDERS
+                     for q in p.questions}}
 _CAST = {"bool": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("true", "yes", "1", "on"),
          "int": int, "str": str, "yaml": lambda v: yaml.safe_load(v) if isinstance(v, str) else v}
 

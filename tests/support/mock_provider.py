@@ -220,6 +220,7 @@ def signature_problem(state: MockProvider, body: dict) -> str:
 
 _BEDROCK_PATH = re.compile(r"^/model/([^/]+)/(invoke-with-response-stream|invoke)$")
 _VERTEX_PATH = re.compile(r"^/v1/projects/[^/]+/locations/[^/]+/publishers/anthropic/models/([^/:]+):(\w+)$")
+_GOOGLE_CLOUD_PREFIX = re.compile(r"^/v1/projects/[^/]+/locations/[^/]+/workspaces/[^/]+/invoke(?=/v1/)")
 
 
 def _make_handler(state: MockProvider):
@@ -326,7 +327,11 @@ def _make_handler(state: MockProvider):
                 else:
                     self._json(200, self._message_json(model))
                 return
-            # Microsoft Foundry: the Anthropic Messages API under /anthropic (x-api-key or an Entra bearer token).
+            # Claude on Google Cloud: the Messages API under /v1/projects/<p>/locations/<l>/workspaces/<w>/invoke
+            # (tests compare the recorded path with the answers).
+            if match := _GOOGLE_CLOUD_PREFIX.match(path):
+                path = path[match.end():]
+            # Microsoft Foundry and Bedrock Mantle: the Anthropic Messages API under /anthropic (x-api-key or an Entra bearer token).
             if path.startswith("/anthropic/"):
                 path = path[len("/anthropic"):]
             if not self._authorised():

@@ -8,11 +8,12 @@ generated files, the conformance kit's data file and the pattern table take it f
 
 from __future__ import annotations
 
-from . import anthropic, bedrock, foundry, vertex
+from . import anthropic, anthropic_aws, anthropic_google_cloud, bedrock, foundry, mantle, vertex
 from .base import TIERS, Provider
 
 REGISTRY: dict[str, Provider] = {p.key: p for p in (anthropic.PROVIDER, bedrock.PROVIDER, vertex.PROVIDER,
-                                                 foundry.PROVIDER)}
+                                                 foundry.PROVIDER, anthropic_aws.PROVIDER, mantle.PROVIDER,
+                                                 anthropic_google_cloud.PROVIDER)}
 PROVIDERS = tuple(REGISTRY)
 
 __all__ = ["PROVIDERS", "REGISTRY", "TIERS", "Provider"]

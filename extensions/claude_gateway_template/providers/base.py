@@ -76,6 +76,10 @@ class Provider:
     resource_url: str = ""
     key_headers: tuple[tuple[str, str], ...] = ()
     signs_requests: bool = False
+    # A model id rule of the provider's own, after the common one: (value, question) -> one line or "".
+    model_id_error: Callable[[Any, str], str] | None = None
+    # Gateway engines that cannot call this provider: engine key -> the one-line reason (the gateway_engine rule).
+    unsupported_engines: dict[str, str] = field(default_factory=dict)
 
     def default_model(self, tier: str, region: Any = "") -> str:
         model = self.default_models[tier]
@@ -83,3 +87,12 @@ class Provider:
 
     def model_question(self, tier: str) -> str:
         return f"{self.key}_{tier}_model"
+
+
+def asks(question: str) -> Callable[[Answers], bool]:
+    """A rule's `applies`: some selected provider's record lists `question` (answers shared between records, such
+    as aws_region for every AWS route)."""
+    def applies(answers: Answers) -> bool:
+        from . import REGISTRY  # the registry imports the records: look it up when the rule runs
+        return any(question in REGISTRY[key].questions for key in (answers.get("providers") or []) if key in REGISTRY)
+    return applies

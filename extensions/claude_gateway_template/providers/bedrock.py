@@ -8,7 +8,7 @@ import re
 from ..checks import base_url_error, region_error
 from ..common import host_port, shown
 from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, RegionList, Rule
-from .base import Provider
+from .base import Provider, asks
 
 # Where the Bedrock runtime serves Anthropic's models (in-region or as the source of a cross-region profile).
 REGIONS = RegionList(
@@ -131,7 +131,8 @@ PROVIDER = Provider(
                                               else {}),
     gateway_env=gateway_env,
     egress=egress,
-    rules=(Rule("aws_region", lambda value, answers: aws_region_error(value), _in_providers),
+    # aws_region is shared by every AWS route whose record lists it (one AWS_REGION reaches Claude Code).
+    rules=(Rule("aws_region", lambda value, answers: aws_region_error(value), asks("aws_region")),
            Rule("aws_profile", lambda value, answers: aws_profile_error(value), _in_providers),
            Rule("bedrock_base_url", lambda value, answers: base_url_error(value, "bedrock_base_url", forbid_v1=False),
                 _in_providers)),

@@ -1,6 +1,8 @@
 """Usage telemetry, live: the real Claude Code CLI with the generated client files exports its OpenTelemetry
 metrics to a loopback OTLP/HTTP receiver (tests/support/otlp_receiver.py, decoding with opentelemetry-proto):
-cost and tokens per model, with the developer's name and without a session id, and no credential anywhere."""
+cost and tokens per model, with the developer's name and without a session id, and no credential anywhere.
+Pattern A direct to the receiver; B with the provider through tinyproxy and the collector direct (NO_PROXY); the
+Claude apps gateway relaying the export (telemetry.forward_to) stamped with the signed-in user."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import subprocess
 
 import pytest
 from environment import clean_env
+from generated_apps_gateway import HANG_GUARD as GATEWAY_HANG_GUARD
+from generated_apps_gateway import started_apps_gateway
 from mock_provider import DEFAULT_REPLY
+from oidc_issuer import RunningIssuer, TestUser
 from proxies import PROXIED_HOST
 
 pytestmark = pytest.mark.live
@@ -67,3 +72,28 @@ def test_pattern_b_exports_directly_past_the_proxy(generate, claude_bin, tls_pro
     assert f"CONNECT {PROXIED_HOST}:{tls_provider.port}" in proxy.log_text()  # the provider through the proxy
     assert_cost_and_tokens_per_developer(receiver, (API_KEY,))
     assert COLLECTOR_HOST not in proxy.log_text()  # ...the collector directly (its host in the generated NO_PROXY)
+
+
+def test_the_claude_apps_gateway_relays_the_export_stamped_with_the_user(copie, template_repo, claude_bin, gateway_db,
+                                                                         gateway_ca, mock_provider, otlp_receiver):
+    receiver = otlp_receiver()
+    alice = TestUser(sub="alice@example.com", email="alice@example.com", groups=["engineering"])
+    with RunningIssuer(user=alice) as issuer, started_apps_gateway(
+            copie, template_repo, claude_bin, issuer, gateway_db, gateway_ca, mock_provider.url,
+            usage_telemetry=True, otel_endpoint=receiver.url) as gateway:
+        assert "telemetry relay: 1 destination(s)" in gateway.log
+        home = gateway.developer("alice")
+        gateway.signed_in_as(home, alice.email, alice.groups)
+        result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'],
+                                cwd=gateway.project, env=clean_env(home, CLAUDE_BIN=claude_bin, USER="alice",
+                                                                   **FAST_EXPORT),
+                                capture_output=True, text=True, timeout=GATEWAY_HANG_GUARD,
+                                stdin=subprocess.DEVNULL, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr + gateway.log[-3000:]
+        assert receiver.wait_for(COST, TOKENS), gateway.log[-3000:]
+        secrets = tuple(value for value in gateway.secrets.values() if len(value) >= 16)
+        assert_cost_and_tokens_per_developer(receiver, secrets)
+        # The gateway stamps the signed-in user (2.1.332: these resource attributes, seen here).
+        for point in receiver.metric_points(COST):
+            assert point.resource.get("user.email") == alice.email, point
+            assert point.resource.get("identity.source") == "gateway-oidc", point

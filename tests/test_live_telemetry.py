@@ -97,3 +97,24 @@ def test_the_claude_apps_gateway_relays_the_export_stamped_with_the_user(copie, 
         for point in receiver.metric_points(COST):
             assert point.resource.get("user.email") == alice.email, point
             assert point.resource.get("identity.source") == "gateway-oidc", point
+
+
+def test_the_doctor_says_whether_the_collector_answers(generate, mock_provider, otlp_receiver, tmp_path):
+    receiver = otlp_receiver()
+    project = generate(anthropic_base_url=mock_provider.url, usage_telemetry=True, otel_endpoint=receiver.url)
+
+    def doctor(endpoint: str) -> subprocess.CompletedProcess:
+        script = '. ./client/env.sh 2>/dev/null && OTEL_EXPORTER_OTLP_ENDPOINT="$1" scripts/check-status.sh'
+        return subprocess.run(["sh", "-c", script, "sh", endpoint], cwd=project, capture_output=True,
+                              text=True, timeout=HANG_GUARD, env=clean_env(tmp_path, ANTHROPIC_API_KEY=API_KEY),
+                              check=False)
+
+    answered = doctor(receiver.url)
+    assert f"telemetry: {receiver.url}/v1/metrics answered HTTP 200" in answered.stdout, answered.stdout
+    assert "config: OTEL_METRICS_INCLUDE_SESSION_ID=false" in answered.stdout
+    assert answered.returncode == 0, answered.stdout
+    assert [e.path for e in receiver.exports] == ["/v1/metrics"]  # the doctor's empty export
+    nothing = "http://127.0.0.1:9"  # nothing listens on port 9
+    silent = doctor(nothing)
+    assert f"telemetry: {nothing}/v1/metrics did not answer" in silent.stdout, silent.stdout
+    assert silent.returncode == 1

@@ -50,6 +50,22 @@ def mock_provider():
         yield mock
 
 
+@pytest.fixture
+def otlp_receiver():
+    """otlp_receiver(host="127.0.0.1") -> a running loopback OTLP/HTTP receiver; all are stopped after the test."""
+    from otlp_receiver import RunningOtlpReceiver  # here: opentelemetry-proto is a test requirement of live tests only
+
+    running: list[RunningOtlpReceiver] = []
+
+    def _start(host: str = "127.0.0.1"):
+        running.append(RunningOtlpReceiver(host))
+        return running[-1].__enter__()
+
+    yield _start
+    for receiver in running:
+        receiver.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="session")
 def claude_bin() -> str:
     """The real, pinned Claude Code CLI (installed by `make tools` / .ci/run into tests/claude-cli)."""

@@ -178,8 +178,9 @@ def readings(project: Path, home: Path, path: Path) -> list[str]:
     """What the file says, as the program that reads it reads it."""
     text = path.read_text(errors="replace")
     rel = path.relative_to(project).as_posix()
-    if rel == "client/env.sh":
-        sourced = run(project, home, "sh", "-c", ". ./client/env.sh >/dev/null 2>&1; env -0", PROXY_PASSWORD="pw")
+    if rel == "client/env.sh":  # sourced as a developer does: with the proxy password and the collector's header
+        sourced = run(project, home, "sh", "-c", ". ./client/env.sh >/dev/null 2>&1; env -0", PROXY_PASSWORD="pw",
+                      OTEL_COLLECTOR_HEADER_VALUE="v")
         values = [item.split("=", 1)[1] for item in sourced.stdout.split("\0") if "=" in item]
         return values + [urllib.parse.unquote(v) for v in values]  # the proxy user is percent-encoded in the URLs
     if path.suffix == ".json":

@@ -24,7 +24,8 @@ GCP_REGION = "Vertex AI region"
 CUSTOMIZE = "Customise the model ids"
 BEDROCK_OPUS = "Opus-tier Bedrock inference-profile id"
 VERTEX_OPUS = "Opus-tier Vertex AI model id"
-TELEMETRY = "Stop Claude Code's telemetry"
+NONESSENTIAL = "Stop Claude Code's error reporting"
+USAGE_TELEMETRY = "Export Claude Code's usage telemetry"
 DOWN, SPACE, ENTER, CLEAR = "Down", "Space", "Enter", "C-u"  # C-u empties a pre-filled default
 
 
@@ -94,7 +95,8 @@ def test_bedrock_questions_only_when_bedrock_is_chosen(terminal, template_repo, 
         ("AWS profile", [ENTER]),
         ("Bedrock runtime endpoint", [ENTER]),
         (CUSTOMIZE, [ENTER]),
-        (TELEMETRY, [ENTER]),
+        (NONESSENTIAL, [ENTER]),
+        (USAGE_TELEMETRY, [ENTER]),
     ])
     assert "COPIER-EXITED=0" in screen, screen
     for absent in (ANTHROPIC_URL, GCP_PROJECT, GCP_REGION, BEDROCK_OPUS):
@@ -118,7 +120,8 @@ def test_vertex_and_model_questions_when_chosen(terminal, template_repo, tmp_pat
         (VERTEX_OPUS, [ENTER]),
         ("Sonnet-tier Vertex AI model id", [ENTER]),
         ("Haiku-tier Vertex AI model id", [ENTER]),
-        (TELEMETRY, [ENTER]),
+        (NONESSENTIAL, [ENTER]),
+        (USAGE_TELEMETRY, [ENTER]),
     ])
     assert "COPIER-EXITED=0" in screen, screen
     for absent in (ANTHROPIC_URL, AWS_REGION, BEDROCK_OPUS):

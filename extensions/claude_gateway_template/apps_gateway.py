@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import telemetry
 from .common import split_list
 from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
 from .providers import REGISTRY, TIERS
@@ -107,7 +108,7 @@ def config(answers: Answers) -> dict[str, Any]:
     admin_groups = split_list(answers.get("oidc_admin_groups"))
     if admin_groups:
         admin["admin_groups"] = admin_groups
-    return {
+    config: dict[str, Any] = {
         "listen": listen,
         "oidc": oidc,
         "session": {"jwt_secret": ref(SESSION_SECRET),
@@ -118,6 +119,9 @@ def config(answers: Answers) -> dict[str, Any]:
         "managed": {"policies": [{"match": {}, "cli": {"env": model_pins(answers)}}]},
         "admin": admin,
     }
+    if telemetry.forward_to(answers):
+        config["telemetry"] = {"forward_to": telemetry.forward_to(answers)}
+    return config
 
 
 def env_vars(answers: Answers) -> list[GatewayVar]:
@@ -144,6 +148,10 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
             GatewayVar(TLS_KEY, "Absolute path of its private key (PEM).",
                        example="/etc/claude-gateway/tls/privkey.pem", required=True),
         ]
+    if telemetry.header_name(answers):
+        variables.append(GatewayVar(telemetry.HEADER_VALUE_VAR, f"The value of the {telemetry.header_name(answers)} "
+                                    "header the gateway sends to your telemetry collector.", example="...",
+                                    required=True))
     for provider in selected(answers):
         variables += provider.gateway_env(answers)
     return variables

@@ -185,6 +185,33 @@ def oidc_issuer_error(value: Any) -> str:
     return error.replace("(empty for the provider's public endpoint)", "") if error else ""
 
 
+def otel_endpoint_error(value: Any) -> str:
+    expected = ("expected your OpenTelemetry collector's OTLP/HTTP base URL, https:// (http:// only on loopback), "
+                "without /v1/metrics, e.g. https://otel.example.com:4318")
+    if value in (None, ""):
+        return f"otel_endpoint: empty, but usage_telemetry is on, so Claude Code needs a collector; {expected}."
+    error = base_url_error(value, "otel_endpoint", forbid_v1=False)
+    if error:
+        return error.replace("expected an http(s) URL, such as https://llm.example.com (empty for the provider's "
+                             "public endpoint)", expected).replace("the API credential", "the telemetry")
+    if urlsplit(value).path.rstrip("/").endswith(("/v1/metrics", "/v1/logs", "/v1/traces", "/v1")):
+        return (f"otel_endpoint: {shown(value)} names a signal's path; give the base URL, {expected} (Claude Code "
+                f"appends /v1/metrics and /v1/logs itself).")
+    return ""
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+
+
+def otel_header_error(value: Any) -> str:
+    if value in (None, "") or (isinstance(value, str) and _HEADER_NAME.fullmatch(value)
+                               and value.lower() not in ("host", "content-type", "content-length")):
+        return ""
+    return (f"otel_header: {shown(value)} is not an HTTP header name this setup can send; expected letters, digits "
+            f"and hyphens, e.g. Authorization or X-Collector-Token (its value is read from "
+            f"OTEL_COLLECTOR_HEADER_VALUE at run time, never stored), or empty for none.")
+
+
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
 _GROUP = re.compile(r"^[A-Za-z0-9._:@/+=() -]{1,256}$")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import apps_gateway, engines
+from . import apps_gateway, engines, telemetry
 from .common import split_hosts
 from .gateway import gateway_url
 from .providers import REGISTRY, TIERS
@@ -26,7 +26,8 @@ def _nonessential_traffic(answers: Answers) -> list[EnvVar]:
     if not answers.get("disable_nonessential_traffic"):
         return []
     return [EnvVar("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1",
-                   "No telemetry, error reporting or update checks (locked-down networks).")]
+                   "No error reporting, update checks or Anthropic's own operational telemetry (locked-down networks; "
+                   "the usage telemetry to your collector is not affected).")]
 
 
 def client_env(answers: Answers) -> list[EnvVar]:
@@ -39,7 +40,7 @@ def client_env(answers: Answers) -> list[EnvVar]:
         env = gateway_client_env(answers)
     else:
         env = direct_client_env(answers)
-    return env + proxy_env(answers) + ca_env(answers)
+    return env + telemetry.client_env(answers) + proxy_env(answers) + ca_env(answers)
 
 
 def direct_client_env(answers: Answers) -> list[EnvVar]:
@@ -91,10 +92,10 @@ def ca_env(answers: Answers) -> list[EnvVar]:
 
 
 def no_proxy_list(answers: Answers, extra: tuple[str, ...] = ()) -> list[str]:
-    """Loopback always, then `extra`, the user's hosts and (Pattern D, unless the gateway is reached through the
+    """Loopback always, then `extra`, the user's hosts, the telemetry collector's and (Pattern D, unless the gateway is reached through the
     proxy) the gateway's host, each once."""
     hosts = ["localhost", "127.0.0.1", "::1"]
-    wanted = list(extra) + split_hosts(answers.get("no_proxy_hosts"))
+    wanted = list(extra) + split_hosts(answers.get("no_proxy_hosts")) + [telemetry.collector_host(answers)]
     if answers.get("cost_tracking") and not answers.get("gateway_via_proxy"):
         wanted.append(urlsplit(gateway_url(answers)).hostname or "")
     for host in wanted:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import apps_gateway, client, docs, egress, engines, gateway, guidance, kit, versions
+from . import apps_gateway, client, docs, egress, engines, gateway, guidance, kit, telemetry, versions
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -82,6 +82,16 @@ def derive(answers: Answers) -> dict[str, Any]:
         "copier_version": versions.COPIER_VERSION,
         "copier_template_extensions_version": versions.COPIER_TEMPLATE_EXTENSIONS_VERSION,
         "ci_doctor_setup": guidance.ci_doctor_setup(answers),
+        # Usage telemetry (telemetry.py): the per-developer attribute and the collector's header, set at source time.
+        "telemetry_on": telemetry.enabled(answers),
+        "telemetry_export_endpoint": telemetry.export_endpoint(answers) if telemetry.enabled(answers) else "",
+        "telemetry_collector": telemetry.collector_endpoint(answers) if telemetry.enabled(answers) else "",
+        "telemetry_developer_attribute": telemetry.DEVELOPER_ATTRIBUTE,
+        "telemetry_developer_override": telemetry.DEVELOPER_OVERRIDE,
+        "telemetry_header": telemetry.header_name(answers),
+        "telemetry_header_value_var": telemetry.HEADER_VALUE_VAR,
+        "telemetry_cost_metric": telemetry.COST_METRIC,
+        "telemetry_token_metric": telemetry.TOKEN_METRIC,
         "settings_conflicts": [v.name for v in forbidden] + [v.name for v in env if v.with_proxy_credentials],
         # The proxy (B and D)
         "proxy_scheme": "", "proxy_hostport": "", "proxy_auth": False, "egress_hosts": [],

@@ -34,6 +34,10 @@ def _apps_gateway_here(answers: Answers) -> bool:
         "D" if _proxy(answers) else "C", answers)
 
 
+def _telemetry(answers: Answers) -> bool:
+    return bool(answers.get("usage_telemetry"))
+
+
 def _runtime_error(value: Any, answers: Answers) -> str:
     error = checks.choice_error(value, "gateway_runtime", gateway.RUNTIMES, "a runtime")
     engine = engines.ENGINES.get(engines.engine_key(answers))  # an unknown engine has its own rule's message
@@ -84,6 +88,7 @@ YES_NO_QUESTIONS = {
     "corporate_proxy": lambda answers: True,
     "customize_models": lambda answers: True,
     "disable_nonessential_traffic": lambda answers: True,
+    "usage_telemetry": lambda answers: True,
     "spend_database": _litellm,
     "deploy_gateway": lambda answers: _gateway(answers) and _proxy(answers),
 }
@@ -129,11 +134,13 @@ RULES: tuple[Rule, ...] = (
          lambda answers: _litellm(answers) and answers.get("client_auth") == "api_key_helper"),
     *(_model_rule(REGISTRY[p].model_question(tier), REGISTRY[p].model_id_error) for p in PROVIDERS
       for tier in TIERS),
+    Rule("otel_endpoint", lambda value, answers: checks.otel_endpoint_error(value), _telemetry),
+    Rule("otel_header", lambda value, answers: checks.otel_header_error(value), _telemetry),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
 # The questions without a default in copier.yml: with --defaults, each must be given when it applies.
 REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper", "oidc_issuer", "anthropic_aws_workspace_id",
-            "anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id")
+            "anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id", "otel_endpoint")
 
 
 def check(rule: Rule, answers: Answers) -> str:

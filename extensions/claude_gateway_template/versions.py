@@ -65,6 +65,7 @@ TEST_TOOLS = (
     # The versions constraints-gateway.txt resolves for LiteLLM, so both venvs agree.
     Pin("PyJWT", "2.15.1", "the test OIDC issuer and gateway session tokens (tests/support/oidc_issuer.py)"),
     Pin("cryptography", "50.0.2", "the test OIDC issuer's RS256 key and the test TLS CA (tests/support/tls_ca.py)"),
+    Pin("opentelemetry-proto", "1.45.2", "decodes Claude Code's OTLP exports (tests/support/otlp_receiver.py)"),
 )
 
 # ---- LiteLLM (the gateway in C and D) ---------------------------------------------------------------------------

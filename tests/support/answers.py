@@ -18,7 +18,8 @@ from environment import REPO_ROOT
 REQUIRED_FILLERS = {"gcp_project_id": "my-team-prod", "foundry_resource": "my-foundry",
                     "anthropic_aws_workspace_id": "wrkspc_aws1", "anthropic_google_cloud_project": "my-team-prod",
                     "anthropic_google_cloud_workspace_id": "wrkspc_gc1",
-                    "proxy_url": "http://proxy.example.com:8080", "oidc_issuer": "https://login.example.com"}
+                    "proxy_url": "http://proxy.example.com:8080", "oidc_issuer": "https://login.example.com",
+                    "otel_endpoint": "https://otel.example.com:4318"}
 # Answers under which every question applies: both decisions yes, every provider, the helper command, customised
 # models; and what another answer must be for one to be valid (Foundry takes a resource or a URL, not both).
 # (Every provider LiteLLM can call: the others' answers apply under APPS_GATEWAY_APPLIES.)
@@ -27,7 +28,8 @@ EVERY_ANSWER_APPLIES = {"cost_tracking": True, "corporate_proxy": True, "provide
                         "customize_models": True, "client_auth": "api_key_helper",
                         "api_key_helper": "vault kv get -field=key secret/gw",
                         "proxy_url": "http://proxy.example.com:8080", "proxy_username": "alice",
-                        "corporate_ca_cert": "/etc/ssl/corp-root.pem", **REQUIRED_FILLERS}
+                        "corporate_ca_cert": "/etc/ssl/corp-root.pem", "usage_telemetry": True,
+                        "otel_header": "Authorization", **REQUIRED_FILLERS}
 # The other engine's answers apply under these (gateway_engine=claude_apps_gateway, deployed from the repository).
 APPS_GATEWAY_APPLIES = {**EVERY_ANSWER_APPLIES, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "process",
                         "providers": list(REGISTRY),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from environment import clean_env, require_tool
 from fake_apps_gateway import DISCOVERY, SPEND_LIMITS, FakeAppsGateway
-from generated import check_status, sourced_env, write_user_settings
+from generated import check_status, failure_summary, sourced_env, write_user_settings
 
 APPS = {"cost_tracking": True, "gateway_engine": "claude_apps_gateway", "oidc_issuer": "https://login.example.com"}
 PROXY = {"corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080"}
@@ -25,6 +25,7 @@ GATEWAY = "http://127.0.0.1:4000"  # Pattern C's default gateway URL
 SESSION = "eyJhbGciOiJIUzI1NiJ9.session-token-never-printed.sig"
 ADMIN_KEY = "a" * 64
 SIGN_IN_HINT = "not signed in to the gateway yet; run claude, then /login once"
+
 
 
 def sign_in(home: Path, url: str = GATEWAY) -> None:
@@ -132,7 +133,7 @@ def test_check_status_names_a_missing_or_foreign_sign_in(generate, tmp_path):
         result = check_status(project, home, "--offline", PATH=pinned_claude_path(tmp_path))
         assert result.returncode == 1, credentials
         assert expected.format(home=home) in result.stdout, credentials
-        assert result.stdout.splitlines()[-1] == "1 of 15 checks failed; first failing hop: credential"
+        assert failure_summary(result.stdout) == (1, "credential")
         assert SESSION not in result.stdout
 
 
@@ -149,7 +150,7 @@ def test_check_status_names_missing_sign_in_settings_and_a_key_variable(generate
             "(or ask IT for client/managed-settings.json)") in result.stdout
     assert "FAIL  conflicts: ANTHROPIC_AUTH_TOKEN is set (from your shell) but must not be" in result.stdout
     assert "a-key" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "3 of 15 checks failed; first failing hop: config"
+    assert failure_summary(result.stdout) == (3, "config")
 
 
 def test_check_status_asks_the_gateway_readyz(generate, tmp_path):
@@ -166,7 +167,7 @@ def test_check_status_asks_the_gateway_readyz(generate, tmp_path):
     assert not_ready.returncode == 1
     assert (f"FAIL  gateway: {gateway.url}/readyz answered HTTP 503, not 200 (not ready: its database? or not the "
             "Claude apps gateway)") in not_ready.stdout
-    assert not_ready.stdout.splitlines()[-1] == "1 of 17 checks failed; first failing hop: gateway"
+    assert failure_summary(not_ready.stdout) == (1, "gateway")
     assert gateway.admin_keys_seen == []  # a developer's check holds no admin key and asks no admin route
 
 

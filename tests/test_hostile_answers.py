@@ -42,7 +42,7 @@ from answers import (
 from check_jsonschema.builtin_schemas import get_builtin_schema
 from claude_gateway_template import rules
 from claude_gateway_template.common import split_hosts, split_list
-from claude_gateway_template.providers import PROVIDERS
+from claude_gateway_template.providers import PROVIDERS, REGISTRY
 from copier.errors import UserMessageError
 from environment import clean_env
 from generated import read_ps1
@@ -55,8 +55,9 @@ HOSTILE_CHARS = (string.printable + "\u2028\u2029\x85\u00a0\u200b\u202e\ufeff\u2
                  "\U0001f600")
 PROXY = {"corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080", "proxy_username": "alice",
          "corporate_ca_cert": "/etc/ssl/corp-root.pem", "no_proxy_hosts": ".corp.example.com"}
-ONE_PROVIDER = {"customize_models": True, "gcp_project_id": REQUIRED_FILLERS["gcp_project_id"],
-                "foundry_resource": REQUIRED_FILLERS["foundry_resource"]}
+# Each provider's required answers filled (its records' questions), so that one provider alone renders.
+ONE_PROVIDER = {"customize_models": True, **{q: value for q, value in REQUIRED_FILLERS.items()
+                                             if any(q in provider.questions for provider in REGISTRY.values())}}
 # The gateway as a process on a loopback port where nothing listens, so the offline paths reach nothing.
 GATEWAY = {**EVERY_ANSWER_APPLIES, "corporate_proxy": False, "gateway_runtime": "process", "gateway_port": 9,
            "gateway_url": "http://127.0.0.1:9", "spend_database": True, "budget_contact": "#llm-gateway"}
@@ -73,6 +74,8 @@ CONTEXTS = {
     "D-apps-gateway": {**GATEWAY, **APPS_GATEWAY_APPLIES, **PROXY, "gateway_port": 9,
                        "gateway_url": "https://gateway.corp.example.com:9"},
 }
+QUESTION_PROVIDER = {q: key for key, provider in REGISTRY.items() for q in provider.questions}
+ENGINE_CHOICE = ("gateway_engine", "gateway_runtime", "providers")
 FILLERS = {"anthropic_base_url": "https://llm.example.com", "bedrock_base_url": "https://vpce.example.com",
            "vertex_base_url": "https://psc.example.com", "foundry_base_url": "https://f.example.com/anthropic",
            "aws_profile": "dev", "no_proxy_hosts": ".corp.example.com", "budget_contact": "#llm-gateway"}
@@ -81,7 +84,10 @@ FILLERS = {"anthropic_base_url": "https://llm.example.com", "bedrock_base_url": 
 def context_answers(context: str, **changes) -> dict:
     """The context's answers, with `changes` (and what a change needs alongside it, e.g. no Foundry resource with a
     Foundry URL)."""
-    together = {k: v for q in changes for k, v in VALID_TOGETHER.get(q, {}).items()}
+    # A provider's answer needs the engine that calls it only where the context does not choose it already.
+    chosen = CONTEXTS[context].get("providers", ())
+    together = {k: v for q in changes for k, v in VALID_TOGETHER.get(q, {}).items()
+                if not (QUESTION_PROVIDER.get(q) in chosen and k in ENGINE_CHOICE)}
     return {**CONTEXTS[context], **together, **changes}
 
 

@@ -32,6 +32,12 @@ def check_status(project: Path, home: Path, *args: str, **env: str) -> subproces
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+def failure_summary(stdout: str) -> tuple[int, str] | None:
+    """check-status.sh's last line as (failed checks, first failing hop); the total varies with the answers."""
+    match = re.fullmatch(r"(\d+) of \d+ checks failed; first failing hop: (\S+)", stdout.splitlines()[-1])
+    return (int(match[1]), match[2]) if match else None
+
+
 def install(project: Path, home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """client/install.sh with `args`, on the throwaway HOME `home` (or with `env` as its whole environment)."""
     return subprocess.run(["client/install.sh", *args], cwd=project, env=clean_env(home) if env is None else env,

@@ -92,6 +92,9 @@ def derive(answers: Answers) -> dict[str, Any]:
         "telemetry_header_value_var": telemetry.HEADER_VALUE_VAR,
         "telemetry_cost_metric": telemetry.COST_METRIC,
         "telemetry_token_metric": telemetry.TOKEN_METRIC,
+        # The collector this repository can run (telemetry/): compose, or Kubernetes beside a gateway there.
+        "telemetry": telemetry.context(answers),
+        "telemetry_on_kubernetes": telemetry.on_kubernetes(answers),
         "settings_conflicts": [v.name for v in forbidden] + [v.name for v in env if v.with_proxy_credentials],
         # The proxy (B and D)
         "proxy_scheme": "", "proxy_hostport": "", "proxy_auth": False, "egress_hosts": [],

@@ -8,7 +8,6 @@ documented translation. Projects are rendered once per module (copier in-process
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ import pytest
 import yaml
 from claude_gateway_template import gateway, telemetry, versions
 from golden_trees import render
+from otlp_translation import metric_name
 
 APPS = {"cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "process",
         "oidc_issuer": "https://login.example.com"}
@@ -221,30 +221,12 @@ def test_no_collector_without_telemetry(template_repo, tmp_path):
 # -------------------------------------------------------------------------------------------------------
 # The Prometheus names the report reads
 # -------------------------------------------------------------------------------------------------------
-def prometheus_name(name: str, unit: str, monotonic_counter: bool) -> str:
-    """The prometheus exporter's name for an OTLP metric with translation_strategy UnderscoreEscapingWithSuffixes,
-    written here from its documented rules (prometheus/otlptranslator, which the exporter uses: metric_namer.go
-    normalizeName, unit_namer.go buildUnitSuffixes and cleanUpUnit): split the name at every character outside
-    [a-zA-Z0-9:]; the unit's main part mapped by unitMap (s -> seconds, By -> bytes, 1 -> nothing, ...), kept
-    as it is when unitMap does not know it, dropped when in {braces}; appended unless already a token; then
-    `total` for a monotonic counter; joined with _."""
-    unit_map = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "", "%": "percent"}
-    tokens = [t for t in re.split(r"[^a-zA-Z0-9:]", name) if t]
-    main = unit.split("/", 1)[0].strip()
-    suffix = "" if not main or "{" in main or "}" in main else unit_map.get(main, main)
-    suffix = re.sub(r"_+", "_", re.sub(r"[^a-zA-Z0-9:]", "_", suffix)).lstrip("_")
-    if suffix and suffix not in tokens:
-        tokens.append(suffix)
-    if monotonic_counter:
-        tokens = [t for t in tokens if t != "total"] + ["total"]
-    return "_".join(tokens)
-
-
 def test_the_report_reads_the_exporters_names_for_the_clis_metrics():
-    assert prometheus_name("http.server.duration", "s", False) == "http_server_duration_seconds"  # its README
-    assert prometheus_name("requests.count", "1", True) == "requests_count_total"  # its doc comment
+    """tests/support/otlp_translation.py writes the exporter's documented translation (cited there)."""
+    assert metric_name("http.server.duration", "s", False) == "http_server_duration_seconds"  # its README
+    assert metric_name("requests.count", "1", True) == "requests_count_total"  # its doc comment
     # The CLI's counters and units (2.1.332; tests/test_live_telemetry.py checks both on a real export).
-    assert prometheus_name(telemetry.COST_METRIC, telemetry.COST_UNIT, True) == telemetry.PROMETHEUS_COST \
+    assert metric_name(telemetry.COST_METRIC, telemetry.COST_UNIT, True) == telemetry.PROMETHEUS_COST \
         == "claude_code_cost_usage_USD_total"
-    assert prometheus_name(telemetry.TOKEN_METRIC, telemetry.TOKEN_UNIT, True) == telemetry.PROMETHEUS_TOKENS \
+    assert metric_name(telemetry.TOKEN_METRIC, telemetry.TOKEN_UNIT, True) == telemetry.PROMETHEUS_TOKENS \
         == "claude_code_token_usage_tokens_total"

@@ -90,6 +90,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "telemetry_developer_override": telemetry.DEVELOPER_OVERRIDE,
         "telemetry_header": telemetry.header_name(answers),
         "telemetry_header_value_var": telemetry.HEADER_VALUE_VAR,
+        "telemetry_headers_helper": telemetry.headers_helper(answers),
         "telemetry_cost_metric": telemetry.COST_METRIC,
         "telemetry_token_metric": telemetry.TOKEN_METRIC,
         # The collector this repository can run (telemetry/): compose, or Kubernetes beside a gateway there.

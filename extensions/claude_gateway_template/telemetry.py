@@ -76,6 +76,19 @@ def header_name(answers: Answers) -> str:
     return str(answers.get("otel_header") or "") if enabled(answers) else ""
 
 
+def headers_helper(answers: Answers) -> str:
+    """The command Claude Code runs for the collector's headers (settings key otelHeadersHelper), when the answers
+    name one: it prints a JSON object, so the header's value is never in a file or the shell's environment. Not
+    with the Claude apps gateway, whose relay sends the header from gateway/.env."""
+    if not header_name(answers) or engines.runs_apps_gateway(answers):
+        return ""
+    return str(answers.get("otel_headers_helper") or "").strip()
+
+
+def client_settings_keys(answers: Answers) -> dict:
+    return {"otelHeadersHelper": headers_helper(answers)} if headers_helper(answers) else {}
+
+
 def forward_to(answers: Answers) -> list[dict]:
     """The Claude apps gateway's `telemetry.forward_to`: the collector (its header's value from gateway/.env)."""
     if not enabled(answers):

@@ -4,9 +4,10 @@ the signed-in user (its config's `telemetry.forward_to`).
 
 What lands where: the exporter variables are the same for every developer, so they go with the rest of the client
 environment (client/env.sh, env.ps1, settings.json, managed settings). The per-developer attribute
-(OTEL_RESOURCE_ATTRIBUTES=developer=<login>) is per machine and user: only client/env.sh and env.ps1 set it, at
-source time; managed settings would give every developer one value (their `env` wins over the shell). A header for
-the collector (e.g. a token) is read from the developer's environment at source time, never written to a file."""
+(OTEL_RESOURCE_ATTRIBUTES=developer=<login>) is per machine and user: client/env.sh and env.ps1 set it at source
+time, and client/install.sh writes it into the user's own settings; managed settings would give every developer one
+value (their `env` wins over the shell). A header for the collector (e.g. a token) is read from the developer's
+environment at source time, or printed by a command Claude Code runs (otelHeadersHelper), never written to a file."""
 
 from __future__ import annotations
 

@@ -113,10 +113,11 @@ def test_the_collector_header_comes_from_the_otel_headers_helper(generate, claud
                        otel_header="Authorization", otel_headers_helper=str(helper))
     home = tmp_path / "home"
     home.mkdir()
-    installed = subprocess.run(["client/install.sh"], cwd=project, env=clean_env(home), capture_output=True,
+    installed = subprocess.run(["client/install.sh"], cwd=project, env=clean_env(home, USER="alice"), capture_output=True,
                                text=True, timeout=HANG_GUARD, check=False)
     assert installed.returncode == 0, installed.stderr
     assert "OTEL_COLLECTOR_HEADER_VALUE" not in (project / "client/env.sh").read_text().split("otelHeadersHelper")[0]
+    assert "developer=alice" in (home / ".claude/settings.json").read_text()  # install.sh's per-developer entry
     result = claude(claude_bin, project, home)
     assert result.returncode == 0, result.stderr
     assert_cost_and_tokens_per_developer(receiver, (API_KEY,))

@@ -56,6 +56,9 @@ BAD = [
     ("otel_endpoint", "https://user:pw@otel.example.com", "has credentials inside the URL"),
     ("otel_header", "Authorization: Bearer x", "is not an HTTP header name this setup can send"),
     ("otel_header", "host", "is not an HTTP header name"),
+    ("otel_headers_helper", "echo '{\"Authorization\": \"Bearer eyJhbGciOiJIUzI1NiJ9abcdef\"}'",
+     "contains what looks like a token"),
+    ("otel_headers_helper", "get-token\nrm -rf ~", "contains a control character (U+000A)"),
     ("spend_database", "nope", "is not a yes/no answer"),
     ("deploy_gateway", "ja", "is not a yes/no answer"),
     ("gateway_via_proxy", "", "is not a yes/no answer"),
@@ -292,6 +295,7 @@ SPECIALS = set("'\"`$;&|<>(){}\\!#*? \t\n")
 # a new answer is held to that until it is added here.
 LETS_THROUGH = {
     "api_key_helper": SPECIALS,  # a shell command
+    "otel_headers_helper": SPECIALS,  # a shell command too
     "proxy_username": SPECIALS,  # e.g. CORP\alice; percent-encoded at run time
     "corporate_ca_cert": SPECIALS,  # a path, spaces included
     "budget_contact": set("()#, "),  # e.g. "#llm-gateway (platform team)"

@@ -296,3 +296,36 @@ def test_without_python3_it_says_so_in_one_line(generate, tmp_path):
     assert result.returncode == 1
     assert result.stderr == "install.sh: python3 3.8 or newer is needed for the JSON work; install it\n"
     assert not (tmp_path / ".claude").exists()
+
+
+def test_with_usage_telemetry_install_writes_the_developers_name_into_the_user_settings(generate, tmp_path):
+    """Where env.sh is not sourced (an IDE), the user settings carry the per-developer attribute: the login name,
+    or CLAUDE_TELEMETRY_DEVELOPER (made safe as env.sh makes it). Never client/settings.json (the same for
+    everyone); --undo takes it back like every key install set."""
+    project = generate(anthropic_base_url="https://llm.example.com", usage_telemetry=True,
+                       otel_endpoint="https://otel.example.com:4318")
+    assert "OTEL_RESOURCE_ATTRIBUTES" not in json.loads((project / "client" / "settings.json").read_text())["env"]
+    result = install(project, tmp_path, env=clean_env(tmp_path, USER="alice"))
+    assert result.returncode == 0, result.stderr
+    env = settings(tmp_path)["env"]
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == "developer=alice"
+    assert env["CLAUDE_CODE_ENABLE_TELEMETRY"] == "1"
+    result = install(project, tmp_path, env=clean_env(tmp_path, USER="alice",
+                                                      CLAUDE_TELEMETRY_DEVELOPER='Bob "B" O\'Neil'))
+    assert result.returncode == 0, result.stderr
+    assert settings(tmp_path)["env"]["OTEL_RESOURCE_ATTRIBUTES"] == "developer=Bob__B__O_Neil"
+    sourced = subprocess.run(["sh", "-c", '. ./client/env.sh 2>/dev/null; printf %s "$OTEL_RESOURCE_ATTRIBUTES"'],
+                             cwd=project, env=clean_env(tmp_path, USER="alice",
+                                                        CLAUDE_TELEMETRY_DEVELOPER='Bob "B" O\'Neil'),
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert sourced.stdout == "developer=Bob__B__O_Neil"  # the same name both ways
+    result = install(project, tmp_path, "--undo")
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / ".claude" / "settings.json").exists()
+
+
+def test_without_usage_telemetry_install_writes_no_developer_name(generate, tmp_path):
+    project = generate(anthropic_base_url="https://llm.example.com")
+    result = install(project, tmp_path, env=clean_env(tmp_path, USER="alice"))
+    assert result.returncode == 0, result.stderr
+    assert "OTEL_RESOURCE_ATTRIBUTES" not in settings(tmp_path)["env"]

@@ -1,19 +1,27 @@
 """Usage telemetry, live: the real Claude Code CLI with the generated client files exports its OpenTelemetry
 metrics to a loopback OTLP/HTTP receiver (tests/support/otlp_receiver.py, decoding with opentelemetry-proto):
 cost and tokens per model, with the developer's name and without a session id, and no credential anywhere.
-Pattern A direct to the receiver; B with the provider through tinyproxy and the collector direct (NO_PROXY); the
-Claude apps gateway relaying the export (telemetry.forward_to) stamped with the signed-in user."""
+Pattern A direct to the receiver; B with the provider through tinyproxy and the collector direct (NO_PROXY); C
+through the generated LiteLLM gateway with the export beside it; the Claude apps gateway relaying the export
+(telemetry.forward_to) stamped with the signed-in user. What arrived, translated as the collector's prometheus
+exporter does (tests/support/otlp_translation.py) and served by a fake Prometheus, is what
+scripts/usage-report.sh's telemetry source reports."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
+from claude_gateway_template import telemetry
 from environment import clean_env
+from gateways import started_gateway
 from generated_apps_gateway import HANG_GUARD as GATEWAY_HANG_GUARD
 from generated_apps_gateway import started_apps_gateway
 from mock_provider import DEFAULT_REPLY
 from oidc_issuer import RunningIssuer, TestUser
+from otlp_translation import exposition
+from prometheus_fake import RunningFakePrometheus
 from proxies import PROXIED_HOST
 
 pytestmark = pytest.mark.live
@@ -41,12 +49,28 @@ def assert_cost_and_tokens_per_developer(receiver, secrets: tuple[str, ...]) -> 
         assert point.attributes.get("model") == "claude-opus-5-5", point
         assert "session.id" not in point.attributes and "session.id" not in point.resource, point
     assert sum(p.value for p in receiver.metric_points(COST)) > 0
+    # The units and counter kind the collector's Prometheus names depend on (telemetry.PROMETHEUS_COST, _TOKENS).
+    assert {(p.unit, p.monotonic) for p in receiver.metric_points(COST)} == {(telemetry.COST_UNIT, True)}
+    assert {(p.unit, p.monotonic) for p in receiver.metric_points(TOKENS)} == {(telemetry.TOKEN_UNIT, True)}
     assert {p.attributes.get("type") for p in receiver.metric_points(TOKENS)} >= {"input", "output"}
     exported = receiver.every_attribute_value()
     for secret in secrets:
         assert not any(secret in value for value in exported), secret
     for export in receiver.exports:
         assert not any(secret in value for value in export.headers.values() for secret in secrets)
+
+
+def assert_the_report_shows_what_was_exported(project, receiver, home, *source: str) -> None:
+    """What the receiver got, as the collector's Prometheus would hold it, through scripts/usage-report.sh."""
+    with RunningFakePrometheus(exposition(receiver.metric_points(COST) + receiver.metric_points(TOKENS))) as prom:
+        result = subprocess.run(["scripts/usage-report.sh", *source, "--format", "json"], cwd=project,
+                                env=clean_env(home, PROMETHEUS_URL=prom.url), capture_output=True, text=True,
+                                timeout=HANG_GUARD, check=False)
+    assert result.returncode == 0, result.stderr
+    [alice] = [row for row in json.loads(result.stdout) if row["developer"] == "alice"]
+    assert alice["est_cost_usd"] == round(sum(p.value for p in receiver.metric_points(COST)), 6) > 0
+    assert alice["input_tokens"] == sum(p.value for p in receiver.metric_points(TOKENS)
+                                        if p.attributes.get("type") == "input") > 0
 
 
 def test_pattern_a_exports_cost_and_tokens_per_developer(generate, claude_bin, mock_provider, otlp_receiver,
@@ -59,6 +83,7 @@ def test_pattern_a_exports_cost_and_tokens_per_developer(generate, claude_bin, m
     assert DEFAULT_REPLY in result.stdout
     assert_cost_and_tokens_per_developer(receiver, (API_KEY,))
     assert {e.path for e in receiver.exports} >= {"/v1/metrics"}
+    assert_the_report_shows_what_was_exported(project, receiver, tmp_path)
 
 
 def test_pattern_b_exports_directly_past_the_proxy(generate, claude_bin, tls_provider, tinyproxy, test_ca,
@@ -72,6 +97,53 @@ def test_pattern_b_exports_directly_past_the_proxy(generate, claude_bin, tls_pro
     assert f"CONNECT {PROXIED_HOST}:{tls_provider.port}" in proxy.log_text()  # the provider through the proxy
     assert_cost_and_tokens_per_developer(receiver, (API_KEY,))
     assert COLLECTOR_HOST not in proxy.log_text()  # ...the collector directly (its host in the generated NO_PROXY)
+
+
+def test_the_collector_header_comes_from_the_otel_headers_helper(generate, claude_bin, mock_provider, otlp_receiver,
+                                                                 tmp_path):
+    """otel_headers_helper: Claude Code runs the command (otelHeadersHelper, put into the user's settings by
+    client/install.sh) and sends the headers it prints; the token is in no file and no environment variable."""
+    receiver = otlp_receiver()
+    token = "helper-minted-token-0123456789"
+    helper = tmp_path / "otel-headers.sh"
+    helper.write_text(f"#!/bin/sh\nprintf '{{\"Authorization\": \"Bearer %s\"}}' \"$(printf '%s' {token[:12]!r})"
+                      f"$(printf '%s' {token[12:]!r})\"\n")  # the token never whole in the script either
+    helper.chmod(0o755)
+    project = generate(anthropic_base_url=mock_provider.url, usage_telemetry=True, otel_endpoint=receiver.url,
+                       otel_header="Authorization", otel_headers_helper=str(helper))
+    home = tmp_path / "home"
+    home.mkdir()
+    installed = subprocess.run(["client/install.sh"], cwd=project, env=clean_env(home, USER="alice"), capture_output=True,
+                               text=True, timeout=HANG_GUARD, check=False)
+    assert installed.returncode == 0, installed.stderr
+    assert "OTEL_COLLECTOR_HEADER_VALUE" not in (project / "client/env.sh").read_text().split("otelHeadersHelper")[0]
+    assert "developer=alice" in (home / ".claude/settings.json").read_text()  # install.sh's per-developer entry
+    result = claude(claude_bin, project, home)
+    assert result.returncode == 0, result.stderr
+    assert_cost_and_tokens_per_developer(receiver, (API_KEY,))
+    assert not any(token in value for value in receiver.every_attribute_value())
+    assert {e.headers.get("authorization") for e in receiver.exports} == {f"Bearer {token}"}
+    written = [path for root in (project, home) for path in root.rglob("*") if path.is_file()]
+    assert not [path for path in written if token.encode() in path.read_bytes()]
+
+
+def test_pattern_c_exports_beside_the_litellm_gateway(copie, template_repo, claude_bin, litellm_bin, mock_provider,
+                                                      otlp_receiver):
+    receiver = otlp_receiver()
+    with started_gateway(copie, template_repo, litellm_bin, mock_provider, anthropic_base_url=mock_provider.url,
+                         usage_telemetry=True, otel_endpoint=receiver.url) as gateway:
+        requests_before = len(gateway.mock.messages_requests())
+        result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'],
+                                cwd=gateway.project, env=clean_env(gateway.home, CLAUDE_BIN=claude_bin, USER="alice",
+                                                                   ANTHROPIC_AUTH_TOKEN=gateway.master_key,
+                                                                   **FAST_EXPORT),
+                                capture_output=True, text=True, timeout=HANG_GUARD, stdin=subprocess.DEVNULL,
+                                check=False)
+        assert result.returncode == 0, result.stderr
+        assert DEFAULT_REPLY in result.stdout
+        assert len(gateway.mock.messages_requests()) > requests_before  # the turn went through the gateway...
+        assert_cost_and_tokens_per_developer(receiver, (gateway.master_key,))  # ...the export beside it
+        assert_the_report_shows_what_was_exported(gateway.project, receiver, gateway.home, "--source", "telemetry")
 
 
 def test_the_claude_apps_gateway_relays_the_export_stamped_with_the_user(copie, template_repo, claude_bin, gateway_db,

@@ -315,6 +315,25 @@ def api_key_helper_error(value: Any) -> str:
             f"key and nothing else, e.g. vault kv get -field=key secret/claude/gateway.")
 
 
+_BEARER = re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]{16,}")
+
+
+def otel_headers_helper_error(value: Any) -> str:
+    """Optional; when given, a one-line command whose output (a JSON object of headers) is never written to a file:
+    a token in the command itself would be stored in .copier-answers.yml and client/settings.json."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str) and (_API_KEY.search(value) or _BEARER.search(value)
+                                   or any(_API_KEY.search(w) or _BEARER.search(w) for w in shell_words(value))):
+        return (f"otel_headers_helper: {shown(redacted(value))} contains what looks like a token, which would be "
+                "stored in .copier-answers.yml and client/settings.json; expected a command that fetches it, e.g. "
+                "~/bin/otel-headers.sh printing {\"Authorization\": \"Bearer ...\"} from your secret store.")
+    if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value and len(value) <= 1000:
+        return ""
+    return (f"otel_headers_helper: {shown(value)} is not a command; expected one line whose output is a JSON object "
+            "of header names and values, or empty.")
+
+
 def providers_error(value: Any, cost_tracking: Any, known: tuple[str, ...]) -> str:
     choices = ", ".join(known)
     if isinstance(value, str) or not isinstance(value, (list, tuple)):

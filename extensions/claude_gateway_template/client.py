@@ -111,6 +111,7 @@ def client_settings(answers: Answers, env: list[EnvVar]) -> dict[str, Any]:
         settings["apiKeyHelper"] = answers["api_key_helper"]
     if engines.runs_apps_gateway(answers):
         settings.update(apps_gateway.client_settings_keys(answers))
+    settings.update(telemetry.client_settings_keys(answers))
     settings["env"] = {var.name: var.value for var in env if not var.with_proxy_credentials}
     return settings
 

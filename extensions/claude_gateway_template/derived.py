@@ -90,8 +90,12 @@ def derive(answers: Answers) -> dict[str, Any]:
         "telemetry_developer_override": telemetry.DEVELOPER_OVERRIDE,
         "telemetry_header": telemetry.header_name(answers),
         "telemetry_header_value_var": telemetry.HEADER_VALUE_VAR,
+        "telemetry_headers_helper": telemetry.headers_helper(answers),
         "telemetry_cost_metric": telemetry.COST_METRIC,
         "telemetry_token_metric": telemetry.TOKEN_METRIC,
+        # The collector this repository can run (telemetry/): compose, or Kubernetes beside a gateway there.
+        "telemetry": telemetry.context(answers),
+        "telemetry_on_kubernetes": telemetry.on_kubernetes(answers),
         "settings_conflicts": [v.name for v in forbidden] + [v.name for v in env if v.with_proxy_credentials],
         # The proxy (B and D)
         "proxy_scheme": "", "proxy_hostport": "", "proxy_auth": False, "egress_hosts": [],

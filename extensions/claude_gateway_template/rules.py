@@ -136,6 +136,9 @@ RULES: tuple[Rule, ...] = (
       for tier in TIERS),
     Rule("otel_endpoint", lambda value, answers: checks.otel_endpoint_error(value), _telemetry),
     Rule("otel_header", lambda value, answers: checks.otel_header_error(value), _telemetry),
+    Rule("otel_headers_helper", lambda value, answers: checks.otel_headers_helper_error(value),
+         lambda answers: _telemetry(answers) and bool(answers.get("otel_header"))
+         and not engines.runs_apps_gateway(answers)),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
 # The questions without a default in copier.yml: with --defaults, each must be given when it applies.

@@ -119,6 +119,15 @@ LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
 LITELLM_NON_ROOT_IMAGE = f"ghcr.io/berriai/litellm-non_root:v{LITELLM_VERSION}"
 POSTGRES_IMAGE = "postgres:16.6-alpine"
 REDIS_IMAGE = "redis:7.4.1-alpine"
+# The usage-telemetry collector (telemetry/, usage_telemetry): the OpenTelemetry Collector's contrib distribution,
+# by exact tag (no digest is published in a document found here; not pulled on the test machines). 0.147.0 is the
+# release whose prometheus exporter documents the keys telemetry/otel-collector.yaml sets (pkg.go.dev,
+# github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.147.0, README):
+# `resource_to_telemetry_conversion.enabled`, `add_metric_suffixes` and `translation_strategy`.
+OTEL_COLLECTOR_VERSION = "0.147.0"
+OTEL_COLLECTOR_IMAGE = f"otel/opentelemetry-collector-contrib:{OTEL_COLLECTOR_VERSION}"
+# The Prometheus that scrapes the collector's exporter in telemetry/docker-compose.yml (the 3.5 long-term-support line).
+PROMETHEUS_IMAGE = "prom/prometheus:v3.5.0"
 
 
 def litellm_extras() -> dict:

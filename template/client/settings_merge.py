@@ -2,11 +2,13 @@
 
 Run by install.sh (its command line is the user interface; see there):
 
-    python3 settings_merge.py MODE DRY_RUN SETTINGS_DIR SOURCE CONFLICTING
+    python3 settings_merge.py MODE DRY_RUN SETTINGS_DIR SOURCE CONFLICTING [MACHINE_ENV]
 
 MODE is `install` or `undo`; DRY_RUN is `1` (print the diff, write nothing) or `0`; SETTINGS_DIR holds
 settings.json (~/.claude or $CLAUDE_CONFIG_DIR); SOURCE is this setup's client/settings.json; CONFLICTING is a
-JSON list of variable names that must not be in the settings `env` for this setup.
+JSON list of variable names that must not be in the settings `env` for this setup; MACHINE_ENV (optional) is a JSON
+object of `env` entries install.sh computed for this user on this machine (usage telemetry's developer name),
+owned like SOURCE's own.
 
 The keys this setup owns are every top-level key of SOURCE except `$schema`, and each `env` entry one by one
 ("env.NAME"). Install sets them and removes the conflicting variables; what it changed, and what was there
@@ -51,7 +53,7 @@ from typing import Any
 PROG = "install.sh"  # messages carry the name of the command the user ran
 SETTINGS_FILE = "settings.json"
 RECORD_FILE = "settings.installed-by-template.json"
-USAGE = "usage: settings_merge.py install|undo 0|1 SETTINGS_DIR SOURCE CONFLICTING_JSON_LIST"
+USAGE = "usage: settings_merge.py install|undo 0|1 SETTINGS_DIR SOURCE CONFLICTING_JSON_LIST [MACHINE_ENV_JSON]"
 MAX_DEPTH = 64  # nesting of objects and lists: Claude Code's settings use 3; deeper input is refused
 
 
@@ -500,7 +502,8 @@ def record_text(record: dict) -> str:
     return json.dumps(record, indent=2, allow_nan=False) + "\n" if record["keys"] else ""
 
 
-def run(mode: str, dry_run: bool, settings_dir: str, source_path: str, conflicting: list[str]) -> None:
+def run(mode: str, dry_run: bool, settings_dir: str, source_path: str, conflicting: list[str],
+        machine_env: dict[str, str] | None = None) -> None:
     settings_path = os.path.join(settings_dir, SETTINGS_FILE)
     record_path = os.path.join(settings_dir, RECORD_FILE)
     current, original_text = load(settings_path, {})
@@ -511,6 +514,10 @@ def run(mode: str, dry_run: bool, settings_dir: str, source_path: str, conflicti
         source, _ = load(source_path, None)
         if source is None:
             raise Failure(f"{source_path} is missing")
+        if machine_env:
+            if not isinstance(source.get("env", {}), dict):
+                raise Failure(f"{source_path}: its env is not an object")
+            source = {**source, "env": {**source.get("env", {}), **machine_env}}
     result = plan(mode, original_text, current, record, source, tuple(conflicting), existed)
     if dry_run:
         print(diff_text(original_text, result.text, settings_path) or f"{settings_path}: nothing to change")
@@ -535,12 +542,16 @@ def run(mode: str, dry_run: bool, settings_dir: str, source_path: str, conflicti
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 5 or args[0] not in ("install", "undo") or args[1] not in ("0", "1"):
+    if len(args) not in (5, 6) or args[0] not in ("install", "undo") or args[1] not in ("0", "1"):
         print(USAGE, file=sys.stderr)
         return 2
-    mode, dry_run, settings_dir, source_path, conflicting = args
+    mode, dry_run, settings_dir, source_path, conflicting = args[:5]
+    machine_env = json.loads(args[5]) if len(args) == 6 and args[5] else {}
+    if not isinstance(machine_env, dict) or not all(isinstance(v, str) for v in machine_env.values()):
+        print(USAGE, file=sys.stderr)
+        return 2
     try:
-        run(mode, dry_run == "1", settings_dir, source_path, json.loads(conflicting))
+        run(mode, dry_run == "1", settings_dir, source_path, json.loads(conflicting), machine_env)
     except Failure as failure:
         print(f"{PROG}: {failure}; nothing was changed", file=sys.stderr)
         return 1

@@ -61,10 +61,11 @@ class GeneratedAppsGateway:
                               stdin=subprocess.DEVNULL, check=False)
 
     def developer(self, name: str) -> Path:
-        """A developer machine: a HOME where client/install.sh merged client/settings.json."""
+        """A developer machine: a HOME where `name` (their login name) ran client/install.sh, which merged
+        client/settings.json (and, with usage telemetry, their name as the developer attribute)."""
         home = self.project.parent / f"home-{name}"
         home.mkdir()
-        installed = self.run("client/install.sh", home=home)
+        installed = self.run("client/install.sh", home=home, USER=name)
         assert installed.returncode == 0, installed.stdout + installed.stderr
         self.homes.append(home)
         return home

@@ -39,6 +39,8 @@ class DataPoint:
     value: float
     attributes: dict[str, Any]
     resource: dict[str, Any]
+    unit: str = ""
+    monotonic: bool = False  # a monotonic sum (a counter)
 
 
 @dataclass
@@ -97,8 +99,9 @@ class OtlpReceiver:
                             kind = metric.WhichOneof("data")
                             for point in getattr(metric, kind).data_points if kind in ("sum", "gauge") else ():
                                 number = point.as_double if point.WhichOneof("value") == "as_double" else point.as_int
-                                self.points.append(DataPoint(metric.name, number, attributes(point.attributes),
-                                                             resource))
+                                self.points.append(DataPoint(
+                                    metric.name, number, attributes(point.attributes), resource, metric.unit,
+                                    kind == "sum" and metric.sum.is_monotonic))
             elif path == "/v1/logs":
                 for rl in message.resource_logs:
                     resource = attributes(rl.resource.attributes)

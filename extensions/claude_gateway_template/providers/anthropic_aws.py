@@ -110,4 +110,6 @@ PROVIDER = Provider(
     key_headers=(("ANTHROPIC_AWS_API_KEY", "x-api-key"),),
     # The kit's own requests would lack anthropic-workspace-id (and SigV4 without a key): only --replay.
     signs_requests=True,
+    mock_answers=lambda url: {"anthropic_aws_workspace_id": "wrkspc_mock", "anthropic_aws_base_url": url},
+    mock_credential={"ANTHROPIC_AWS_API_KEY": "mock-credential"},
 )

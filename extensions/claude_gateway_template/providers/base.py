@@ -80,6 +80,12 @@ class Provider:
     model_id_error: Callable[[Any, str], str] | None = None
     # Gateway engines that cannot call this provider: engine key -> the one-line reason (the gateway_engine rule).
     unsupported_engines: dict[str, str] = field(default_factory=dict)
+    # A loopback mock standing in for the provider (the live tests, and the conformance kit's recording of what
+    # Claude Code sends on each route, tests/support/record_claude_code_betas.py): the answers that point Claude
+    # Code at a mock serving at `url` (with the required ones), and the environment giving it a credential the mock
+    # accepts without a cloud login (a placeholder; never written to a generated file).
+    mock_answers: Callable[[str], dict[str, Any]] = lambda url: {}
+    mock_credential: dict[str, str] = field(default_factory=dict)
 
     def default_model(self, tier: str, region: Any = "") -> str:
         model = self.default_models[tier]

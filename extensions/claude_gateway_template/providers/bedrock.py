@@ -150,4 +150,7 @@ PROVIDER = Provider(
     gateway_credential_doc=gateway_credential_doc,
     signs_requests=True,  # AWS SigV4: the kit checks Bedrock direct only with --replay
     request_path=lambda answers, model: f"/model/{model}/invoke-with-response-stream",
+    # No signature: the mock does not check one (and GET /inference-profiles answers the CLI's first request).
+    mock_answers=lambda url: {"bedrock_base_url": url},
+    mock_credential={"CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1"},
 )

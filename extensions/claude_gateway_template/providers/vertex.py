@@ -123,4 +123,6 @@ PROVIDER = Provider(
                                             "your ADC file; the local process reads `GOOGLE_APPLICATION_CREDENTIALS`)"),
     signs_requests=True,  # Google OAuth tokens: the kit checks Vertex direct only with --replay
     request_path=request_path,
+    mock_answers=lambda url: {"gcp_project_id": "mock-project", "vertex_base_url": url},
+    mock_credential={"CLAUDE_CODE_SKIP_VERTEX_AUTH": "1"},
 )

@@ -95,10 +95,28 @@ class Provider:
         return f"{self.key}_{tier}_model"
 
 
+def askers(question: str, providers: Any) -> list[Provider]:
+    """The selected providers (the `providers` answer) whose records list `question`, in the answer's order."""
+    from . import REGISTRY  # the registry imports the records: look it up when asked
+    keys = providers if isinstance(providers, (list, tuple)) else []
+    return [REGISTRY[key] for key in keys if key in REGISTRY and question in REGISTRY[key].questions]
+
+
 def asks(question: str) -> Callable[[Answers], bool]:
     """A rule's `applies`: some selected provider's record lists `question` (answers shared between records, such
     as aws_region for every AWS route)."""
     def applies(answers: Answers) -> bool:
-        from . import REGISTRY  # the registry imports the records: look it up when the rule runs
-        return any(question in REGISTRY[key].questions for key in (answers.get("providers") or []) if key in REGISTRY)
+        return bool(askers(question, answers.get("providers")))
     return applies
+
+
+def named(providers: list[Provider], short: bool = False, conjunction: str = "and") -> str:
+    """"A", "A and B", "A, B and C": providers as a sentence names them."""
+    names = [p.short_name if short else p.name for p in providers]
+    return f" {conjunction} ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+def asked_by(question: str, providers: Any) -> str:
+    """The chosen providers whose records ask `question`, as a help text names them ("Bedrock and Mantle"); "" when
+    none does (copier.yml's `when` and help of an answer shared between records)."""
+    return named(askers(question, providers), short=True)

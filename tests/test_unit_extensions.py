@@ -44,6 +44,7 @@ def test_each_provider_record_is_complete(key):
         when = f"asked_by('{question}', providers) != ''" if shared else f"'{key}' in providers"
         assert when in QUESTIONS[question]["when"], question
         assert question in rules.RULES_BY_QUESTION, question
+        assert (question in provider.required) == ("default" not in QUESTIONS[question]), question
     for tier in TIERS:
         question = QUESTIONS[provider.model_question(tier)]
         assert question["default"] == f"{{{{ default_model('{key}', '{tier}'{', aws_region' if provider.model_prefix else ''}) }}}}"

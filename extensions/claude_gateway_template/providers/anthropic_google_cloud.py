@@ -138,6 +138,7 @@ PROVIDER = Provider(
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5-20251001"},
     questions=("anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id",
                "anthropic_google_cloud_location", "anthropic_google_cloud_base_url"),
+    required=("anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id"),
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_GOOGLE_CLOUD_BASE_URL", endpoint_url(answers), "/"),
     litellm_params=litellm_params,

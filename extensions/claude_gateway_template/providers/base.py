@@ -65,6 +65,8 @@ class Provider:
     # The request path Claude Code uses for a model (tests point a loopback mock at it).
     request_path: Callable[[Answers, str], str] = lambda answers, model: "/v1/messages"
     questions: tuple[str, ...] = field(default=())  # this provider's own answers in copier.yml
+    # Those of them without a default in copier.yml: with --defaults each must be given (rules.REQUIRED).
+    required: tuple[str, ...] = ()
     # Other variables that point Claude Code at an endpoint of this provider (must be unset unless generated).
     endpoint_vars: tuple[str, ...] = ()
     # The conformance kit calling the provider directly (scripts/conformance/providers.json, see kit.py): where

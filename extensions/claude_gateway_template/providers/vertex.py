@@ -92,6 +92,7 @@ PROVIDER = Provider(
     short_name="Vertex",
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5@20251001"},
     questions=("gcp_project_id", "gcp_region", "vertex_base_url"),
+    required=("gcp_project_id",),
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_VERTEX_BASE_URL", regional_endpoint(answers["gcp_region"]), "/"),
     litellm_params=litellm_params,

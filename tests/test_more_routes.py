@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import subprocess
 
-import jinja2
 import pytest
 import yaml
-from answers import questions
+from answers import copier_environment, questions
 from claude_gateway_template.providers import REGISTRY
-from claude_gateway_template.providers.base import asked_by
 from environment import clean_env
 from gateways import post_messages, started_gateway
 from generated import added_vars, check_status, read_ps1, read_unsets, rejected, write_user_settings
@@ -133,8 +131,7 @@ def test_bad_input_is_one_line(template_repo, tmp_path, data, message):
 def test_the_region_question_names_the_chosen_aws_routes(providers, prompt):
     """copier.yml renders the shared aws_region question's `when` and help from the records that ask it."""
     spec = questions()["aws_region"]
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    environment.globals["asked_by"] = asked_by
+    environment = copier_environment()
     assert (environment.from_string(spec["when"]).render(providers=providers) == "True") is (prompt is not None)
     if prompt:
         assert " ".join(environment.from_string(spec["help"]).render(providers=providers).split()) == prompt

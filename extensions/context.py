@@ -110,6 +110,7 @@ class TemplateHelpers(Extension):
         compile_each_source_once(environment)
         environment.globals["answer_error"] = answer_error
         environment.globals["default_model"] = default_model
+        environment.globals["asked_by"] = _modules["providers"].base.asked_by
         environment.globals["default_gateway_url"] = _modules["checks"].default_gateway_url
         environment.filters["ps_quote"] = _modules["common"].ps_quote
         environment.filters["md_code"] = _modules["common"].md_code

@@ -71,9 +71,10 @@ BAD = [
     ("anthropic_base_url", "http://llm.example.com", "uses plain http:// to a non-loopback host"),
     ("anthropic_base_url", "ftp://llm.example.com", "is not an http:// or https:// URL with a host"),
     ("anthropic_base_url", "https://llm.example.com/$(id)", "contains a character that is not allowed here"),
-    ("aws_region", "us-east", "is not a region where AWS Bedrock serves Claude; did you mean us-east-"),
+    ("aws_region", "us-east", ("is not a region where AWS Bedrock, Claude Platform on AWS or Amazon Bedrock Mantle "
+                               "serves Claude; did you mean us-east-")),
     ("aws_region", "US-EAST-1", "read 2026-11-28"),
-    ("aws_region", "us-east-1; id", "is not a region where AWS Bedrock serves Claude"),
+    ("aws_region", "us-east-1; id", "is not a region where AWS Bedrock, Claude Platform on AWS or"),
     ("aws_profile", "dev sso", "is not an AWS profile name; expected letters, digits"),
     ("bedrock_base_url", "bedrock-runtime.us-east-1.amazonaws.com", "is not an http:// or https:// URL"),
     ("gcp_project_id", "My_Project", "is not a Google Cloud project id; expected 6-30 lowercase letters"),

@@ -73,13 +73,14 @@ def test_kit_passes_through_the_gateway_and_the_mock_received_what_claude_code_s
     assert report["claude_code_version"] == "2.1.332" and report["first_failure"] is None
     assert gateway.master_key not in json.dumps(report)
     recording = json.loads(RECORDING.read_text())
+    route = recording["routes"][recording["default_route"]]  # Claude Code in Anthropic format, to the gateway
     sent = fresh_mock.messages_requests()
     # The recorded beta list of each tier reached the provider (through LiteLLM) unchanged, with its body fields.
     for tier, model in zip(("opus", "sonnet", "haiku"), PINS, strict=True):
         with_betas = [r for r in sent if r.body["model"] == model and "context_management" in r.body]
         assert with_betas, model
         # LiteLLM passes the list on in its own order.
-        assert sorted(with_betas[0].headers["anthropic-beta"].split(",")) == sorted(recording["tiers"][tier]["betas"])
+        assert sorted(with_betas[0].headers["anthropic-beta"].split(",")) == sorted(route["tiers"][tier]["betas"])
     # Every signature the mock issued for the thinking check came back unchanged in the next turn.
     assert fresh_mock.signatures_received, "no thinking block came back"
     assert set(fresh_mock.signatures_received) <= set(fresh_mock.signatures_issued)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from claude_gateway_template import kit
-from claude_gateway_template.providers import PROVIDERS
+from claude_gateway_template.providers import PROVIDERS, REGISTRY, TIERS
 from environment import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "template" / "scripts" / "lib"))  # the kit's modules import each other
@@ -49,13 +49,56 @@ def test_pinned_version_from_versions_env_else_the_newest_recording(root):
 
 def test_a_broken_recording_is_a_config_error(root):
     path = root / "scripts" / "conformance" / "claude-code-2.1.332.json"
-    assert setup.load_recording(path)["tiers"]["haiku"]["betas"]
-    path.write_text('{"tiers": {}}')
-    with pytest.raises(setup.ConfigError, match="beta lists"):
+    recording = setup.load_recording(path)
+    assert recording["routes"][recording["default_route"]]["tiers"]["haiku"]["betas"]
+    path.write_text('{"tiers": {}}')  # the shape before routes
+    with pytest.raises(setup.ConfigError, match="lacks the routes"):
+        setup.load_recording(path)
+    recording["routes"]["mantle"]["tiers"].pop("haiku")
+    path.write_text(json.dumps(recording))
+    with pytest.raises(setup.ConfigError, match="beta lists of tiers .* on route mantle"):
         setup.load_recording(path)
     path.write_text("not json")
     with pytest.raises(setup.ConfigError, match="not valid JSON"):
         setup.load_recording(path)
+
+
+def test_the_recording_has_a_route_per_provider_record():
+    """Every provider of the registry is a route of the recording (re-recorded from the real CLI by
+    tests/test_conformance.py), with the record's default ids; the default route is the one without a switch."""
+    recording = setup.load_recording(RECORDING)
+    assert list(recording["routes"]) == list(PROVIDERS)
+    assert recording["default_route"] == next(p.key for p in REGISTRY.values() if not p.use_flag)
+    for key, route in recording["routes"].items():
+        assert [route["tiers"][tier]["model"] for tier in TIERS] == [
+            REGISTRY[key].default_model(tier, "us-east-1") for tier in TIERS]
+
+
+def test_the_kit_sends_the_betas_of_its_route(root):
+    """Direct, the kit sends what Claude Code sends on that provider's route; towards the gateway, the default
+    route's: the lists differ per route."""
+    recording = setup.load_recording(RECORDING)
+    by_mode = {}
+    for mode in ("gateway", *(key for key in PROVIDERS if not REGISTRY[key].signs_requests)):
+        config = setup.load_config(root, "A", mode)
+        by_mode[mode] = kit_client.Client(config, 5).tiers["opus"]["betas"]
+        route = recording["routes"][setup.route_name(recording, mode)]
+        assert by_mode[mode] == route["tiers"]["opus"]["betas"], mode
+    assert by_mode["gateway"] == recording["routes"][recording["default_route"]]["tiers"]["opus"]["betas"]
+    assert len({tuple(b) for b in by_mode.values()}) > 1  # at least two routes differ
+    assert len({tuple(r["tiers"]["opus"]["betas"]) for r in recording["routes"].values()}) > 2
+
+
+def test_a_route_missing_from_the_recording_fails_offline_and_is_a_config_error(root):
+    path = root / "scripts" / "conformance" / "claude-code-2.1.332.json"
+    recording = json.loads(path.read_text())
+    del recording["routes"]["foundry"]
+    path.write_text(json.dumps(recording))
+    results = {r.name: r for r in setup.offline_checks(root, "A", "foundry")}
+    assert results["recording"].status == "FAIL" and "records no route foundry" in results["recording"].detail
+    assert {r.name: r for r in setup.offline_checks(root, "C", "gateway")}["recording"].status == "PASS"
+    with pytest.raises(setup.ConfigError, match="records no route foundry"):
+        setup.load_config(root, "A", "foundry")
 
 
 def test_offline_checks_compare_the_pins_with_the_model_groups(root):

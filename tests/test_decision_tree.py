@@ -2,6 +2,8 @@
 
 import pytest
 import yaml
+from claude_gateway_template.patterns import pattern_summary
+from claude_gateway_template.providers import REGISTRY
 from template_clone import run_copier_cli
 
 LEAVES = [
@@ -41,3 +43,22 @@ def test_post_copy_message_shows_pattern_reason_pros_cons_and_setup_time(templat
     assert "Setup time: 30-60 minutes" in message
     assert "+ Defense in depth" in message and "- Highest latency" in message
 
+
+
+@pytest.mark.parametrize("engine", ["litellm", "claude_apps_gateway"])
+def test_pattern_c_names_the_providers_its_engine_can_call(generate, engine):
+    """The Multi-provider pro lists, per engine, the provider records that engine can call (LiteLLM 1.108 has no
+    Claude on Google Cloud provider): in the README and in the post-copy summary."""
+    extra = {"gateway_runtime": "process", "oidc_issuer": "https://login.example.com"} if engine != "litellm" else {}
+    project = generate(cost_tracking=True, gateway_engine=engine, **extra)
+    callable_ = [p for p in REGISTRY.values() if engine not in p.unsupported_engines]
+    line = f"- Multi-provider support ({', '.join(p.short_name for p in callable_)})"
+    readme = (project / "README.md").read_text()
+    assert line in readme.splitlines(), readme[:2000]
+    summary = pattern_summary("C", "x", engine)
+    assert f"  + {line[2:]}" in summary.splitlines()
+    assert ("Claude on Google Cloud" in line) is (engine != "litellm")
+    if engine != "litellm":  # the engine page lists both engines, each with what it can call
+        page = (project / "docs" / "claude-apps-gateway.md").read_text()
+        assert f"- Upstreams: {', '.join(p.short_name for p in callable_)}, in failover order" in page
+        assert "- Cannot call Claude on Google Cloud: the pinned LiteLLM (1.108) has no" in page

@@ -27,7 +27,6 @@ import subprocess
 import urllib.parse
 from pathlib import Path
 
-import jinja2
 import jsonschema
 import pytest
 import yaml
@@ -37,6 +36,7 @@ from answers import (
     REQUIRED_FILLERS,
     VALID_TOGETHER,
     complete_answers,
+    copier_environment,
     questions,
 )
 from check_jsonschema.builtin_schemas import get_builtin_schema
@@ -96,7 +96,7 @@ def applies(question: str, context: str) -> bool:
     answers = complete_answers(**context_answers(context))
     when = questions()[question].get("when", True)
     if isinstance(when, str):
-        when = jinja2.Environment().from_string(when).render(**answers).strip() not in ("", "False", "false")
+        when = copier_environment().from_string(when).render(**answers).strip() not in ("", "False", "false")
     return bool(when) and bool(rules.RULES_BY_QUESTION[question].applies(answers))
 
 

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 import yaml
+from answers import copier_environment, questions
 from claude_gateway_template.providers import REGISTRY
 from environment import clean_env
 from gateways import post_messages, started_gateway
@@ -108,12 +109,32 @@ def test_the_google_cloud_base_url_keeps_the_whole_prefix(generate, tmp_path):
       "anthropic_google_cloud_haiku_model": "claude-haiku-4-5@20251001"},
      ("anthropic_google_cloud_haiku_model: 'claude-haiku-4-5@20251001' is refused by Claude Code on Claude on "
       "Google Cloud; expected letters, digits, - and _ only")),
-    ({"providers": ["mantle"], "aws_region": "mars-1"}, "aws_region: 'mars-1' is not a region"),
+    ({"providers": ["mantle"], "aws_region": "mars-1"},
+     "aws_region: 'mars-1' is not a region where Amazon Bedrock Mantle serves Claude"),
+    ({"providers": ["anthropic_aws", "mantle"], "cost_tracking": True, "anthropic_aws_workspace_id": "wrkspc_aws1",
+      "aws_region": "mars-1"},
+     "aws_region: 'mars-1' is not a region where Claude Platform on AWS or Amazon Bedrock Mantle serves Claude"),
     ({"providers": ["mantle"], "mantle_base_url": "https://m.example.com/v1"},
      "mantle_base_url: 'https://m.example.com/v1' does not end in /anthropic"),
-], ids=["gc-prefix-mismatch", "gc-with-litellm", "aws-no-workspace", "gc-model-id", "mantle-region", "mantle-url"])
+], ids=["gc-prefix-mismatch", "gc-with-litellm", "aws-no-workspace", "gc-model-id", "mantle-region",
+        "aws-routes-region", "mantle-url"])
 def test_bad_input_is_one_line(template_repo, tmp_path, data, message):
     assert message in rejected(template_repo, tmp_path, **data)
+
+
+@pytest.mark.parametrize(("providers", "prompt"), [
+    (["mantle"], "AWS region for Mantle (AWS_REGION)"),
+    (["anthropic_aws", "mantle"], "AWS region for Claude Platform on AWS and Mantle (AWS_REGION)"),
+    (["bedrock"], "AWS region for Bedrock (AWS_REGION; Bedrock's inference-profile prefix follows it)"),
+    (["anthropic_google_cloud"], None),
+])
+def test_the_region_question_names_the_chosen_aws_routes(providers, prompt):
+    """copier.yml renders the shared aws_region question's `when` and help from the records that ask it."""
+    spec = questions()["aws_region"]
+    environment = copier_environment()
+    assert (environment.from_string(spec["when"]).render(providers=providers) == "True") is (prompt is not None)
+    if prompt:
+        assert " ".join(environment.from_string(spec["help"]).render(providers=providers).split()) == prompt
 
 
 # -------------------------------------------------------------------------------------------------------

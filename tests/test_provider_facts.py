@@ -2,7 +2,9 @@
 their fragments (includes/providers/<key>/); every other template file takes them from there.
 
 The golden trees (tests/golden/) are not scanned: they are outputs for given answers, and an answers file or a
-rendered README naming the chosen provider is what they should record."""
+rendered README naming the chosen provider is what they should record. Nor is the conformance kit's recording
+(template/scripts/conformance/claude-code-<version>.json): the real CLI's requests, one route per registry record,
+written by tests/support/record_claude_code_betas.py and never by hand."""
 
 from __future__ import annotations
 
@@ -17,13 +19,14 @@ from environment import REPO_ROOT
 
 DEFAULT = PROVIDERS[0]  # the default answer: templates may name it (e.g. `anthropic_base_url`)
 OTHERS = [key for key in PROVIDERS if key != DEFAULT]
+RECORDING = re.compile(r"claude-code-[\d.]+\.json")
 WHOLE_WORD = re.compile(r"\b(" + "|".join(OTHERS) + r")\b")
 
 
 def scanned_files() -> list[Path]:
     files = [p for root in ("template", "includes") for p in (REPO_ROOT / root).rglob("*") if p.is_file()]
     fragments = REPO_ROOT / "includes" / "providers"
-    return [p for p in files if fragments not in p.parents]
+    return [p for p in files if fragments not in p.parents and not RECORDING.fullmatch(p.name)]
 
 
 def naming(path: Path, root: Path = REPO_ROOT) -> list[str]:

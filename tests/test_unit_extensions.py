@@ -39,8 +39,12 @@ def test_each_provider_record_is_complete(key):
     for fragment in (provider.doctor_check, provider.login_doc):
         assert (REPO_ROOT / fragment).is_file(), fragment
     for question in provider.questions:
-        assert f"'{key}' in providers" in QUESTIONS[question]["when"], question
+        # An answer several records ask (aws_region) is asked when any chosen record asks it, from the records.
+        shared = sum(question in p.questions for p in REGISTRY.values()) > 1
+        when = f"asked_by('{question}', providers) != ''" if shared else f"'{key}' in providers"
+        assert when in QUESTIONS[question]["when"], question
         assert question in rules.RULES_BY_QUESTION, question
+        assert (question in provider.required) == ("default" not in QUESTIONS[question]), question
     for tier in TIERS:
         question = QUESTIONS[provider.model_question(tier)]
         assert question["default"] == f"{{{{ default_model('{key}', '{tier}'{', aws_region' if provider.model_prefix else ''}) }}}}"

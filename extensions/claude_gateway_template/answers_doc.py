@@ -18,10 +18,12 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 
 from . import rules, versions
 from .providers import REGISTRY
+from .providers.base import asked_by, askers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COPIER_YML = REPO_ROOT / "copier.yml"
@@ -31,6 +33,7 @@ _BANNER = re.compile(r"^# ([A-Z][^\n]*)\n# -{20,}$", re.MULTILINE)
 _QUESTION = re.compile(r"^([a-z][a-z0-9_]*):", re.MULTILINE)
 _DEFAULT_MODEL = re.compile(r"^\{\{ default_model\('(\w+)', '(\w+)'(, aws_region)?\) \}\}$")
 _JINJA = re.compile(r"^\{\{ (.*) \}\}$")
+_ASKED_BY = re.compile(r"asked_by\('(\w+)', providers\) != ''")
 TYPES = {"bool": "yes/no", "int": "number", "str": "text"}
 
 # What the generated files do with an answer, where copier.yml's help does not say it.
@@ -185,13 +188,32 @@ def render() -> str:
             section = groups[name]
             out += ["", f"## {section}"]
         out += ["", f"### `{name}`", ""]
-        help_text = str(q.get("help", ""))
+        help_text = _rendered_help(str(q.get("help", "")))
         if "\n" in help_text.strip():
             out += ["```text", *help_text.rstrip().splitlines(), "```", ""]
         else:
             out += [*_wrap(_one_line(help_text)), ""]
         out += _facts(name, q)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _rendered_help(text: str) -> str:
+    """A help text that names the chosen providers, as copier shows it with every provider chosen."""
+    if "{{" not in text and "{%" not in text:
+        return text
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    return environment.from_string(text).render(providers=list(REGISTRY), asked_by=asked_by)
+
+
+def _asked(q: dict[str, Any]) -> str:
+    when = _JINJA.match(str(q.get("when", ""))) if "when" in q else None
+    if not when:
+        return "always"
+    shared = _ASKED_BY.fullmatch(when.group(1))
+    if shared:  # an answer several records share: name them
+        keys = [p.key for p in askers(shared.group(1), list(REGISTRY))]
+        return f"when `providers` has {' or '.join(f'`{key}`' for key in keys)} (the records that ask it)"
+    return f"when `{when.group(1)}`"
 
 
 def _type(name: str, q: dict[str, Any]) -> str:
@@ -203,9 +225,8 @@ def _type(name: str, q: dict[str, Any]) -> str:
 
 def _facts(name: str, q: dict[str, Any]) -> list[str]:
     rule = rules.RULES_BY_QUESTION.get(name)
-    when = _JINJA.match(str(q.get("when", ""))) if "when" in q else None
     facts = [f"type: {_type(name, q)} (copier `{q.get('type', 'str')}`)", f"default: {_default(name, q)}",
-             f"asked: {f'when `{when.group(1)}`' if when else 'always'}"]
+             f"asked: {_asked(q)}"]
     if q.get("choices"):
         facts.append("choices: " + "; ".join(f"`{value}` = {label}" for label, value in q["choices"].items()))
     if rule is None:

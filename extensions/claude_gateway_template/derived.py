@@ -30,6 +30,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         # The pattern is always derived here, so a `--data pattern=...` can never make it diverge.
         "pattern": pattern,
         "pattern_info": PATTERNS[pattern],
+        "pattern_pros": PATTERNS[pattern].pros_for(engines.engine_key(answers)),
         "pattern_reason": reason,
         "pattern_summary": pattern_summary(pattern, reason, engines.engine_key(answers)),
         "patterns": list(PATTERNS.values()),

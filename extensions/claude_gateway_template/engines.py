@@ -6,6 +6,7 @@ What each engine generates lives with it: gateway.py (LiteLLM) and apps_gateway.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .records import Answers
 
@@ -17,12 +18,32 @@ APPS_GATEWAY = "claude_apps_gateway"
 class Engine:
     key: str          # the `gateway_engine` answer value
     name: str         # what the documentation calls it
-    fits: tuple[str, ...]    # when to choose it (facts, measured where a figure is given)
-    limits: tuple[str, ...]  # what it needs or cannot do
+    # When to choose it (facts, measured where a figure is given); `{providers}`: the providers it can call.
+    fit_lines: tuple[str, ...]
+    limit_lines: tuple[str, ...]  # what it needs or cannot do (the providers it cannot call are added)
     memory: str       # resident memory, measured
     overhead: str     # added latency and throughput, measured side by side in one run (domain notes, section 7)
     runtimes: tuple[str, ...]  # the gateway_runtime values it generates
     roles: str        # what it does for you, in the README's drawing (at most 24 characters)
+
+    def providers(self) -> list[Any]:
+        """The provider records this engine can call, in registry order (from each record's unsupported_engines)."""
+        from .providers import REGISTRY  # the records import this module: look them up when asked
+        return [p for p in REGISTRY.values() if self.key not in p.unsupported_engines]
+
+    def provider_names(self) -> str:
+        return ", ".join(p.short_name for p in self.providers())
+
+    @property
+    def fits(self) -> tuple[str, ...]:
+        return tuple(line.format(providers=self.provider_names()) for line in self.fit_lines)
+
+    @property
+    def limits(self) -> tuple[str, ...]:
+        from .providers import REGISTRY
+        cannot = [f"Cannot call {p.name}: {p.unsupported_engines[self.key]}" for p in REGISTRY.values()
+                  if self.key in p.unsupported_engines]
+        return (*self.limit_lines, *cannot)
 
     @property
     def label(self) -> str:
@@ -46,7 +67,7 @@ ENGINES = {
         ("Developers sign in with the company's SSO (OIDC) from Claude Code's /login: no key is handed over",
          "Model allowlists and Claude Code managed settings per identity-provider group",
          "Spend per user and group with spend limits, metered in Postgres",
-         "Upstreams: Anthropic, Bedrock, Vertex AI, Foundry, in failover order; streams each event as it comes"),
+         "Upstreams: {providers}, in failover order; streams each event as it comes"),
         ("Needs Postgres and an OIDC identity provider; the gateway must be https (http only on loopback)",
          "Claude models only; no per-user rate limits; no Prometheus endpoint",
          "CI jobs cannot sign in: they call the provider directly",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from .engines import ENGINES
 from .providers import REGISTRY
 
-# The providers a gateway can route to, as the pattern table lists them.
-_PROVIDER_NAMES = ", ".join(p.short_name for p in REGISTRY.values())
+# The providers a gateway can route to, as the pattern table lists them: `{providers}` in a pro, filled in per engine.
+_PROVIDER_NAMES = "{providers}"
 # Each engine's resident memory, as the pattern table's cons list it.
 _ENGINE_MEMORY = "; ".join(f"{engine.name} {engine.memory}" for engine in ENGINES.values())
 
@@ -25,6 +25,12 @@ class Pattern:
     latency: str
     # IT pushes the client settings to every machine (client/managed-settings.json, requiredMaximumVersion).
     managed_settings: bool = False
+
+    def pros_for(self, engine: str = "") -> tuple[str, ...]:
+        """The pros, the providers named as the setup's gateway engine can call them (every record without one)."""
+        names = (ENGINES[engine].provider_names() if engine in ENGINES
+                 else ", ".join(p.short_name for p in REGISTRY.values()))
+        return tuple(pro.format(providers=names) for pro in self.pros)
 
 
 PATTERNS = {
@@ -117,7 +123,7 @@ def pattern_summary(pattern: str, reason: str, engine: str = "") -> str:
     if engine:
         lines.append(f"Gateway engine: {ENGINES[engine].name} ({ENGINES[engine].overhead}, measured).")
     lines += [f"Setup time: {info.setup_time}. Added latency: {info.latency}.", "Pros:"]
-    lines += [f"  + {p}" for p in info.pros]
+    lines += [f"  + {p}" for p in info.pros_for(engine)]
     lines.append("Cons:")
     lines += [f"  - {c}" for c in info.cons]
     return "\n".join(lines)

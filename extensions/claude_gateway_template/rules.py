@@ -141,9 +141,10 @@ RULES: tuple[Rule, ...] = (
          and not engines.runs_apps_gateway(answers)),
 )
 RULES_BY_QUESTION = {rule.question: rule for rule in RULES}
-# The questions without a default in copier.yml: with --defaults, each must be given when it applies.
-REQUIRED = ("proxy_url", "gcp_project_id", "api_key_helper", "oidc_issuer", "anthropic_aws_workspace_id",
-            "anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id", "otel_endpoint")
+# The questions without a default in copier.yml: with --defaults, each must be given when it applies. A provider's
+# come from its record.
+REQUIRED = ("proxy_url", "api_key_helper", "oidc_issuer", "otel_endpoint",
+            *(question for provider in REGISTRY.values() for question in provider.required))
 
 
 def check(rule: Rule, answers: Answers) -> str:

@@ -11,6 +11,7 @@ import jinja2
 import yaml
 from claude_gateway_template import checks
 from claude_gateway_template.providers import REGISTRY
+from claude_gateway_template.providers.base import asked_by
 from environment import REPO_ROOT
 
 # Values for the questions whose default is not a valid answer where they apply (a required project id, a resource
@@ -50,17 +51,18 @@ def questions() -> dict[str, dict]:
     return {name: spec for name, spec in data.items() if not name.startswith("_") and isinstance(spec, dict)}
 
 
-def _environment() -> jinja2.Environment:
+def copier_environment() -> jinja2.Environment:
+    """A Jinja environment with the globals copier.yml's defaults, `when`s and helps call (extensions/context.py)."""
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
     environment.globals.update(default_model=lambda provider, tier, region="": REGISTRY[provider].default_model(
-        tier, region), default_gateway_url=checks.default_gateway_url)
+        tier, region), default_gateway_url=checks.default_gateway_url, asked_by=asked_by)
     return environment
 
 
 def complete_answers(**overrides: Any) -> dict[str, Any]:
     """Answers as copier passes them after asking with --defaults: each question's default (rendered with the
     answers before it, as copier does), REQUIRED_FILLERS for the required ones, then `overrides`."""
-    environment = _environment()
+    environment = copier_environment()
     answers: dict[str, Any] = {}
     for name, spec in questions().items():
         if name in overrides:

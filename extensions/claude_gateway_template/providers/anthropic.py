@@ -62,4 +62,7 @@ PROVIDER = Provider(
     gateway_credential_doc=lambda answers: " (`ANTHROPIC_API_KEY`)",
     default_url=PUBLIC_API,
     key_headers=(("ANTHROPIC_API_KEY", "x-api-key"), ("ANTHROPIC_AUTH_TOKEN", "authorization")),
+    # The bearer token, as Claude Code sends its key to a gateway in Anthropic format.
+    mock_answers=lambda url: {"anthropic_base_url": url},
+    mock_credential={"ANTHROPIC_AUTH_TOKEN": "mock-credential"},
 )

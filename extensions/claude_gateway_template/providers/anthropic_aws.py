@@ -84,6 +84,7 @@ PROVIDER = Provider(
     # Claude Code 2.1.332 with CLAUDE_CODE_USE_ANTHROPIC_AWS=1 and nothing pinned (`claude -p --model <tier>`).
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-4-6", "haiku": "claude-haiku-4-5-20251001"},
     questions=("aws_region", "anthropic_aws_workspace_id", "anthropic_aws_base_url"),
+    required=("anthropic_aws_workspace_id",),
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_AWS_BASE_URL", endpoint_url(answers), "/"),
     litellm_params=litellm_params,
@@ -110,4 +111,6 @@ PROVIDER = Provider(
     key_headers=(("ANTHROPIC_AWS_API_KEY", "x-api-key"),),
     # The kit's own requests would lack anthropic-workspace-id (and SigV4 without a key): only --replay.
     signs_requests=True,
+    mock_answers=lambda url: {"anthropic_aws_workspace_id": "wrkspc_mock", "anthropic_aws_base_url": url},
+    mock_credential={"ANTHROPIC_AWS_API_KEY": "mock-credential"},
 )

@@ -121,6 +121,11 @@ def request_path(answers, model):
     return urlsplit(endpoint_url(answers)).path + "/v1/messages"
 
 
+def mock_answers(url):
+    ids = {"anthropic_google_cloud_project": "mock-project", "anthropic_google_cloud_workspace_id": "wrkspc_mock"}
+    return {**ids, "anthropic_google_cloud_base_url": url + prefix_path(ids)}
+
+
 def _in_providers(answers):
     return "anthropic_google_cloud" in (answers.get("providers") or [])
 
@@ -133,6 +138,7 @@ PROVIDER = Provider(
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5-20251001"},
     questions=("anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id",
                "anthropic_google_cloud_location", "anthropic_google_cloud_base_url"),
+    required=("anthropic_google_cloud_project", "anthropic_google_cloud_workspace_id"),
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_GOOGLE_CLOUD_BASE_URL", endpoint_url(answers), "/"),
     litellm_params=litellm_params,
@@ -160,4 +166,8 @@ PROVIDER = Provider(
     model_id_error=model_id_error,
     unsupported_engines={engines.LITELLM: "the pinned LiteLLM (1.108) has no Claude on Google Cloud provider "
                                           "(it comes in 1.114)"},
+    # The base URL carries the whole prefix (the mock serves the Messages API under it); no Google login: the
+    # client skips its token fetch and sends ANTHROPIC_AUTH_TOKEN as the bearer.
+    mock_answers=mock_answers,
+    mock_credential={"CLAUDE_CODE_SKIP_ANTHROPIC_GOOGLE_CLOUD_AUTH": "1", "ANTHROPIC_AUTH_TOKEN": "mock-credential"},
 )

@@ -65,6 +65,8 @@ class Provider:
     # The request path Claude Code uses for a model (tests point a loopback mock at it).
     request_path: Callable[[Answers, str], str] = lambda answers, model: "/v1/messages"
     questions: tuple[str, ...] = field(default=())  # this provider's own answers in copier.yml
+    # Those of them without a default in copier.yml: with --defaults each must be given (rules.REQUIRED).
+    required: tuple[str, ...] = ()
     # Other variables that point Claude Code at an endpoint of this provider (must be unset unless generated).
     endpoint_vars: tuple[str, ...] = ()
     # The conformance kit calling the provider directly (scripts/conformance/providers.json, see kit.py): where
@@ -80,6 +82,12 @@ class Provider:
     model_id_error: Callable[[Any, str], str] | None = None
     # Gateway engines that cannot call this provider: engine key -> the one-line reason (the gateway_engine rule).
     unsupported_engines: dict[str, str] = field(default_factory=dict)
+    # A loopback mock standing in for the provider (the live tests, and the conformance kit's recording of what
+    # Claude Code sends on each route, tests/support/record_claude_code_betas.py): the answers that point Claude
+    # Code at a mock serving at `url` (with the required ones), and the environment giving it a credential the mock
+    # accepts without a cloud login (a placeholder; never written to a generated file).
+    mock_answers: Callable[[str], dict[str, Any]] = lambda url: {}
+    mock_credential: dict[str, str] = field(default_factory=dict)
 
     def default_model(self, tier: str, region: Any = "") -> str:
         model = self.default_models[tier]
@@ -89,10 +97,28 @@ class Provider:
         return f"{self.key}_{tier}_model"
 
 
+def askers(question: str, providers: Any) -> list[Provider]:
+    """The selected providers (the `providers` answer) whose records list `question`, in the answer's order."""
+    from . import REGISTRY  # the registry imports the records: look it up when asked
+    keys = providers if isinstance(providers, (list, tuple)) else []
+    return [REGISTRY[key] for key in keys if key in REGISTRY and question in REGISTRY[key].questions]
+
+
 def asks(question: str) -> Callable[[Answers], bool]:
     """A rule's `applies`: some selected provider's record lists `question` (answers shared between records, such
     as aws_region for every AWS route)."""
     def applies(answers: Answers) -> bool:
-        from . import REGISTRY  # the registry imports the records: look it up when the rule runs
-        return any(question in REGISTRY[key].questions for key in (answers.get("providers") or []) if key in REGISTRY)
+        return bool(askers(question, answers.get("providers")))
     return applies
+
+
+def named(providers: list[Provider], short: bool = False, conjunction: str = "and") -> str:
+    """"A", "A and B", "A, B and C": providers as a sentence names them."""
+    names = [p.short_name if short else p.name for p in providers]
+    return f" {conjunction} ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+def asked_by(question: str, providers: Any) -> str:
+    """The chosen providers whose records ask `question`, as a help text names them ("Bedrock and Mantle"); "" when
+    none does (copier.yml's `when` and help of an answer shared between records)."""
+    return named(askers(question, providers), short=True)

@@ -8,7 +8,7 @@ import re
 from ..checks import base_url_error, region_error
 from ..common import host_port, shown
 from ..records import EgressHost, Endpoint, EnvVar, GatewayVar, RegionList, Rule
-from .base import Provider, asks
+from .base import Provider, askers, asks, named
 
 # Where the Bedrock runtime serves Anthropic's models (in-region or as the source of a cross-region profile).
 REGIONS = RegionList(
@@ -36,8 +36,12 @@ def runtime_endpoint(region: str) -> str:
     return f"https://bedrock-runtime.{region}.amazonaws.com"
 
 
-def aws_region_error(value):
-    return region_error(value, "aws_region", REGIONS, "AWS Bedrock", "us-east-1, eu-central-1 or ap-northeast-1")
+def aws_region_error(value, answers=None):
+    """Every AWS route of the setup shares the answer; the message names the routes chosen (the list checked is
+    Bedrock's: the other routes publish none we could check)."""
+    routes = askers("aws_region", (answers or {}).get("providers")) or [PROVIDER]
+    return region_error(value, "aws_region", REGIONS, named(routes, conjunction="or"),
+                        "us-east-1, eu-central-1 or ap-northeast-1")
 
 
 def aws_profile_error(value):
@@ -132,7 +136,7 @@ PROVIDER = Provider(
     gateway_env=gateway_env,
     egress=egress,
     # aws_region is shared by every AWS route whose record lists it (one AWS_REGION reaches Claude Code).
-    rules=(Rule("aws_region", lambda value, answers: aws_region_error(value), asks("aws_region")),
+    rules=(Rule("aws_region", aws_region_error, asks("aws_region")),
            Rule("aws_profile", lambda value, answers: aws_profile_error(value), _in_providers),
            Rule("bedrock_base_url", lambda value, answers: base_url_error(value, "bedrock_base_url", forbid_v1=False),
                 _in_providers)),
@@ -150,4 +154,7 @@ PROVIDER = Provider(
     gateway_credential_doc=gateway_credential_doc,
     signs_requests=True,  # AWS SigV4: the kit checks Bedrock direct only with --replay
     request_path=lambda answers, model: f"/model/{model}/invoke-with-response-stream",
+    # No signature: the mock does not check one (and GET /inference-profiles answers the CLI's first request).
+    mock_answers=lambda url: {"bedrock_base_url": url},
+    mock_credential={"CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1"},
 )

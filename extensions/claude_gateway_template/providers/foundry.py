@@ -133,4 +133,6 @@ PROVIDER = Provider(
     request_path=lambda answers, model: "/anthropic/v1/messages",
     resource_url=RESOURCE_URL,
     key_headers=(("ANTHROPIC_FOUNDRY_API_KEY", "x-api-key"),),
+    mock_answers=lambda url: {"foundry_resource": "", "foundry_base_url": f"{url}/anthropic"},
+    mock_credential={"ANTHROPIC_FOUNDRY_API_KEY": "mock-credential"},
 )

@@ -106,4 +106,6 @@ PROVIDER = Provider(
     request_path=lambda answers, model: "/anthropic/v1/messages",
     key_headers=(("AWS_BEARER_TOKEN_BEDROCK", "authorization"),),
     signs_requests=True,  # SigV4 without the bearer token: the kit checks Mantle direct only with --replay
+    mock_answers=lambda url: {"mantle_base_url": f"{url}/anthropic"},
+    mock_credential={"AWS_BEARER_TOKEN_BEDROCK": "mock-credential"},
 )

@@ -92,6 +92,7 @@ PROVIDER = Provider(
     short_name="Vertex",
     default_models={"opus": "claude-opus-5-5", "sonnet": "claude-sonnet-5-5", "haiku": "claude-haiku-4-5@20251001"},
     questions=("gcp_project_id", "gcp_region", "vertex_base_url"),
+    required=("gcp_project_id",),
     client_env=client_env,
     endpoint=lambda answers: Endpoint("ANTHROPIC_VERTEX_BASE_URL", regional_endpoint(answers["gcp_region"]), "/"),
     litellm_params=litellm_params,
@@ -123,4 +124,6 @@ PROVIDER = Provider(
                                             "your ADC file; the local process reads `GOOGLE_APPLICATION_CREDENTIALS`)"),
     signs_requests=True,  # Google OAuth tokens: the kit checks Vertex direct only with --replay
     request_path=request_path,
+    mock_answers=lambda url: {"gcp_project_id": "mock-project", "vertex_base_url": url},
+    mock_credential={"CLAUDE_CODE_SKIP_VERTEX_AUTH": "1"},
 )

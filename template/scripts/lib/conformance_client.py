@@ -78,15 +78,15 @@ class Client:
             if not os.environ.get(name) and not os.environ.get(name.lower()) and config.settings_env.get(name):
                 os.environ[name] = config.settings_env[name]
         self.context = ssl_context(config.settings_env)
-        recording = config.recording
-        self.headers = {**recording.get("headers", {}), "content-type": "application/json"}
+        route = config.route  # what Claude Code sends on this route (the provider's, or towards the gateway)
+        self.headers = {**route.get("headers", {}), "content-type": "application/json"}
         if config.key:
             self.headers[config.key_header] = (f"Bearer {config.key}" if config.key_header == "authorization"
                                                else config.key)
         experimental_off = config.settings_env.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") == "1" or \
             os.environ.get("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS") == "1"
-        self.tiers = recording.get("tiers_without_experimental_betas" if experimental_off else "tiers", {})
-        self.messages_path = recording.get("request_path", "/v1/messages?beta=true")
+        self.tiers = route.get("tiers_without_experimental_betas" if experimental_off else "tiers", {})
+        self.messages_path = route.get("request_path", "/v1/messages?beta=true")
 
     def _open(self, path: str, body: dict, deadline: float, extra_headers: dict | None = None):
         return http_client.request("POST", self.config.base_url + path, headers={**self.headers, **(extra_headers or {})},

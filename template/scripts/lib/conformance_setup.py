@@ -1,7 +1,8 @@
 """conformance_setup.py: the conformance kit's view of the generated setup, and its --offline checks.
 
 What the kit runs against, read from this repository: the model pins of client/settings.json, the pinned Claude
-Code version (versions.env) and its recording (scripts/conformance/claude-code-<version>.json), the gateway's
+Code version (versions.env) and its recording (scripts/conformance/claude-code-<version>.json, one entry per
+route: the provider's, or the default route towards a gateway), the gateway's
 model groups, the endpoint and key (the environment over the settings; a provider's variables come from
 scripts/conformance/providers.json), and whether the files that use versions.env's pins agree with it.
 Standard library only.
@@ -45,6 +46,7 @@ class Config:
     version_source: str = ""
     recording_file: Path | None = None
     recording: dict = field(default_factory=dict)
+    route: dict = field(default_factory=dict)  # the recording's route for `mode`
     base_url: str = ""
     key: str = ""
     key_header: str = "authorization"  # or x-api-key
@@ -111,20 +113,43 @@ def pinned_version(root: Path) -> tuple[str, str]:
 
 
 def load_recording(path: Path) -> dict:
-    """The recording, checked: a version, the request path, headers and betas for every tier."""
+    """The recording, checked: a version, and for every route (each provider, keyed as in providers.json) the
+    request path, headers and betas for every tier; `default_route` names the route of a gateway in Anthropic
+    format (no provider switch)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise ConfigError(f"{path.name} is missing") from None
     except ValueError as error:
         raise ConfigError(f"{path.name} is not valid JSON ({error})") from None
-    for variant in ("tiers", "tiers_without_experimental_betas"):
-        tiers = data.get(variant) if isinstance(data, dict) else None
-        if not isinstance(tiers, dict) or any(not isinstance((tiers.get(t) or {}).get("betas"), list) for t in TIERS):
-            raise ConfigError(f"{path.name} lacks the beta lists of {variant} for opus, sonnet and haiku")
-    if not isinstance(data.get("headers"), dict) or not str(data.get("request_path", "")).startswith("/"):
-        raise ConfigError(f"{path.name} lacks the recorded headers or request path")
+    routes = data.get("routes") if isinstance(data, dict) else None
+    if not isinstance(routes, dict) or not routes or data.get("default_route") not in routes:
+        raise ConfigError(f"{path.name} lacks the routes (one per provider) or its default_route")
+    for name, route in routes.items():
+        for variant in ("tiers", "tiers_without_experimental_betas"):
+            tiers = route.get(variant) if isinstance(route, dict) else None
+            if not isinstance(tiers, dict) or any(not isinstance((tiers.get(t) or {}).get("betas"), list)
+                                                  for t in TIERS):
+                raise ConfigError(f"{path.name} lacks the beta lists of {variant} for opus, sonnet and haiku on "
+                                  f"route {name}")
+        if not isinstance(route.get("headers"), dict) or not str(route.get("request_path", "")).startswith("/"):
+            raise ConfigError(f"{path.name} lacks the recorded headers or request path of route {name}")
     return data
+
+
+def route_name(recording: dict, mode: str) -> str:
+    """The route the kit speaks for `mode`: the provider's own (direct), or the default route (the gateway)."""
+    return recording["default_route"] if mode == "gateway" else mode
+
+
+def recorded_route(recording: dict, mode: str, path: Path) -> dict:
+    """What Claude Code sends on `mode`'s route, from the recording (a ConfigError when it was not recorded)."""
+    name = route_name(recording, mode)
+    route = recording["routes"].get(name)
+    if route is None:
+        raise ConfigError(f"{path.name} records no route {name} (it has {', '.join(recording['routes'])}): "
+                          f"re-record it with the template's tests/support/record_claude_code_betas.py")
+    return route
 
 
 def gateway_model_groups(root: Path) -> list[str] | None:
@@ -210,6 +235,7 @@ def load_config(root: Path, pattern: str, mode: str, need_recording: bool = True
     config.recording_file = root / "scripts" / "conformance" / f"claude-code-{config.version}.json"
     if need_recording:
         config.recording = load_recording(config.recording_file)
+        config.route = recorded_route(config.recording, mode, config.recording_file)
     config.base_url, config.key, config.key_header = endpoint(mode, settings_env, config.provider)
     config.base_url = config.base_url.rstrip("/")
     if config.key and not re.fullmatch(r"[\x21-\x7e]+", config.key):
@@ -230,8 +256,11 @@ def offline_checks(root: Path, pattern: str, mode: str) -> list[Result]:
         recording = load_recording(path)
         if recording.get("claude_code_version") != version:
             raise ConfigError(f"{path.name} records Claude Code {recording.get('claude_code_version')}, not {version}")
+        route = route_name(recording, mode)
+        recorded_route(recording, mode, path)
         results.append(Result("recording", "PASS", f"scripts/conformance/{path.name} for Claude Code {version} "
-                                                   f"(from {source}) parses, with betas for {', '.join(TIERS)}"))
+                                                   f"(from {source}) parses, with betas for {', '.join(TIERS)} on "
+                                                   f"route {route}"))
     except ConfigError as error:
         results.append(Result("recording", "FAIL", str(error)))
     try:

@@ -109,6 +109,15 @@ CASES: dict[str, dict] = {
                        "gcp_project_id": "my-team-prod", "gateway_bind": "0.0.0.0", "gateway_port": 8443,
                        "gateway_url": "https://claude-gateway.corp.example.com:8443",
                        "oidc_issuer": "https://login.example.com/oauth2/default"},
+    # Usage telemetry: the collector beside the client (B, a header from a helper command), and on Kubernetes beside
+    # the gateway (D).
+    "b-telemetry": {"corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080", "usage_telemetry": True,
+                    "otel_endpoint": "https://otel.corp.example.com:4318", "otel_header": "Authorization",
+                    "otel_headers_helper": "/usr/local/bin/otel-token"},
+    "d-kubernetes-telemetry": {"cost_tracking": True, "corporate_proxy": True,
+                               "proxy_url": "http://proxy.example.com:8080", "gateway_runtime": "kubernetes",
+                               "gateway_url": "https://llm-gateway.example.com", "spend_database": True,
+                               "usage_telemetry": True, "otel_endpoint": "https://otel.example.com:4318"},
     "d-apps-gateway-client-only": {"cost_tracking": True, "corporate_proxy": True,
                                    "proxy_url": "http://proxy.example.com:8080",
                                    "gateway_engine": "claude_apps_gateway", "deploy_gateway": False,

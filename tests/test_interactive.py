@@ -18,7 +18,7 @@ pytestmark = pytest.mark.live
 
 # Help texts copier shows for each question (it prints the help, not the answer's name).
 ANTHROPIC_URL = "Anthropic API endpoint, without /v1"
-AWS_REGION = "AWS region (AWS_REGION)"
+AWS_REGION = "AWS region for Bedrock"
 GCP_PROJECT = "Google Cloud project id with Vertex AI"
 GCP_REGION = "Vertex AI region"
 CUSTOMIZE = "Customise the model ids"

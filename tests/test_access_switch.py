@@ -40,22 +40,22 @@ def test_litellm_teams_and_developers_become_groups_and_users_and_the_rest_is_li
         "users": {"alice@example.com": {"budget": {"usd": 50, "period": "monthly"}},
                   "carol@example.com": {}, "dave@example.com": {}}}
     assert lost == [
-        "teams.platform.rpm_limit: 600 per minute; the Claude apps gateway has no rate limits (spend limits only); "
-        "not carried",
-        "teams.research.budget: $100 never resets; the Claude apps gateway's budgets reset daily, weekly or monthly; "
-        "not carried",
-        "teams.ops.tpm_limit: 100000 per minute; the Claude apps gateway has no rate limits (spend limits only); "
-        "not carried",
-        "developers.alice@example.com.team: platform; the Claude apps gateway takes group membership from your "
-        "identity provider: put alice@example.com in its group platform there; not carried",
-        "developers.alice@example.com.rpm_limit: 60 per minute; the Claude apps gateway has no rate limits (spend "
-        "limits only); not carried",
-        "developers.carol@example.com.budget: $0.001 has part of a cent; the Claude apps gateway counts whole cents; "
-        "not carried",
-        "developers.carol@example.com.models: ['claude-haiku-4-5']; the Claude apps gateway allows models per IdP "
-        "group, not per user; not carried",
-        "developers.bob: not an email address; the Claude apps gateway knows developers by the email their identity "
-        "provider sends: add them under users by email (team research, budget $20 30d); not carried"]
+        ("teams.platform.rpm_limit: 600 per minute; the Claude apps gateway has no rate limits (spend limits only); "
+         "not carried"),
+        ("teams.research.budget: $100 never resets; the Claude apps gateway's budgets reset daily, weekly or monthly; "
+         "not carried"),
+        ("teams.ops.tpm_limit: 100000 per minute; the Claude apps gateway has no rate limits (spend limits only); "
+         "not carried"),
+        ("developers.alice@example.com.team: platform; the Claude apps gateway takes group membership from your "
+         "identity provider: put alice@example.com in its group platform there; not carried"),
+        ("developers.alice@example.com.rpm_limit: 60 per minute; the Claude apps gateway has no rate limits (spend "
+         "limits only); not carried"),
+        ("developers.carol@example.com.budget: $0.001 has part of a cent; the Claude apps gateway counts whole cents; "
+         "not carried"),
+        ("developers.carol@example.com.models: ['claude-haiku-4-5']; the Claude apps gateway allows models per IdP "
+         "group, not per user; not carried"),
+        ("developers.bob: not an email address; the Claude apps gateway knows developers by the email their identity "
+         "provider sends: add them under users by email (team research, budget $20 30d); not carried")]
     # What is carried is what the apps gateway's own reader accepts.
     apps_file.parse(sections, MODELS)
 
@@ -77,18 +77,18 @@ def test_apps_groups_and_users_become_teams_and_developers_and_the_rest_is_liste
         "teams": {"engineering": {"models": ["claude-sonnet-4-5"], "budget": {"usd": 500, "period": "weekly"}}},
         "developers": {"alice@example.com": {"budget": {"usd": 50, "period": "daily"}}}}
     assert lost == [
-        "organization.budget: $5000 monthly for everyone; LiteLLM's access.yaml has no budget for everyone; "
-        "not carried",
-        "groups.engineering.policy: Claude Code settings per group; LiteLLM serves none (client/settings.json holds "
-        "the team's settings); not carried",
-        "groups.engineering members: they come from your identity provider; give each developer team: engineering "
-        "by hand; not carried",
-        "groups.Sales Team: a name LiteLLM cannot give a team (1 to 64 letters, digits and . _ @ -, not starting "
-        "with litellm); not carried",
-        "users.blocked@example.com.budget: $0 blocks them; LiteLLM's budgets are above 0 (give no key instead); "
-        "not carried",
-        "users.a+tag@example.com: a name LiteLLM cannot give a developer (1 to 64 letters, digits and . _ @ -); "
-        "not carried"]
+        ("organization.budget: $5000 monthly for everyone; LiteLLM's access.yaml has no budget for everyone; "
+         "not carried"),
+        ("groups.engineering.policy: Claude Code settings per group; LiteLLM serves none (client/settings.json holds "
+         "the team's settings); not carried"),
+        ("groups.engineering members: they come from your identity provider; give each developer team: engineering "
+         "by hand; not carried"),
+        ("groups.Sales Team: a name LiteLLM cannot give a team (1 to 64 letters, digits and . _ @ -, not starting "
+         "with litellm); not carried"),
+        ("users.blocked@example.com.budget: $0 blocks them; LiteLLM's budgets are above 0 (give no key instead); "
+         "not carried"),
+        ("users.a+tag@example.com: a name LiteLLM cannot give a developer (1 to 64 letters, digits and . _ @ -); "
+         "not carried")]
     litellm_file.parse(sections, MODELS)
 
 
@@ -109,8 +109,8 @@ def test_a_round_trip_keeps_what_both_engines_have():
      "teams.t.budget: $5 every 2w; the Claude apps gateway's budgets reset daily, weekly or monthly; not carried"),
     ({"teams": {"t": {"colour": "red"}}}, "claude_apps_gateway", "teams.t.colour: unknown setting; not carried"),
     ({"groups": {"litellm-admins": {}}}, "litellm",
-     "groups.litellm-admins: a name LiteLLM cannot give a team (1 to 64 letters, digits and . _ @ -, not starting "
-     "with litellm); not carried"),
+     ("groups.litellm-admins: a name LiteLLM cannot give a team (1 to 64 letters, digits and . _ @ -, not starting "
+      "with litellm); not carried")),
     ({"extra": 1}, "litellm", "extra: unknown section; not carried"),
 ])
 def test_odd_entries_are_listed_never_dropped(data, target, line):

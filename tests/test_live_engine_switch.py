@@ -50,17 +50,17 @@ developers:
     budget: {usd: 20, period: 30d}
 """
 NOT_CARRIED_TO_APPS = [
-    "teams.platform.rpm_limit: 600 per minute; the Claude apps gateway has no rate limits (spend limits only); "
-    "not carried",
-    "developers.alice@example.com.team: platform; the Claude apps gateway takes group membership from your identity "
-    "provider: put alice@example.com in its group platform there; not carried",
-    "developers.alice@example.com.rpm_limit: 60 per minute; the Claude apps gateway has no rate limits (spend limits "
-    "only); not carried",
-    "developers.bob: not an email address; the Claude apps gateway knows developers by the email their identity "
-    "provider sends: add them under users by email (team platform, budget $20 30d); not carried"]
+    ("teams.platform.rpm_limit: 600 per minute; the Claude apps gateway has no rate limits (spend limits only); "
+     "not carried"),
+    ("developers.alice@example.com.team: platform; the Claude apps gateway takes group membership from your identity "
+     "provider: put alice@example.com in its group platform there; not carried"),
+    ("developers.alice@example.com.rpm_limit: 60 per minute; the Claude apps gateway has no rate limits (spend limits "
+     "only); not carried"),
+    ("developers.bob: not an email address; the Claude apps gateway knows developers by the email their identity "
+     "provider sends: add them under users by email (team platform, budget $20 30d); not carried")]
 NOT_CARRIED_TO_LITELLM = [
-    "groups.platform members: they come from your identity provider; give each developer team: platform by hand; "
-    "not carried"]
+    ("groups.platform members: they come from your identity provider; give each developer team: platform by hand; "
+     "not carried")]
 
 
 def migrate(project: Path, home: Path, *args: str):

@@ -319,7 +319,7 @@ def test_health_check_passes_every_step_with_the_key_on_stdin_only(generate, tmp
 FAILING_STEPS = [  # (path answering 503, the step named, its line)
     ("/healthz", "1 (healthz)", "FAIL  healthz: {url}/healthz answered HTTP 503; is it the Claude apps gateway?"),
     ("/readyz", "2 (readyz)", ("FAIL  readyz: {url}/readyz answered HTTP 503: up but not ready; is Postgres at "
-                               "DATABASE_URL reachable?")),
+                               "APPS_GATEWAY_DATABASE_URL reachable?")),
     (DISCOVERY, "3 (sign-in)", ("FAIL  sign-in: {url}/.well-known/oauth-authorization-server answered HTTP 503, so "
                                 "/login cannot start")),
     (SPEND_LIMITS, "4 (admin)", "FAIL  admin: GET /v1/organizations/spend_limits answered HTTP 503"),
@@ -406,7 +406,7 @@ def test_run_local_gives_the_gateway_the_proxy_and_the_corporate_ca_and_an_empty
     claude.chmod(0o755)
     filled = {"GATEWAY_SESSION_SECRET": "s" * 64, "GATEWAY_ADMIN_READ_KEY": "r" * 64,
               "GATEWAY_ADMIN_WRITE_KEY": "w" * 64, "GATEWAY_ACCESS_SYNC_KEY": "a" * 64, "OIDC_CLIENT_SECRET": "c",
-              "DATABASE_URL": "postgresql://x@h/d",
+              "APPS_GATEWAY_DATABASE_URL": "postgresql://x@h/d",
               "GATEWAY_TLS_CERT": "/tls/cert.pem", "GATEWAY_TLS_KEY": "/tls/key.pem", "ANTHROPIC_API_KEY": "k"}
 
     def gateway_env(**extra: str) -> dict[str, str]:

@@ -249,6 +249,12 @@ def test_usage_errors(pattern_a, tmp_path):
     assert migrate(pattern_a, tmp_path, "E").returncode == 2
     refused = migrate(pattern_a, tmp_path, "C", cost_tracking="false")
     assert refused.returncode == 1 and "give the target pattern" in refused.stderr
+    # --engine: an engine of the table, for a pattern with a gateway, never through --data.
+    no_gateway = migrate(pattern_a, tmp_path, "B", "--engine", "litellm")
+    assert no_gateway.returncode == 2 and "--engine needs a pattern with a gateway (C or D), not B" in no_gateway.stderr
+    unknown = migrate(pattern_a, tmp_path, "C", "--engine=envoy")
+    assert unknown.returncode == 2 and "--engine envoy: not an engine (litellm, claude_apps_gateway)" in unknown.stderr
+    assert_refused(migrate(pattern_a, tmp_path, "C", gateway_engine="litellm"), "give the engine with --engine")
 
 
 def test_the_answers_file_carries_the_marker_and_help_documents_the_exit_codes(pattern_a, tmp_path):

@@ -38,7 +38,7 @@ PAGES = (
     Page("docs/conformance.md", "The conformance kit: does the endpoint answer what Claude Code sends?"),
     Page("docs/versions-and-upgrades.md", "The tested version pair, bumping it, template upgrades (also on a "
                                           "schedule)."),
-    Page("docs/migrations.md", "Moving to another pattern with `scripts/migrate.sh`."),
+    Page("docs/migrations.md", "Moving to another pattern or gateway engine with `scripts/migrate.sh`."),
 )
 
 

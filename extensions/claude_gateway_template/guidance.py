@@ -59,7 +59,7 @@ def next_steps(context: dict[str, Any]) -> list[str]:
         steps.append("export PROXY_PASSWORD=...      (your proxy password; never written to a file)")
     if context["apps_gateway_in_repo"]:
         steps += [("scripts/init-secrets.sh        (creates gateway/.env with the session secret and admin keys; "
-                   "fill in the OIDC client secret, DATABASE_URL and provider keys)"),
+                   "fill in the OIDC client secret, APPS_GATEWAY_DATABASE_URL and provider keys)"),
                   ("gateway/run-local.sh start     (the Claude apps gateway; gateway/claude-apps-gateway.service "
                    "for systemd)"),
                   "scripts/health-check.sh        (/healthz, /readyz, sign-in discovery, admin API, version)"]

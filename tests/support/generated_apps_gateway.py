@@ -135,7 +135,7 @@ def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, da
     gateway = GeneratedAppsGateway(project, url, claude_bin, ca.cert_path, leaf_pem)
     init = gateway.run("scripts/init-secrets.sh")
     assert init.returncode == 0, init.stdout + init.stderr
-    values = {"OIDC_CLIENT_SECRET": issuer.client_secret, "DATABASE_URL": database.create_database(f"gateway_{port}"),
+    values = {"OIDC_CLIENT_SECRET": issuer.client_secret, "APPS_GATEWAY_DATABASE_URL": database.create_database(f"gateway_{port}"),
               "GATEWAY_TLS_CERT": str(leaf.cert_path), "GATEWAY_TLS_KEY": str(leaf.key_path)}
     if "anthropic" in answers.get("providers", ["anthropic"]):
         values["ANTHROPIC_API_KEY"] = UPSTREAM_KEY

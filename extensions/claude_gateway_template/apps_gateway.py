@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import telemetry
+from . import telemetry, versions
 from .common import split_list
 from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
 from .providers import REGISTRY, TIERS
@@ -53,6 +53,19 @@ OIDC_CLIENT_SECRET = "OIDC_CLIENT_SECRET"
 DATABASE_URL = "DATABASE_URL"
 TLS_CERT = "GATEWAY_TLS_CERT"
 TLS_KEY = "GATEWAY_TLS_KEY"
+# In a container (gateway_runtime docker or kubernetes; gateway/Dockerfile): the gateway listens on all of the
+# container's addresses on this unprivileged port (compose publishes it on gateway_bind:gateway_port; on Kubernetes
+# the Service and the Ingress reach it), runs as this non-root user with a writable HOME, and reads its config and TLS
+# files at these paths.
+CONTAINER_PORT = 8080
+CONTAINER_UID = 10001
+CONTAINER_USER = "claude-gateway"
+CONTAINER_HOME = "/home/claude-gateway"
+CONTAINER_CONFIG_DIR = "/etc/claude-gateway"
+CONTAINER_TLS_CERT = "/run/claude-gateway/tls/cert.pem"
+CONTAINER_TLS_KEY = "/run/claude-gateway/tls/key.pem"
+CONTAINER_CA_FILE = "/run/claude-gateway/ca.pem"  # the corporate CA, NODE_EXTRA_CA_CERTS
+IMAGE_NAME = "claude-apps-gateway"  # built from gateway/Dockerfile, tagged with the Claude Code version
 
 
 def ref(name: str) -> str:
@@ -60,9 +73,24 @@ def ref(name: str) -> str:
     return "${" + name + "}"
 
 
+def runtime(answers: Answers) -> str:
+    return str(answers.get("gateway_runtime") or "process")
+
+
+def in_container(answers: Answers) -> bool:
+    """gateway/Dockerfile's image runs it: under compose (docker) or on Kubernetes."""
+    return runtime(answers) in ("docker", "kubernetes")
+
+
 def terminates_tls(answers: Answers) -> bool:
-    """An https:// gateway URL: the gateway serves TLS itself with the certificate named in gateway/.env."""
-    return urlsplit(gateway_url(answers)).scheme == "https"
+    """An https:// gateway URL: the gateway serves TLS itself with the certificate named in gateway/.env. Not on
+    Kubernetes, where the Ingress holds the certificate clients see and sends plain HTTP to the pods."""
+    return urlsplit(gateway_url(answers)).scheme == "https" and runtime(answers) != "kubernetes"
+
+
+def image(answers: Answers | None = None) -> str:
+    """The tag gateway/Dockerfile's image is built and run under (compose, Kubernetes)."""
+    return f"{IMAGE_NAME}:{CLAUDE_CODE_VERSION}"
 
 
 def local_url(answers: Answers) -> str:
@@ -91,8 +119,10 @@ def model_pins(answers: Answers) -> dict[str, str]:
 def config(answers: Answers) -> dict[str, Any]:
     """gateway/claude-apps-gateway.yaml, as a mapping (the template writes it as YAML)."""
     url = gateway_url(answers)
-    listen: dict[str, Any] = {"host": str(answers["gateway_bind"]), "port": int(answers["gateway_port"]),
-                              "public_url": url}
+    if in_container(answers):  # the container's own port, on all its addresses (compose publishes it on the bind)
+        listen: dict[str, Any] = {"host": "0.0.0.0", "port": CONTAINER_PORT, "public_url": url}
+    else:
+        listen = {"host": str(answers["gateway_bind"]), "port": int(answers["gateway_port"]), "public_url": url}
     if terminates_tls(answers):
         listen["tls"] = {"cert": ref(TLS_CERT), "key": ref(TLS_KEY)}
     oidc: dict[str, Any] = {"issuer": answers["oidc_issuer"].rstrip("/"), "client_id": answers["oidc_client_id"],
@@ -179,3 +209,21 @@ def client_env(answers: Answers) -> list[EnvVar]:
     return [EnvVar("DISABLE_AUTOUPDATER", "1",
                    f"Claude Code stays at {CLAUDE_CODE_VERSION}, the version this gateway is tested with "
                    f"(versions.env); the gateway runs the same binary. Bump both together.")]
+
+
+def container_context(answers: Answers) -> dict[str, Any]:
+    """What gateway/Dockerfile, the compose file and gateway/kubernetes/ place for this engine."""
+    tls = terminates_tls(answers)
+    return {
+        "base_image": versions.APPS_GATEWAY_BASE_IMAGE,
+        "linux_package": versions.CLAUDE_CODE_LINUX_PACKAGE,
+        "linux_sha512": versions.CLAUDE_CODE_LINUX_SHA512,
+        "tarball_url": (f"https://registry.npmjs.org/{versions.CLAUDE_CODE_LINUX_PACKAGE}/-/"
+                        f"{versions.CLAUDE_CODE_LINUX_PACKAGE.split('/')[1]}-${{CLAUDE_CODE_VERSION}}.tgz"),
+        "port": CONTAINER_PORT, "uid": CONTAINER_UID, "user": CONTAINER_USER, "home": CONTAINER_HOME,
+        "config_dir": CONTAINER_CONFIG_DIR, "config_path": f"{CONTAINER_CONFIG_DIR}/claude-apps-gateway.yaml",
+        "tls_cert": CONTAINER_TLS_CERT, "tls_key": CONTAINER_TLS_KEY, "ca_file": CONTAINER_CA_FILE,
+        "scheme": "https" if tls else "http",
+        "readyz": f"{'https' if tls else 'http'}://127.0.0.1:{CONTAINER_PORT}/readyz",
+        "image": image(answers),
+    }

@@ -69,6 +69,10 @@ def derive(answers: Answers) -> dict[str, Any]:
         "apps_gateway_stop_timeout": apps_gateway.STOP_TIMEOUT_SECONDS,
         "apps_gateway_tls": apps_in_repo and apps_gateway.terminates_tls(answers),
         "apps_gateway_local_url": apps_gateway.local_url(answers) if apps_in_repo else "",
+        # gateway/Dockerfile's image (gateway_runtime docker or kubernetes): what it is built from and how it runs.
+        "apps_gateway_in_container": apps_in_repo and apps_gateway.in_container(answers),
+        "apps_gateway_image": apps_gateway.image(answers),
+        "apps_gateway_container": apps_gateway.container_context(answers) if apps_in_repo else {},
         "apps_gateway_install_dir": apps_gateway.INSTALL_DIR,
         "apps_gateway_service_user": apps_gateway.SERVICE_USER,
         "client_env": env,

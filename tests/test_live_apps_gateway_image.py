@@ -1,0 +1,173 @@
+"""The Claude apps gateway's container image, live (issue 34): gateway_runtime=docker generates gateway/Dockerfile;
+podman builds it (the pinned Debian base replaced by a local mmdebstrap one for the FROM line only,
+tests/support/containers.py) and runs it as a user would, with gateway/.env and the generated config mounted, a
+read-only root filesystem and only its HOME and /tmp writable.
+
+- the image is the pinned Claude Code, runs as its non-root user, and its health check (/readyz) passes;
+- a signed-in developer's `claude -p` on this machine gets the mock provider's reply through the container, which
+  migrated Postgres itself at boot;
+- SIGTERM (`podman stop`) ends it after its drain, with exit status 0.
+
+The container reaches this machine's loopback services (the mock provider over TLS with a test CA, Postgres) through
+slirp4netns' host-loopback address under a test name (`--add-host`), which the answers name as any private host; its
+port is published on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from apps_gateway import sign_in
+from claude_gateway_template import apps_gateway, versions
+from containers import CONTAINERS_CONF, Container, gateway_image, podman
+from environment import clean_env, free_port
+from generated_apps_gateway import HANG_GUARD, TEST_GATEWAY_ENV, UPSTREAM_KEY, fill_in
+from mock_provider import DEFAULT_REPLY, RunningMock
+from oidc_issuer import RunningIssuer
+
+pytestmark = pytest.mark.live
+
+# The name the container reaches this machine's loopback by (slirp4netns maps 10.0.2.2 to the host's 127.0.0.1).
+HOST_NAME = "testhost.internal"
+HOST_LOOPBACK = "10.0.2.2"
+NETWORK = "slirp4netns:allow_host_loopback=true"
+CONFIG_PATH = f"{apps_gateway.CONTAINER_CONFIG_DIR}/claude-apps-gateway.yaml"
+
+
+def container_url(url: str) -> str:
+    """A loopback service's URL as the container reaches it."""
+    return url.replace("127.0.0.1", HOST_NAME)
+
+
+@pytest.fixture(scope="module")
+def services(gateway_ca, tmp_path_factory):
+    """The mock provider and the OIDC issuer over TLS, for the name the container uses, on 127.0.0.1."""
+    leaf = gateway_ca.issue(tmp_path_factory.mktemp("services-tls"), names=(HOST_NAME, "127.0.0.1"), chain=True)
+    with RunningMock(tls=(str(leaf.cert_path), str(leaf.key_path))) as mock, \
+            RunningIssuer(tls=(str(leaf.cert_path), str(leaf.key_path))) as issuer:
+        issuer.host = HOST_NAME  # its issuer identifier, as the gateway's config names it
+        yield mock, issuer
+
+
+@pytest.fixture(scope="module")
+def project(copie_module, template_repo, services, gateway_ca, gateway_db):
+    mock, issuer = services
+    port = free_port()
+    result = copie_module.copy(template_dir=template_repo, extra_answers={
+        "cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "docker",
+        "gateway_port": port, "gateway_bind": "127.0.0.1", "gateway_url": f"http://127.0.0.1:{port}",
+        "oidc_issuer": issuer.url, "oidc_client_id": issuer.client_id,
+        "anthropic_base_url": container_url(mock.url), "disable_nonessential_traffic": True})
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    init = subprocess.run(["scripts/init-secrets.sh"], cwd=project, capture_output=True, text=True, timeout=60,
+                          env=clean_env(project.parent), check=False)
+    assert init.returncode == 0, init.stdout + init.stderr
+    database = gateway_db.create_database(f"gateway_{port}").replace("127.0.0.1", HOST_NAME)
+    fill_in(project / "gateway" / ".env", OIDC_CLIENT_SECRET=issuer.client_secret, ANTHROPIC_API_KEY=UPSTREAM_KEY)
+    return project, port, database
+
+
+@pytest.fixture(scope="module")
+def image(project):
+    return gateway_image(project[0])[0]
+
+
+def run_args(project: Path, port: int, database: str, ca_path: Path) -> list[str]:
+    """`podman run` as a user runs the image (the compose file says the same): gateway/.env, the config and the CA
+    mounted read-only, the port published on loopback, nothing writable but HOME and /tmp."""
+    home = apps_gateway.CONTAINER_HOME
+    args = ["--network", NETWORK, "--add-host", f"{HOST_NAME}:{HOST_LOOPBACK}", "-p", f"127.0.0.1:{port}:8080",
+            "--env-file", str(project / "gateway" / ".env"), "-e", f"DATABASE_URL={database}",
+            "-e", f"NODE_EXTRA_CA_CERTS={apps_gateway.CONTAINER_CA_FILE}",
+            "-v", f"{project / 'gateway' / 'claude-apps-gateway.yaml'}:{CONFIG_PATH}:ro",
+            "-v", f"{ca_path}:{apps_gateway.CONTAINER_CA_FILE}:ro",
+            "--read-only", "--tmpfs", f"{home}:rw,mode=1777", "--tmpfs", "/tmp"]
+    for name, value in TEST_GATEWAY_ENV.items():
+        args += ["-e", f"{name}={value}"]
+    return args
+
+
+def wait_ready(url: str, container: Container, timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except OSError:
+            pass
+        if not container.running():
+            break
+        time.sleep(0.3)
+    raise AssertionError(f"the container did not answer /readyz within {timeout} s:\n{container.logs()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def container(project, image, gateway_ca):
+    path, port, database = project
+    with Container(image, run_args(path, port, database, gateway_ca.cert_path), stop_timeout=20) as running:
+        wait_ready(f"http://127.0.0.1:{port}", running)
+        yield running
+
+
+def test_the_image_is_the_pinned_claude_code_as_a_non_root_user(image):
+    result = podman("run", "--rm", "--entrypoint", "/usr/local/bin/claude", image, "--version", timeout=120)
+    assert result.stdout.strip().startswith(versions.CLAUDE_CODE_VERSION)
+    inspected = json.loads(podman("image", "inspect", image).stdout)[0]
+    assert inspected["Config"]["User"] == f"{apps_gateway.CONTAINER_UID}:{apps_gateway.CONTAINER_UID}"
+    assert "DISABLE_AUTOUPDATER=1" in inspected["Config"]["Env"]
+    assert "/readyz" in " ".join(inspected["Healthcheck"]["Test"])
+
+
+def test_the_health_check_passes_and_postgres_was_migrated_at_boot(container):
+    result = podman("healthcheck", "run", container.id, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr + container.logs()[-3000:]
+    assert "migration 8 applied" in container.logs() or "migrations up to date" in container.logs()
+    assert container.exec("id", "-u").stdout.strip() == str(apps_gateway.CONTAINER_UID)
+    assert container.exec("touch", "/usr/local/bin/x").returncode != 0  # the root filesystem is read-only
+
+
+def test_a_signed_in_developer_gets_the_providers_reply_through_the_container(project, container, services, claude_bin):
+    path, port, _ = project
+    mock, _ = services
+    home = path.parent / "home-dev"
+    home.mkdir(exist_ok=True)
+    installed = subprocess.run(["client/install.sh"], cwd=path, capture_output=True, text=True, timeout=60,
+                               env=clean_env(home), check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    secret = dict(line.split("=", 1) for line in (path / "gateway" / ".env").read_text().splitlines()
+                  if line and not line.startswith("#"))["GATEWAY_SESSION_SECRET"]
+    sign_in(home, f"http://127.0.0.1:{port}", secret, "dev@example.com", "dev@example.com", ["engineering"])
+    before = len(mock.messages_requests())
+    result = subprocess.run(["sh", "-c", '. ./client/env.sh && exec "$CLAUDE_BIN" -p "say hi"'], cwd=path,
+                            env=clean_env(home, CLAUDE_BIN=claude_bin), capture_output=True, text=True,
+                            timeout=HANG_GUARD, stdin=subprocess.DEVNULL, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr + container.logs()[-3000:]
+    assert DEFAULT_REPLY in result.stdout
+    sent = mock.messages_requests()[before:]
+    assert sent and {r.headers.get("x-api-key") for r in sent} == {UPSTREAM_KEY}
+    assert '"evt":"inference"' in container.logs()
+
+
+def test_sigterm_stops_it_after_its_drain(project, image, gateway_ca):
+    path, _, database = project
+    port = free_port()
+    with Container(image, run_args(path, port, database, gateway_ca.cert_path), stop_timeout=20) as running:
+        wait_ready(f"http://127.0.0.1:{port}", running)
+        started = time.monotonic()
+        podman("stop", "-t", "20", running.id, timeout=80)
+        stopped = time.monotonic() - started
+        state = json.loads(podman("inspect", running.id).stdout)[0]["State"]
+    assert state["ExitCode"] == 0, state
+    assert stopped < 15, f"podman stop took {stopped:.1f} s: SIGTERM did not end it (it was killed at the timeout)"
+
+
+def test_podman_ran_with_the_repositorys_configuration():
+    assert CONTAINERS_CONF.is_file()
+    info = json.loads(podman("info", "--format", "json").stdout)
+    assert info["host"]["ociRuntime"]["name"] == "runc"

@@ -6,7 +6,11 @@ read-only root filesystem and only its HOME and /tmp writable.
 - the image is the pinned Claude Code, runs as its non-root user, and its health check (/readyz) passes;
 - a signed-in developer's `claude -p` on this machine gets the mock provider's reply through the container, which
   migrated Postgres itself at boot;
-- SIGTERM (`podman stop`) ends it after its drain, with exit status 0.
+- SIGTERM (`podman stop`) ends it after its drain, with exit status 0;
+- gateway/docker-compose.yml, run with podman-compose as generated, serves https with the certificate gateway/.env
+  names, migrates its Postgres, takes an admin call, and stops within its grace period. An override file (no
+  registry here) only puts local stand-ins (tests/support/compose-standins/) in place of the official postgres image
+  and adds the test OIDC issuer, which the gateway asks for its discovery document at boot, to the compose network.
 
 The container reaches this machine's loopback services (the mock provider over TLS with a test CA, Postgres) through
 slirp4netns' host-loopback address under a test name (`--add-host`), which the answers name as any private host; its
@@ -15,6 +19,8 @@ port is published on 127.0.0.1 only."""
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -23,7 +29,7 @@ from pathlib import Path
 import pytest
 from apps_gateway import sign_in
 from claude_gateway_template import apps_gateway, versions
-from containers import CONTAINERS_CONF, Container, gateway_image, podman
+from containers import CONTAINERS_CONF, Container, compose, gateway_image, podman, standins_image
 from environment import clean_env, free_port
 from generated_apps_gateway import HANG_GUARD, TEST_GATEWAY_ENV, UPSTREAM_KEY, fill_in
 from mock_provider import DEFAULT_REPLY, RunningMock
@@ -36,6 +42,8 @@ HOST_NAME = "testhost.internal"
 HOST_LOOPBACK = "10.0.2.2"
 NETWORK = "slirp4netns:allow_host_loopback=true"
 CONFIG_PATH = f"{apps_gateway.CONTAINER_CONFIG_DIR}/claude-apps-gateway.yaml"
+ISSUER_SERVICE, ISSUER_PORT = "oidc-issuer", 8443  # the test issuer in the compose network (compose-standins/)
+SUPPORT_DIR = Path(__file__).parent / "support"
 
 
 def container_url(url: str) -> str:
@@ -171,3 +179,77 @@ def test_podman_ran_with_the_repositorys_configuration():
     assert CONTAINERS_CONF.is_file()
     info = json.loads(podman("info", "--format", "json").stdout)
     assert info["host"]["ociRuntime"]["name"] == "runc"
+
+
+# ---- compose -------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def compose_project(copie_module, template_repo, gateway_ca):
+    """Pattern C on compose over https (the gateway serves the certificate itself), the config written by
+    `gateway/run-local.sh config` as the compose file's header says."""
+    port = free_port()
+    result = copie_module.copy(template_dir=template_repo, extra_answers={
+        "cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "docker",
+        "gateway_port": port, "gateway_bind": "127.0.0.1", "gateway_url": f"https://localhost:{port}",
+        "oidc_issuer": f"https://{ISSUER_SERVICE}:{ISSUER_PORT}", "oidc_client_id": "claude-gateway-test",
+        # A private CA: the gateway checks its own certificate's chain at boot (NODE_EXTRA_CA_CERTS, mounted).
+        "corporate_ca_cert": str(gateway_ca.cert_path)})
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    leaf = gateway_ca.issue(project.parent / f"tls-{port}", names=("localhost", "127.0.0.1"), chain=True)
+    gateway_ca.issue(project.parent / "tls-issuer", names=(ISSUER_SERVICE,), chain=True)
+    os.chown(leaf.key_path, apps_gateway.CONTAINER_UID, -1)  # what the compose file asks: the container's user reads it
+    for step in (["scripts/init-secrets.sh"], ["gateway/run-local.sh", "config"]):
+        if step[0] == "gateway/run-local.sh":
+            fill_in(project / "gateway" / ".env", OIDC_CLIENT_SECRET="issuer-test-client-secret", ANTHROPIC_API_KEY=UPSTREAM_KEY,
+                    GATEWAY_TLS_CERT=str(leaf.cert_path), GATEWAY_TLS_KEY=str(leaf.key_path))
+        done = subprocess.run(step, cwd=project, capture_output=True, text=True, timeout=60,
+                              env=clean_env(project.parent), check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return project, port
+
+
+def test_compose_runs_the_gateway_and_its_postgres(compose_project, gateway_ca, tmp_path):
+    project, port = compose_project
+    image, _ = gateway_image(project)
+    podman("tag", image, apps_gateway.image())  # the compose file's image: built, so compose does not build it
+    override = tmp_path / "test-override.yml"
+    standins = standins_image()
+    override.write_text(json.dumps({"services": {
+        "postgres": {"image": standins},
+        ISSUER_SERVICE: {"image": standins, "entrypoint": [
+            "python3", "/usr/local/bin/issuer-standin", ISSUER_SERVICE, str(ISSUER_PORT), "/tls/cert.pem",
+            "/tls/key.pem"], "volumes": [f"{SUPPORT_DIR}:/opt/support:ro", f"{project.parent / 'tls-issuer'}:/tls:ro"]},
+    }}))
+    files = [project / "gateway" / "docker-compose.yml", override]
+    name = f"agw-test-{port}"
+    context = ssl.create_default_context(cafile=str(gateway_ca.cert_path))
+    secrets = dict(line.split("=", 1) for line in (project / "gateway" / ".env").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    try:
+        compose(project / "gateway", name, files, "up", "-d")
+        deadline, status = time.monotonic() + 90, None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                with urllib.request.urlopen(f"https://localhost:{port}/readyz", timeout=3, context=context) as reply:
+                    status = reply.status
+            except OSError:
+                time.sleep(1)
+        logs = "\n".join(podman("logs", f"{name}_{service}_1", check=False).stdout
+                          + podman("logs", f"{name}_{service}_1", check=False).stderr for service in ("postgres", ISSUER_SERVICE, "gateway"))
+        assert status == 200, logs[-4000:] + podman("ps", "-a").stdout
+        assert "migration 8 applied" in logs
+        request = urllib.request.Request(
+            f"https://localhost:{port}/v1/organizations/spend_limits", method="POST",
+            data=json.dumps({"scope": {"type": "organization"}, "amount": "5000", "period": "monthly"}).encode(),
+            headers={"x-api-key": secrets["GATEWAY_ADMIN_WRITE_KEY"], "content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10, context=context) as reply:
+            assert reply.status in (200, 201)
+        gateway_id = podman("ps", "-q", "--filter", f"label=io.podman.compose.project={name}",
+                            "--filter", "label=com.docker.compose.service=gateway").stdout.split()
+        assert gateway_id and podman("healthcheck", "run", gateway_id[0], check=False).returncode == 0
+        started = time.monotonic()
+        compose(project / "gateway", name, files, "stop", timeout=120)
+        assert time.monotonic() - started < apps_gateway.STOP_TIMEOUT_SECONDS + 20
+    finally:
+        compose(project / "gateway", name, files, "down", "-v", check=False, timeout=180)
+        podman("network", "rm", "-f", f"{name}_default", check=False)  # podman-compose 1.0.3 leaves it

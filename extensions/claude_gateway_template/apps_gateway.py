@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import telemetry, versions
-from .common import split_list
+from .common import bracketed, split_list
 from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
 from .providers import REGISTRY, TIERS
 from .records import Answers, EnvVar, GatewayVar
@@ -51,6 +51,9 @@ ACCESS_SYNC_KEY = "GATEWAY_ACCESS_SYNC_KEY"
 ACCESS_SYNC_KEY_ID = "access-sync"
 OIDC_CLIENT_SECRET = "OIDC_CLIENT_SECRET"
 DATABASE_URL = "DATABASE_URL"
+POSTGRES_PASSWORD = "POSTGRES_PASSWORD"
+# The compose file's Postgres (gateway_runtime=docker): its database and user.
+COMPOSE_DATABASE = "claude_gateway"
 TLS_CERT = "GATEWAY_TLS_CERT"
 TLS_KEY = "GATEWAY_TLS_KEY"
 # In a container (gateway_runtime docker or kubernetes; gateway/Dockerfile): the gateway listens on all of the
@@ -75,6 +78,10 @@ def ref(name: str) -> str:
 
 def runtime(answers: Answers) -> str:
     return str(answers.get("gateway_runtime") or "process")
+
+
+def on_compose(answers: Answers) -> bool:
+    return runtime(answers) == "docker"
 
 
 def in_container(answers: Answers) -> bool:
@@ -166,10 +173,21 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
                                     "the spend limits of gateway/access.yaml.", True),
         GatewayVar(OIDC_CLIENT_SECRET, "The client secret of the gateway's OIDC application at your identity "
                                        "provider.", example="...", required=True),
-        GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits (the gateway applies its own "
-                                 "migrations at boot).",
-                   example="postgresql://claude_gateway:password@127.0.0.1:5432/claude_gateway", required=True),
     ]
+    if on_compose(answers):  # the compose file's Postgres: generated, like LiteLLM's
+        variables += [
+            GatewayVar(POSTGRES_PASSWORD, "Password of the gateway's Postgres user (the compose file's Postgres).",
+                       True),
+            GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits, for gateway/run-local.sh (docker "
+                                     "compose sets its own, with host `postgres`).", True),
+        ]
+    else:
+        variables.append(GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits (the gateway applies its "
+                                                  "own migrations at boot).",
+                                    example=("postgresql://claude_gateway:password@postgres.example.com:5432/"
+                                             "claude_gateway?sslmode=require" if runtime(answers) == "kubernetes"
+                                             else "postgresql://claude_gateway:password@127.0.0.1:5432/"
+                                                  "claude_gateway"), required=True))
     if terminates_tls(answers):
         variables += [
             GatewayVar(TLS_CERT, "Absolute path of the gateway's TLS certificate chain (PEM), for "
@@ -226,4 +244,9 @@ def container_context(answers: Answers) -> dict[str, Any]:
         "scheme": "https" if tls else "http",
         "readyz": f"{'https' if tls else 'http'}://127.0.0.1:{CONTAINER_PORT}/readyz",
         "image": image(answers),
+        "database": COMPOSE_DATABASE,
+        # compose: published on the bind address and port of the answers, to the container's port.
+        "publish": (f"{bracketed(str(answers.get('gateway_bind') or '127.0.0.1'))}:{answers.get('gateway_port') or 4000}"
+                    f":{CONTAINER_PORT}"),
+        "drain_seconds": DRAIN_SECONDS, "stop_timeout": STOP_TIMEOUT_SECONDS,
     }

@@ -72,6 +72,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         # gateway/Dockerfile's image (gateway_runtime docker or kubernetes): what it is built from and how it runs.
         "apps_gateway_in_container": apps_in_repo and apps_gateway.in_container(answers),
         "apps_gateway_image": apps_gateway.image(answers),
+        "apps_gateway_compose": apps_in_repo and apps_gateway.on_compose(answers),
         "apps_gateway_container": apps_gateway.container_context(answers) if apps_in_repo else {},
         "apps_gateway_install_dir": apps_gateway.INSTALL_DIR,
         "apps_gateway_service_user": apps_gateway.SERVICE_USER,

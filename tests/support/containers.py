@@ -196,3 +196,35 @@ class Container:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+STANDINS_DIR = REPO_ROOT / "tests" / "support" / "compose-standins"
+
+
+def standins_image() -> str:
+    """The stand-ins for what the compose file reaches (its official postgres image, the OIDC issuer;
+    tests/support/compose-standins/), built on the local base once per content of its files."""
+    base = base_image()
+    content = hashlib.sha256(base.encode())
+    for path in sorted(STANDINS_DIR.iterdir()):
+        content.update(path.name.encode() + path.read_bytes())
+    tag = f"localhost/claude-gateway-test-standins:{content.hexdigest()[:12]}"
+    with _locked("standins"):
+        if podman("image", "exists", tag, check=False).returncode != 0:
+            podman("build", "--network", "host", "--build-arg", f"BASE={base}", "-t", tag, str(STANDINS_DIR))
+    return tag
+
+
+def compose(project_dir: Path, name: str, files: list[Path], *args: str, timeout: float = PODMAN_TIMEOUT,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """podman-compose -p NAME -f FILE... ARGS, in `project_dir`, with this repository's podman configuration."""
+    require_tool(shutil.which("podman-compose"), "podman-compose", INSTALL_HINT)
+    command = ["podman-compose", "-p", name]
+    for file in files:
+        command += ["-f", str(file)]
+    result = subprocess.run([*command, *args], cwd=project_dir, capture_output=True, text=True, timeout=timeout,
+                            env=podman_env(), stdin=subprocess.DEVNULL, check=False)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"podman-compose {' '.join(args)} failed ({result.returncode}):\n"
+                           f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return result

@@ -9,7 +9,7 @@ import sys
 from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, "/opt/support")
-from oidc_issuer import OidcIssuer, TestUser, _handler  # noqa: E402
+from oidc_issuer import OidcIssuer, TestUser, _handler
 
 name, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 issuer = OidcIssuer(name, port, "claude-gateway-test", "issuer-test-client-secret", TestUser(), True, "groups")

@@ -10,7 +10,12 @@ read-only root filesystem and only its HOME and /tmp writable.
 - gateway/docker-compose.yml, run with podman-compose as generated, serves https with the certificate gateway/.env
   names, migrates its Postgres, takes an admin call, and stops within its grace period. An override file (no
   registry here) only puts local stand-ins (tests/support/compose-standins/) in place of the official postgres image
-  and adds the test OIDC issuer, which the gateway asks for its discovery document at boot, to the compose network.
+  and adds the test OIDC issuer, which the gateway asks for its discovery document at boot, to the compose network;
+- gateway_runtime=kubernetes: `podman kube play` of the generated ConfigMap and Deployment with the built image (and
+  the Secret and CA ConfigMap scripts/deploy-kubernetes.sh would create) runs the pod as the manifests say (non-root,
+  read-only root, emptyDir HOME and /tmp) and it answers /readyz and a developer's request. podman kube play is not a
+  cluster (no Service, one published port): the test's copy runs one replica, publishes the port on 127.0.0.1 and
+  adds a hostAliases entry for the test name, and changes nothing else.
 
 The container reaches this machine's loopback services (the mock provider over TLS with a test CA, Postgres) through
 slirp4netns' host-loopback address under a test name (`--add-host`), which the answers name as any private host; its
@@ -18,6 +23,7 @@ port is published on 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import ssl
@@ -27,7 +33,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from apps_gateway import sign_in
+import yaml
+from apps_gateway import mint_session, sign_in
 from claude_gateway_template import apps_gateway, versions
 from containers import CONTAINERS_CONF, Container, compose, gateway_image, podman, standins_image
 from environment import clean_env, free_port
@@ -253,3 +260,63 @@ def test_compose_runs_the_gateway_and_its_postgres(compose_project, gateway_ca, 
     finally:
         compose(project / "gateway", name, files, "down", "-v", check=False, timeout=180)
         podman("network", "rm", "-f", f"{name}_default", check=False)  # podman-compose 1.0.3 leaves it
+
+
+# ---- Kubernetes: podman kube play -----------------------------------------------------------------------------------
+def test_podman_kube_play_runs_the_deployment_and_configmap(copie_module, template_repo, services, gateway_ca,
+                                                           gateway_db, tmp_path):
+    mock, issuer = services
+    result = copie_module.copy(template_dir=template_repo, extra_answers={
+        "cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "kubernetes",
+        "gateway_url": "https://claude-gateway.example.com", "oidc_issuer": issuer.url,
+        "oidc_client_id": issuer.client_id, "anthropic_base_url": container_url(mock.url),
+        "corporate_ca_cert": str(gateway_ca.cert_path)})
+    assert result.exception is None, result.exception
+    project = result.project_dir
+    image, _ = gateway_image(project)
+    podman("tag", image, apps_gateway.image())
+    folder = project / "gateway" / "kubernetes"
+    [configmap] = [d for d in yaml.safe_load_all((folder / "configmap.yaml").read_text()) if d]
+    [deployment] = [d for d in yaml.safe_load_all((folder / "deployment.yaml").read_text()) if d]
+    pod = deployment["spec"]["template"]["spec"]
+    port = free_port()
+    deployment["spec"]["replicas"] = 1
+    pod["containers"][0]["ports"][0].update(hostIP="127.0.0.1", hostPort=port)
+    pod["hostAliases"] = [{"ip": HOST_LOOPBACK, "hostnames": [HOST_NAME]}]
+    for name, value in TEST_GATEWAY_ENV.items():
+        pod["containers"][0]["env"].append({"name": name, "value": value})
+    ca = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{apps_gateway.KUBERNETES_NAME}-ca"},
+          "data": {"ca.pem": gateway_ca.cert_path.read_text()}}
+    played = tmp_path / "play.yaml"
+    played.write_text(yaml.safe_dump_all([configmap, ca, deployment]))
+    session_secret = "kube-play-session-secret-" + "0" * 40
+    values = {"GATEWAY_SESSION_SECRET": session_secret, "GATEWAY_ADMIN_READ_KEY": "r" * 64,
+              "GATEWAY_ADMIN_WRITE_KEY": "w" * 64, "GATEWAY_ACCESS_SYNC_KEY": "a" * 64,
+              "OIDC_CLIENT_SECRET": issuer.client_secret, "ANTHROPIC_API_KEY": UPSTREAM_KEY,
+              "DATABASE_URL": gateway_db.create_database("gateway_kube").replace("127.0.0.1", HOST_LOOPBACK)}
+    # podman kube play reads a Secret named in envFrom from podman's own secrets (JSON, values base64).
+    secret_name = f"{apps_gateway.KUBERNETES_NAME}-secrets"
+    secret_file = tmp_path / "secret.json"
+    secret_file.write_text(json.dumps({k: base64.b64encode(v.encode()).decode() for k, v in values.items()}))
+    podman("secret", "rm", secret_name, check=False)
+    podman("secret", "create", secret_name, str(secret_file))
+    secret_file.unlink()
+    try:
+        podman("kube", "play", "--network", NETWORK, str(played))
+        container = Container(image, [])
+        container.id = podman("ps", "-q", "--filter", "name=-gateway$").stdout.split()[0]
+        wait_ready(f"http://127.0.0.1:{port}", container)
+        assert container.exec("id", "-u").stdout.strip() == str(apps_gateway.CONTAINER_UID)
+        assert container.exec("touch", "/etc/x").returncode != 0  # readOnlyRootFilesystem
+        token = mint_session(session_secret, "https://claude-gateway.example.com", "kube@example.com",
+                             "kube@example.com", ["engineering"])
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/messages", method="POST", data=json.dumps({
+            "model": "claude-sonnet-5-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}).encode(),
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json",
+                     "anthropic-version": "2023-06-01"})
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert reply.status == 200 and DEFAULT_REPLY in reply.read().decode()
+    finally:
+        podman("kube", "down", str(played), check=False, timeout=120)
+        podman("volume", "rm", "-f", configmap["metadata"]["name"], ca["metadata"]["name"], check=False)
+        podman("secret", "rm", secret_name, check=False)

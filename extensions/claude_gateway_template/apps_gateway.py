@@ -67,7 +67,8 @@ CONTAINER_HOME = "/home/claude-gateway"
 CONTAINER_CONFIG_DIR = "/etc/claude-gateway"
 CONTAINER_TLS_CERT = "/run/claude-gateway/tls/cert.pem"
 CONTAINER_TLS_KEY = "/run/claude-gateway/tls/key.pem"
-CONTAINER_CA_FILE = "/run/claude-gateway/ca.pem"  # the corporate CA, NODE_EXTRA_CA_CERTS
+CONTAINER_CA_DIR = "/run/claude-gateway/ca"
+CONTAINER_CA_FILE = f"{CONTAINER_CA_DIR}/ca.pem"  # the corporate CA, NODE_EXTRA_CA_CERTS
 IMAGE_NAME = "claude-apps-gateway"  # built from gateway/Dockerfile, tagged with the Claude Code version
 
 
@@ -249,4 +250,75 @@ def container_context(answers: Answers) -> dict[str, Any]:
         "publish": (f"{bracketed(str(answers.get('gateway_bind') or '127.0.0.1'))}:{answers.get('gateway_port') or 4000}"
                     f":{CONTAINER_PORT}"),
         "drain_seconds": DRAIN_SECONDS, "stop_timeout": STOP_TIMEOUT_SECONDS,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kubernetes (gateway_runtime=kubernetes): gateway/kubernetes/ and scripts/deploy-kubernetes.sh for this engine
+# ---------------------------------------------------------------------------------------------------------------
+KUBERNETES_NAME = "claude-apps-gateway"  # the Deployment, Service, Ingress, ... and the prefix of the rest
+KUBERNETES_REPLICAS = 2
+# A stopping pod first leaves the Service's endpoints (the preStop pause), then drains its open requests for
+# DRAIN_SECONDS on SIGTERM: the grace period covers both, with room to exit.
+PRESTOP_PAUSE_SECONDS = 10
+TERMINATION_GRACE_SECONDS = PRESTOP_PAUSE_SECONDS + DRAIN_SECONDS + 15
+# ~150 MB resident, measured (domain notes, section 7); the limit leaves room for bursts of streams.
+MEMORY_REQUEST, MEMORY_LIMIT = "256Mi", "768Mi"
+CPU_REQUEST, CPU_LIMIT = "250m", "1000m"
+# The streams the Ingress must hold open: a Claude Code turn can stream for minutes.
+STREAM_TIMEOUT_SECONDS = 660
+# What developers' clients call (the Ingress routes these prefixes and nothing else): the admin API
+# (/v1/organizations/*) is reached from inside the cluster only (kubectl port-forward), never through the Ingress.
+DEVELOPER_PATHS = ("/v1/messages", "/v1/models", "/v1/metrics", "/v1/logs", "/v1/traces", "/oauth", "/device",
+                   "/.well-known", "/managed", "/api/oauth", "/user", "/healthz", "/readyz")
+ADMIN_PATH = "/v1/organizations"
+
+
+def kubernetes_manifests(answers: Answers) -> list[str]:
+    """The files of gateway/kubernetes/ for this engine, in the order kustomization.yaml lists them."""
+    return ["namespace.yaml", "configmap.yaml", "deployment.yaml", "service.yaml", "poddisruptionbudget.yaml",
+            "networkpolicy.yaml", "ingress.yaml"]
+
+
+def kubernetes_secret_keys(answers: Answers) -> list[tuple[str, bool]]:
+    """(name, required) of what deploy-kubernetes.sh copies from gateway/.env into the Secret: what the config's
+    ${NAME}s and the providers read (TLS files stay out: the Ingress terminates TLS)."""
+    return [(var.name, var.generated or var.required) for var in env_vars(answers)
+            if var.name not in (TLS_CERT, TLS_KEY, POSTGRES_PASSWORD)]
+
+
+def kubernetes_context(answers: Answers) -> dict[str, Any]:
+    """What gateway/kubernetes/ and scripts/deploy-kubernetes.sh place for this engine."""
+    from . import gateway as litellm_gateway
+
+    url = urlsplit(gateway_url(answers))
+    proxy = urlsplit(answers["proxy_url"]) if answers.get("corporate_proxy") else None
+    issuer = urlsplit(str(answers.get("oidc_issuer") or ""))
+    return {
+        "name": KUBERNETES_NAME,
+        "namespace": litellm_gateway.KUBERNETES_NAMESPACE,
+        "ingress_namespace": litellm_gateway.INGRESS_NAMESPACE,
+        "image": image(answers),
+        "uid": CONTAINER_UID,
+        "replicas": KUBERNETES_REPLICAS,
+        "port": CONTAINER_PORT,
+        "memory_request": MEMORY_REQUEST, "memory_limit": MEMORY_LIMIT,
+        "cpu_request": CPU_REQUEST, "cpu_limit": CPU_LIMIT,
+        "termination_grace_seconds": TERMINATION_GRACE_SECONDS, "prestop_pause_seconds": PRESTOP_PAUSE_SECONDS,
+        "drain_seconds": DRAIN_SECONDS,
+        "stream_timeout_seconds": STREAM_TIMEOUT_SECONDS,
+        "rollout_timeout_seconds": litellm_gateway.ROLLOUT_TIMEOUT_SECONDS,
+        "host": url.hostname or "",
+        "issuer_port": issuer.port or (443 if issuer.scheme == "https" else 80),
+        "proxy_port": (proxy.port if proxy else 0),
+        "private_ranges": list(litellm_gateway.PRIVATE_RANGES),
+        "developer_paths": list(DEVELOPER_PATHS),
+        "admin_path": ADMIN_PATH,
+        "manifests": kubernetes_manifests(answers),
+        "secret_keys": kubernetes_secret_keys(answers),
+        "min_version": litellm_gateway.KUBERNETES_MIN_VERSION,
+        "min_minor": int(litellm_gateway.KUBERNETES_MIN_VERSION.split(".")[1]),
+        "config_path": f"{CONTAINER_CONFIG_DIR}/claude-apps-gateway.yaml",
+        "home": CONTAINER_HOME,
+        "ca_file": CONTAINER_CA_FILE, "ca_dir": CONTAINER_CA_DIR,
     }

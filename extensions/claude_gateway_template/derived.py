@@ -149,7 +149,8 @@ def derive(answers: Answers) -> dict[str, Any]:
             router_settings=gateway.router_settings(answers),
             gateway_uses_redis=gateway.uses_redis(answers),
             gateway_on_kubernetes=gateway.on_kubernetes(answers),
-            kubernetes=gateway.kubernetes_context(answers) if gateway.on_kubernetes(answers) else {},
+            kubernetes=((apps_gateway.kubernetes_context(answers) if engines.runs_apps_gateway(answers)
+                         else gateway.kubernetes_context(answers)) if gateway.on_kubernetes(answers) else {}),
             redis_settings=gateway.redis_settings(answers),
             coordination_redis_settings=gateway.coordination_redis_settings(answers),
             kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
@@ -192,6 +193,7 @@ def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
         "gateway_spend_database": derived["litellm_in_repo"] and bool(answers.get("spend_database")),
         "gateway_litellm_docs": cost_tracking and derived["gateway_keys"],
         "gateway_on_docker": runtime == "docker",
+        "litellm_on_kubernetes": derived["litellm_in_repo"] and derived["gateway_on_kubernetes"],
         "gateway_as_process": runtime == "process",
         "gateway_local_only": in_repo and answers.get("gateway_bind") in ("127.0.0.1", "::1"),
         "gateway_failover": len(derived["provider_order"]) > 1,

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from golden_trees import render
-
 from claude_gateway_template import apps_gateway, versions
+from golden_trees import render
 
 APPS = {"cost_tracking": True, "gateway_engine": "claude_apps_gateway", "oidc_issuer": "https://login.example.com",
         "gateway_runtime": "docker"}

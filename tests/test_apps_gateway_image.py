@@ -63,3 +63,25 @@ def test_compose_wires_the_image_to_its_postgres_without_a_secret(projects):
     assert config["listen"] == {"host": "0.0.0.0", "port": 8080, "public_url": "https://gw.example.com:8443",
                                 "tls": {"cert": "${GATEWAY_TLS_CERT}", "key": "${GATEWAY_TLS_KEY}"}}
     assert not (projects["tls"] / "gateway" / "claude-apps-gateway.service").exists()
+
+
+def test_the_offline_conformance_check_names_a_dockerfile_built_for_another_claude_code(projects, tmp_path):
+    import shutil
+    import subprocess
+
+    from environment import clean_env
+
+    project = tmp_path / "project"
+    shutil.copytree(projects["http"], project)
+
+    def pins_line() -> str:
+        result = subprocess.run(["scripts/conformance.sh", "--offline"], cwd=project, capture_output=True, text=True,
+                                timeout=120, env=clean_env(tmp_path), check=False)
+        return next(line for line in result.stdout.splitlines() if line.split()[1:2] == ["pins"])
+
+    assert "PASS" in pins_line()
+    dockerfile = project / "gateway" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(f"ARG CLAUDE_CODE_VERSION={versions.CLAUDE_CODE_VERSION}",
+                                                         "ARG CLAUDE_CODE_VERSION=9.9.9", 1))
+    line = pins_line()
+    assert "FAIL" in line and "gateway/Dockerfile builds Claude Code 9.9.9" in line

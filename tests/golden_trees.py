@@ -109,6 +109,18 @@ CASES: dict[str, dict] = {
                        "gcp_project_id": "my-team-prod", "gateway_bind": "0.0.0.0", "gateway_port": 8443,
                        "gateway_url": "https://claude-gateway.corp.example.com:8443",
                        "oidc_issuer": "https://login.example.com/oauth2/default"},
+    # ...in its image: compose on one host over https with a private CA (C), and Kubernetes behind the proxy (D).
+    "c-apps-gateway-compose": {"cost_tracking": True, "gateway_engine": "claude_apps_gateway",
+                               "gateway_runtime": "docker", "gateway_bind": "0.0.0.0",
+                               "gateway_url": "https://claude-gateway.corp.example.com",
+                               "corporate_ca_cert": "/usr/local/share/ca-certificates/corp-root.pem",
+                               "oidc_issuer": "https://login.example.com"},
+    "d-apps-gateway-kubernetes": {"cost_tracking": True, "corporate_proxy": True,
+                                  "proxy_url": "http://proxy.example.com:8080",
+                                  "gateway_engine": "claude_apps_gateway", "gateway_runtime": "kubernetes",
+                                  "providers": ["anthropic", "bedrock"],
+                                  "gateway_url": "https://claude-gateway.corp.example.com",
+                                  "oidc_issuer": "https://login.example.com/oauth2/default"},
     # Usage telemetry: the collector beside the client (B, a header from a helper command), and on Kubernetes beside
     # the gateway (D).
     "b-telemetry": {"corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080", "usage_telemetry": True,

@@ -158,8 +158,6 @@ def test_key_and_litellm_answers_do_not_apply_to_the_apps_gateway():
 
 
 @pytest.mark.parametrize(("question", "value", "says"), [
-    ("gateway_runtime", "docker", "gateway_runtime: 'docker' is not available for gateway_engine=claude_apps_gateway"),
-    ("gateway_runtime", "kubernetes", "expected process"),
     ("gateway_via_proxy", True, "gateway_via_proxy: true is not possible with gateway_engine=claude_apps_gateway"),
 ])
 def test_combinations_the_apps_gateway_refuses_in_one_line(question, value, says):
@@ -169,6 +167,12 @@ def test_combinations_the_apps_gateway_refuses_in_one_line(question, value, says
     assert says in message
     assert rules.answer_error(question, complete_answers(**{**ALL_ON, question: value,
                                                             "gateway_url": "https://llm.example.com"})) == ""
+
+
+@pytest.mark.parametrize("runtime", ["docker", "kubernetes"])
+def test_the_apps_gateway_runs_in_compose_and_on_kubernetes_too(runtime):
+    answers = complete_answers(**{**ALL_ON, **APPS, "gateway_runtime": runtime, "gateway_url": "https://gw.example.com"})
+    assert rules.answer_error("gateway_runtime", answers) == ""
 
 
 def test_the_apps_gateway_runs_as_a_process_by_default():

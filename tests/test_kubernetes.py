@@ -6,6 +6,7 @@ is installable here). Projects are rendered once per module (copier in-process).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import stat
@@ -16,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from answers import complete_answers
-from claude_gateway_template import gateway, rules, versions
+from claude_gateway_template import apps_gateway, gateway, rules, versions
 from environment import clean_env
 from golden_trees import render
 from hypothesis import given, settings
@@ -419,3 +420,168 @@ def test_yaml_block_reads_back_exactly(text):
 
     document = "data:\n  k: " + yaml_block(text, 2) + "\n  j: 1\n"
     assert yaml.safe_load(document)["data"] == {"k": text, "j": 1}
+
+
+# -------------------------------------------------------------------------------------------------------
+# The Claude apps gateway on Kubernetes (issue 34): its own manifests and deploy script
+# -------------------------------------------------------------------------------------------------------
+APPS = {**K8S, "gateway_engine": "claude_apps_gateway", "oidc_issuer": "https://login.example.com",
+        "oidc_client_id": "claude-gateway", "gateway_url": "https://claude-gateway.example.com"}
+APPS_VARIANTS = {
+    "apps-c": APPS,
+    "apps-d-ca": {**APPS, "corporate_proxy": True, "proxy_url": PROXY, "corporate_ca_cert": "/etc/ssl/corp-root.pem",
+                  "providers": ["anthropic", "bedrock"]},
+}
+APP = "claude-apps-gateway"
+
+
+@pytest.fixture(scope="module")
+def apps_projects(template_repo, tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("apps-kubernetes")
+    for name, answers in APPS_VARIANTS.items():
+        render(template_repo, answers, root / name)
+    return {name: root / name for name in APPS_VARIANTS}
+
+
+@pytest.mark.parametrize("variant", APPS_VARIANTS)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_apps_gateway_manifests_validate_against_the_kubernetes_schemas(apps_projects, variant, version):
+    project = apps_projects[variant]
+    kinds = []
+    for docs in manifests(project).values():
+        for doc in docs:
+            kubernetes_validate.validate(doc, version, strict=True)
+            kinds.append(doc["kind"])
+    assert sorted(kinds) == sorted(["Namespace", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
+                                    "NetworkPolicy", "Ingress"])
+    kustomization = yaml.safe_load((project / "gateway" / "kubernetes" / "kustomization.yaml").read_text())
+    assert sorted(kustomization["resources"]) == sorted(manifests(project))
+    assert kustomization["images"] == [{"name": APP, "newTag": versions.CLAUDE_CODE_VERSION}]
+    # No migration Job (the gateway migrates at boot), no local runtime's files, the image's Dockerfile.
+    assert not (project / "gateway" / "run-local.sh").exists()
+    assert not (project / "gateway" / "claude-apps-gateway.service").exists()
+    assert not (project / "gateway" / "docker-compose.yml").exists()
+    assert (project / "gateway" / "Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("variant", APPS_VARIANTS)
+def test_apps_gateway_deployment_is_non_root_read_only_probed_and_drains(apps_projects, variant):
+    project = apps_projects[variant]
+    deployment = kind(project, "Deployment", APP)
+    spec, pod = deployment["spec"], deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert spec["replicas"] >= 2 and spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert container["image"] == f"{APP}:{versions.CLAUDE_CODE_VERSION}"
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] and security["runAsUser"] == apps_gateway.CONTAINER_UID
+    assert security["readOnlyRootFilesystem"] is True and security["capabilities"]["drop"] == ["ALL"]
+    assert pod["automountServiceAccountToken"] is False
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert apps_gateway.CONTAINER_HOME in mounts and "/tmp" in mounts  # the only writable places
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    pause = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+    assert pod["terminationGracePeriodSeconds"] > pause + apps_gateway.DRAIN_SECONDS
+    assert container["envFrom"] == [{"secretRef": {"name": f"{APP}-secrets"}}]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["DISABLE_AUTOUPDATER"] == "1"
+    assert not [name for name in env if any(w in name for w in ("KEY", "SECRET", "PASSWORD", "DATABASE_URL"))]
+    assert ("NODE_EXTRA_CA_CERTS" in env) == ("corporate_ca_cert" in APPS_VARIANTS[variant])
+    assert ("HTTPS_PROXY" in env) == bool(APPS_VARIANTS[variant].get("corporate_proxy"))
+    assert kind(project, "PodDisruptionBudget", APP)["spec"]["maxUnavailable"] == 1
+
+
+@pytest.mark.parametrize("variant", APPS_VARIANTS)
+def test_apps_gateway_configmap_is_the_config_and_the_pods_plain_http_behind_the_ingress(apps_projects, variant):
+    project = apps_projects[variant]
+    text = (project / "gateway" / "claude-apps-gateway.yaml").read_text()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    assert kind(project, "ConfigMap", f"{APP}-config-{digest[:10]}")["data"] == {"claude-apps-gateway.yaml": text}
+    pod = kind(project, "Deployment", APP)["spec"]["template"]
+    assert pod["metadata"]["annotations"]["checksum/config"] == digest
+    assert {"name": "config", "configMap": {"name": f"{APP}-config-{digest[:10]}"}} in pod["spec"]["volumes"]
+    listen = yaml.safe_load(text)["listen"]
+    assert listen == {"host": "0.0.0.0", "port": apps_gateway.CONTAINER_PORT,
+                      "public_url": "https://claude-gateway.example.com"}  # no tls: the Ingress terminates it
+
+
+@pytest.mark.parametrize("variant", APPS_VARIANTS)
+def test_apps_gateway_ingress_routes_developers_only_and_streams(apps_projects, variant):
+    project = apps_projects[variant]
+    ingress = kind(project, "Ingress", APP)
+    assert ingress["spec"]["tls"] == [{"hosts": ["claude-gateway.example.com"], "secretName": f"{APP}-tls"}]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 600
+    paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
+    assert "/v1/messages" in paths and "/oauth" in paths and "/managed" in paths and "/.well-known" in paths
+    # The admin API is never routed: no path is a prefix of it.
+    assert not [p for p in paths if "/v1/organizations/spend_limits".startswith(p.rstrip("/") + "/") or p == "/"]
+    policy = kind(project, "NetworkPolicy", APP)["spec"]
+    ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+    assert 53 in ports and 5432 in ports
+    if APPS_VARIANTS[variant].get("corporate_proxy"):
+        assert 443 not in ports and 8080 in ports
+    else:
+        assert 443 in ports
+    assert kind(project, "Service", APP)["spec"]["ports"][0]["port"] == apps_gateway.CONTAINER_PORT
+
+
+@pytest.fixture(scope="module")
+def apps_with_env(apps_projects):
+    project = apps_projects["apps-c"]
+    home = project.parent / "home-apps"
+    home.mkdir(exist_ok=True)
+    init = subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=clean_env(home), capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert init.returncode == 0, init.stderr
+    text = (project / "gateway" / ".env").read_text()
+    text = text.replace("\nOIDC_CLIENT_SECRET=\n", "\nOIDC_CLIENT_SECRET=oidc-secret-value\n")
+    text = text.replace("\nDATABASE_URL=\n", "\nDATABASE_URL=postgresql://gw:db-secret-value@db.example.com:5432/gw\n")
+    text = text.replace("\nANTHROPIC_API_KEY=\n", "\nANTHROPIC_API_KEY=sk-ant-upstream-secret-value\n")
+    (project / "gateway" / ".env").write_text(text)
+    return project
+
+
+def test_apps_gateway_deploy_creates_the_secret_then_applies_then_awaits_the_rollout(apps_with_env, tmp_path):
+    result, calls, secret = deploy(apps_with_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    def first(fragment: str) -> int:
+        return next(i for i, call in enumerate(calls) if fragment in call)
+
+    assert first(f"create secret generic {APP}-secrets-") < first("--dry-run=server") \
+        < first(f"rollout status deployment/{APP}")
+    assert not [call for call in calls if " job" in call or "wait --for" in call]  # no migration Job
+    keys = dict(line.split("=", 1) for line in secret.read_text().splitlines())
+    assert set(keys) == {"GATEWAY_SESSION_SECRET", "GATEWAY_ADMIN_READ_KEY", "GATEWAY_ADMIN_WRITE_KEY",
+                         "GATEWAY_ACCESS_SYNC_KEY", "OIDC_CLIENT_SECRET", "DATABASE_URL", "ANTHROPIC_API_KEY"}
+    log = "\n".join(calls) + result.stdout + result.stderr
+    assert not [value for value in keys.values() if value in log]
+    [secret_name] = release_names(calls)
+    applied = (tmp_path / "kubectl.log.applied").read_text()
+    assert f"name: {secret_name}\n" in applied and f"name: {APP}-secrets\n" not in applied
+
+
+def test_apps_gateway_deploy_runs_the_effective_config_after_a_sync(apps_with_env, tmp_path):
+    fragment = apps_with_env / "gateway" / "claude-apps-gateway.access.yaml"
+    fragment.write_text(json.dumps({"managed": {"policies": [
+        {"match": {"groups": ["contractors"]}, "cli": {"env": {"DISABLE_TELEMETRY": "1"}}}]}}))
+    try:
+        result, calls, _ = deploy(apps_with_env, tmp_path)
+    finally:
+        fragment.unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = release_names(calls)
+    config = next(name for name in names if name.startswith(f"{APP}-config-"))
+    applied = (tmp_path / "kubectl.log.applied").read_text()
+    assert f"name: {config}\n" in applied  # the Deployment reads the effective config's ConfigMap
+    template = kind(apps_with_env, "Deployment", APP)["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
+    assert template != config and f"        - name: config\n          configMap:\n            name: {template}\n" \
+        not in applied
+
+
+def test_apps_gateway_kubernetes_trees_pass_shellcheck(apps_projects, shellcheck):
+    for project in apps_projects.values():
+        assert "scripts/deploy-kubernetes.sh" in shellcheck(project)

@@ -69,10 +69,11 @@ NOTES = {
     "primary_provider": "The others take over through `order` in each model group.",
     "deploy_gateway": "`false`: only configure developer machines for a gateway run elsewhere (then `gateway_url` "
                       "is required).",
-    "gateway_runtime": "`process`: `gateway/run-local.sh start|stop|status|logs`. `kubernetes`: manifests for a "
-                       "shared gateway (`gateway/kubernetes/`, `scripts/deploy-kubernetes.sh`); then "
-                       "`gateway_port`/`gateway_bind` are not asked and `gateway_url` must be the Ingress's "
-                       "`https://` URL without a path.",
+    "gateway_runtime": "`process`: `gateway/run-local.sh start|stop|status|logs`. `docker`: "
+                       "`gateway/docker-compose.yml` (for the Claude apps gateway, its image from "
+                       "`gateway/Dockerfile` and its Postgres). `kubernetes`: manifests for a shared gateway "
+                       "(`gateway/kubernetes/`, `scripts/deploy-kubernetes.sh`); then `gateway_port`/`gateway_bind` "
+                       "are not asked and `gateway_url` must be the Ingress's `https://` URL without a path.",
     "kubernetes_redis": "`external`: one you run, by `REDIS_URL`; `in_cluster`: one small Redis in the cluster.",
     "gateway_bind": "`0.0.0.0` = shared.",
     "gateway_url": "Derived from bind and port when the gateway runs here.",

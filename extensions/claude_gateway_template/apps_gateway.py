@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import telemetry
-from .common import split_list
+from . import telemetry, versions
+from .common import bracketed, split_list
 from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
 from .providers import REGISTRY, TIERS
 from .records import Answers, EnvVar, GatewayVar
@@ -51,8 +51,25 @@ ACCESS_SYNC_KEY = "GATEWAY_ACCESS_SYNC_KEY"
 ACCESS_SYNC_KEY_ID = "access-sync"
 OIDC_CLIENT_SECRET = "OIDC_CLIENT_SECRET"
 DATABASE_URL = "APPS_GATEWAY_DATABASE_URL"  # not LiteLLM's DATABASE_URL: each engine its own database
+POSTGRES_PASSWORD = "POSTGRES_PASSWORD"
+# The compose file's Postgres (gateway_runtime=docker): its database and user.
+COMPOSE_DATABASE = "claude_gateway"
 TLS_CERT = "GATEWAY_TLS_CERT"
 TLS_KEY = "GATEWAY_TLS_KEY"
+# In a container (gateway_runtime docker or kubernetes; gateway/Dockerfile): the gateway listens on all of the
+# container's addresses on this unprivileged port (compose publishes it on gateway_bind:gateway_port; on Kubernetes
+# the Service and the Ingress reach it), runs as this non-root user with a writable HOME, and reads its config and TLS
+# files at these paths.
+CONTAINER_PORT = 8080
+CONTAINER_UID = 10001
+CONTAINER_USER = "claude-gateway"
+CONTAINER_HOME = "/home/claude-gateway"
+CONTAINER_CONFIG_DIR = "/etc/claude-gateway"
+CONTAINER_TLS_CERT = "/run/claude-gateway/tls/cert.pem"
+CONTAINER_TLS_KEY = "/run/claude-gateway/tls/key.pem"
+CONTAINER_CA_DIR = "/run/claude-gateway/ca"
+CONTAINER_CA_FILE = f"{CONTAINER_CA_DIR}/ca.pem"  # the corporate CA, NODE_EXTRA_CA_CERTS
+IMAGE_NAME = "claude-apps-gateway"  # built from gateway/Dockerfile, tagged with the Claude Code version
 
 
 def ref(name: str) -> str:
@@ -60,9 +77,28 @@ def ref(name: str) -> str:
     return "${" + name + "}"
 
 
+def runtime(answers: Answers) -> str:
+    return str(answers.get("gateway_runtime") or "process")
+
+
+def on_compose(answers: Answers) -> bool:
+    return runtime(answers) == "docker"
+
+
+def in_container(answers: Answers) -> bool:
+    """gateway/Dockerfile's image runs it: under compose (docker) or on Kubernetes."""
+    return runtime(answers) in ("docker", "kubernetes")
+
+
 def terminates_tls(answers: Answers) -> bool:
-    """An https:// gateway URL: the gateway serves TLS itself with the certificate named in gateway/.env."""
-    return urlsplit(gateway_url(answers)).scheme == "https"
+    """An https:// gateway URL: the gateway serves TLS itself with the certificate named in gateway/.env. Not on
+    Kubernetes, where the Ingress holds the certificate clients see and sends plain HTTP to the pods."""
+    return urlsplit(gateway_url(answers)).scheme == "https" and runtime(answers) != "kubernetes"
+
+
+def image(answers: Answers | None = None) -> str:
+    """The tag gateway/Dockerfile's image is built and run under (compose, Kubernetes)."""
+    return f"{IMAGE_NAME}:{CLAUDE_CODE_VERSION}"
 
 
 def local_url(answers: Answers) -> str:
@@ -91,8 +127,10 @@ def model_pins(answers: Answers) -> dict[str, str]:
 def config(answers: Answers) -> dict[str, Any]:
     """gateway/claude-apps-gateway.yaml, as a mapping (the template writes it as YAML)."""
     url = gateway_url(answers)
-    listen: dict[str, Any] = {"host": str(answers["gateway_bind"]), "port": int(answers["gateway_port"]),
-                              "public_url": url}
+    if in_container(answers):  # the container's own port, on all its addresses (compose publishes it on the bind)
+        listen: dict[str, Any] = {"host": "0.0.0.0", "port": CONTAINER_PORT, "public_url": url}
+    else:
+        listen = {"host": str(answers["gateway_bind"]), "port": int(answers["gateway_port"]), "public_url": url}
     if terminates_tls(answers):
         listen["tls"] = {"cert": ref(TLS_CERT), "key": ref(TLS_KEY)}
     oidc: dict[str, Any] = {"issuer": answers["oidc_issuer"].rstrip("/"), "client_id": answers["oidc_client_id"],
@@ -136,10 +174,21 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
                                     "the spend limits of gateway/access.yaml.", True),
         GatewayVar(OIDC_CLIENT_SECRET, "The client secret of the gateway's OIDC application at your identity "
                                        "provider.", example="...", required=True),
-        GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits (the gateway applies its own "
-                                 "migrations at boot).",
-                   example="postgresql://claude_gateway:password@127.0.0.1:5432/claude_gateway", required=True),
     ]
+    if on_compose(answers):  # the compose file's Postgres: generated, like LiteLLM's
+        variables += [
+            GatewayVar(POSTGRES_PASSWORD, "Password of the gateway's Postgres user (the compose file's Postgres).",
+                       True),
+            GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits, for gateway/run-local.sh (docker "
+                                     "compose sets its own, with host `postgres`).", True),
+        ]
+    else:
+        variables.append(GatewayVar(DATABASE_URL, "Postgres for sessions, spend and limits (the gateway applies its "
+                                                  "own migrations at boot).",
+                                    example=("postgresql://claude_gateway:password@postgres.example.com:5432/"
+                                             "claude_gateway?sslmode=require" if runtime(answers) == "kubernetes"
+                                             else "postgresql://claude_gateway:password@127.0.0.1:5432/"
+                                                  "claude_gateway"), required=True))
     if terminates_tls(answers):
         variables += [
             GatewayVar(TLS_CERT, "Absolute path of the gateway's TLS certificate chain (PEM), for "
@@ -179,3 +228,97 @@ def client_env(answers: Answers) -> list[EnvVar]:
     return [EnvVar("DISABLE_AUTOUPDATER", "1",
                    f"Claude Code stays at {CLAUDE_CODE_VERSION}, the version this gateway is tested with "
                    f"(versions.env); the gateway runs the same binary. Bump both together.")]
+
+
+def container_context(answers: Answers) -> dict[str, Any]:
+    """What gateway/Dockerfile, the compose file and gateway/kubernetes/ place for this engine."""
+    tls = terminates_tls(answers)
+    return {
+        "base_image": versions.APPS_GATEWAY_BASE_IMAGE,
+        "linux_package": versions.CLAUDE_CODE_LINUX_PACKAGE,
+        "linux_sha512": versions.CLAUDE_CODE_LINUX_SHA512,
+        "tarball_url": (f"https://registry.npmjs.org/{versions.CLAUDE_CODE_LINUX_PACKAGE}/-/"
+                        f"{versions.CLAUDE_CODE_LINUX_PACKAGE.split('/')[1]}-${{CLAUDE_CODE_VERSION}}.tgz"),
+        "port": CONTAINER_PORT, "uid": CONTAINER_UID, "user": CONTAINER_USER, "home": CONTAINER_HOME,
+        "config_dir": CONTAINER_CONFIG_DIR, "config_path": f"{CONTAINER_CONFIG_DIR}/claude-apps-gateway.yaml",
+        "tls_cert": CONTAINER_TLS_CERT, "tls_key": CONTAINER_TLS_KEY, "ca_file": CONTAINER_CA_FILE,
+        "scheme": "https" if tls else "http",
+        "readyz": f"{'https' if tls else 'http'}://127.0.0.1:{CONTAINER_PORT}/readyz",
+        "image": image(answers),
+        "database": COMPOSE_DATABASE,
+        # compose: published on the bind address and port of the answers, to the container's port.
+        "publish": (f"{bracketed(str(answers.get('gateway_bind') or '127.0.0.1'))}:{answers.get('gateway_port') or 4000}"
+                    f":{CONTAINER_PORT}"),
+        "drain_seconds": DRAIN_SECONDS, "stop_timeout": STOP_TIMEOUT_SECONDS,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kubernetes (gateway_runtime=kubernetes): gateway/kubernetes/ and scripts/deploy-kubernetes.sh for this engine
+# ---------------------------------------------------------------------------------------------------------------
+KUBERNETES_NAME = "claude-apps-gateway"  # the Deployment, Service, Ingress, ... and the prefix of the rest
+KUBERNETES_REPLICAS = 2
+# A stopping pod first leaves the Service's endpoints (the preStop pause), then drains its open requests for
+# DRAIN_SECONDS on SIGTERM: the grace period covers both, with room to exit.
+PRESTOP_PAUSE_SECONDS = 10
+TERMINATION_GRACE_SECONDS = PRESTOP_PAUSE_SECONDS + DRAIN_SECONDS + 15
+# ~150 MB resident, measured (domain notes, section 7); the limit leaves room for bursts of streams.
+MEMORY_REQUEST, MEMORY_LIMIT = "256Mi", "768Mi"
+CPU_REQUEST, CPU_LIMIT = "250m", "1000m"
+# The streams the Ingress must hold open: a Claude Code turn can stream for minutes.
+STREAM_TIMEOUT_SECONDS = 660
+# What developers' clients call (the Ingress routes these prefixes and nothing else): the admin API
+# (/v1/organizations/*) is reached from inside the cluster only (kubectl port-forward), never through the Ingress.
+DEVELOPER_PATHS = ("/v1/messages", "/v1/models", "/v1/metrics", "/v1/logs", "/v1/traces", "/oauth", "/device",
+                   "/.well-known", "/managed", "/api/oauth", "/user", "/healthz", "/readyz")
+ADMIN_PATH = "/v1/organizations"
+
+
+def kubernetes_manifests(answers: Answers) -> list[str]:
+    """The files of gateway/kubernetes/ for this engine, in the order kustomization.yaml lists them."""
+    return ["namespace.yaml", "configmap.yaml", "deployment.yaml", "service.yaml", "poddisruptionbudget.yaml",
+            "networkpolicy.yaml", "ingress.yaml"]
+
+
+def kubernetes_secret_keys(answers: Answers) -> list[tuple[str, bool]]:
+    """(name, required) of what deploy-kubernetes.sh copies from gateway/.env into the Secret: what the config's
+    ${NAME}s and the providers read (TLS files stay out: the Ingress terminates TLS)."""
+    return [(var.name, var.generated or var.required) for var in env_vars(answers)
+            if var.name not in (TLS_CERT, TLS_KEY, POSTGRES_PASSWORD)]
+
+
+def kubernetes_context(answers: Answers) -> dict[str, Any]:
+    """What gateway/kubernetes/ and scripts/deploy-kubernetes.sh place for this engine."""
+    from . import gateway as litellm_gateway
+
+    url = urlsplit(gateway_url(answers))
+    proxy = urlsplit(answers["proxy_url"]) if answers.get("corporate_proxy") else None
+    issuer = urlsplit(str(answers.get("oidc_issuer") or ""))
+    return {
+        "name": KUBERNETES_NAME,
+        "namespace": litellm_gateway.KUBERNETES_NAMESPACE,
+        "ingress_namespace": litellm_gateway.INGRESS_NAMESPACE,
+        "image": image(answers),
+        "uid": CONTAINER_UID,
+        "replicas": KUBERNETES_REPLICAS,
+        "port": CONTAINER_PORT,
+        "memory_request": MEMORY_REQUEST, "memory_limit": MEMORY_LIMIT,
+        "cpu_request": CPU_REQUEST, "cpu_limit": CPU_LIMIT,
+        "termination_grace_seconds": TERMINATION_GRACE_SECONDS, "prestop_pause_seconds": PRESTOP_PAUSE_SECONDS,
+        "drain_seconds": DRAIN_SECONDS,
+        "stream_timeout_seconds": STREAM_TIMEOUT_SECONDS,
+        "rollout_timeout_seconds": litellm_gateway.ROLLOUT_TIMEOUT_SECONDS,
+        "host": url.hostname or "",
+        "issuer_port": issuer.port or (443 if issuer.scheme == "https" else 80),
+        "proxy_port": (proxy.port if proxy else 0),
+        "private_ranges": list(litellm_gateway.PRIVATE_RANGES),
+        "developer_paths": list(DEVELOPER_PATHS),
+        "admin_path": ADMIN_PATH,
+        "manifests": kubernetes_manifests(answers),
+        "secret_keys": kubernetes_secret_keys(answers),
+        "min_version": litellm_gateway.KUBERNETES_MIN_VERSION,
+        "min_minor": int(litellm_gateway.KUBERNETES_MIN_VERSION.split(".")[1]),
+        "config_path": f"{CONTAINER_CONFIG_DIR}/claude-apps-gateway.yaml",
+        "home": CONTAINER_HOME,
+        "ca_file": CONTAINER_CA_FILE, "ca_dir": CONTAINER_CA_DIR,
+    }

@@ -32,7 +32,7 @@ PAGES = (
     Page("docs/spend-database.md", "The spend database: keys, schema migrations, backup, rotation.",
          "gateway_spend_database"),
     Page("docs/kubernetes.md", "The gateway on Kubernetes: manifests, deploy, capacity, upgrade and rollback.",
-         "gateway_on_kubernetes"),
+         "litellm_on_kubernetes"),
     Page("docs/telemetry.md", "Usage telemetry: what Claude Code measures, where it goes, what the cost figure "
                               "means.", "usage_telemetry"),
     Page("docs/conformance.md", "The conformance kit: does the endpoint answer what Claude Code sends?"),

@@ -71,9 +71,9 @@ ENGINES = {
         ("Needs Postgres and an OIDC identity provider; the gateway must be https (http only on loopback)",
          "Claude models only; no per-user rate limits; no Prometheus endpoint",
          "CI jobs cannot sign in: they call the provider directly",
-         "Runs inside the pinned Claude Code binary (Linux); compose and Kubernetes come later"),
+         "Runs inside the pinned Claude Code binary (Linux); no official image: compose and Kubernetes build gateway/Dockerfile"),
         "~150 MB RAM", "+4.6 ms at the median, 471 requests/s at 20 concurrent",
-        ("process",), "SSO, policy, spend"),
+        ("process", "docker", "kubernetes"), "SSO, policy, spend"),
 }
 
 

@@ -59,9 +59,15 @@ def next_steps(context: dict[str, Any]) -> list[str]:
         steps.append("export PROXY_PASSWORD=...      (your proxy password; never written to a file)")
     if context["apps_gateway_in_repo"]:
         steps += [("scripts/init-secrets.sh        (creates gateway/.env with the session secret and admin keys; "
-                   "fill in the OIDC client secret, APPS_GATEWAY_DATABASE_URL and provider keys)"),
-                  ("gateway/run-local.sh start     (the Claude apps gateway; gateway/claude-apps-gateway.service "
-                   "for systemd)"),
+                   "fill in the OIDC client secret" + (" and " if context.get("gateway_runtime") == "docker"
+                                                        else ", APPS_GATEWAY_DATABASE_URL and ") + "provider keys)"),
+                  {"docker": ("gateway/run-local.sh config && docker compose -f gateway/docker-compose.yml up -d "
+                              "--build   (the gateway's image and its Postgres)"),
+                   "kubernetes": ("scripts/deploy-kubernetes.sh   (build and push gateway/Dockerfile's image first; "
+                                  "Secret, config, manifests; --dry-run first)"),
+                   }.get(context.get("gateway_runtime"),
+                         "gateway/run-local.sh start     (the Claude apps gateway; "
+                         "gateway/claude-apps-gateway.service for systemd)"),
                   "scripts/health-check.sh        (/healthz, /readyz, sign-in discovery, admin API, version)"]
     elif context["gateway_in_repo"]:
         start = {"docker": "docker compose -f gateway/docker-compose.yml up -d",

@@ -138,6 +138,12 @@ def disagreements(root: Path = REPO_ROOT) -> list[str]:
     if locked != versions.CLAUDE_CODE_VERSION:
         found.append(f"tests/claude-cli/package-lock.json: {versions.CLAUDE_CODE_NPM_PACKAGE} is {locked}, "
                      f"versions.py says {versions.CLAUDE_CODE_VERSION}; run `make pins`")
+    linux = json.loads(lock.read_text(encoding="utf-8"))["packages"].get(
+        f"node_modules/{versions.CLAUDE_CODE_LINUX_PACKAGE}", {})
+    if linux.get("integrity") != versions.claude_code_linux_integrity():
+        found.append(f"tests/claude-cli/package-lock.json: {versions.CLAUDE_CODE_LINUX_PACKAGE}'s integrity is "
+                     f"{linux.get('integrity')}, versions.py's CLAUDE_CODE_LINUX_SHA512 says "
+                     f"{versions.claude_code_linux_integrity()}; bump them together")
     home = home_pins()
     for constraints in CONSTRAINTS:
         pinned = exact_pins((root / constraints).read_text(encoding="utf-8"))

@@ -43,8 +43,8 @@ def _runtime_error(value: Any, answers: Answers) -> str:
     engine = engines.ENGINES.get(engines.engine_key(answers))  # an unknown engine has its own rule's message
     if error or engine is None or value in engine.runtimes:
         return error
-    return (f"gateway_runtime: {shown(value)} is not available for gateway_engine={engine.key} yet (compose and "
-            f"Kubernetes for the {engine.name} come with its packaging); expected {' or '.join(engine.runtimes)}.")
+    return (f"gateway_runtime: {shown(value)} is not available for gateway_engine={engine.key}; expected "
+            f"{' or '.join(engine.runtimes)}.")
 
 
 def _engine_error(value: Any, answers: Answers) -> str:

@@ -13,6 +13,7 @@ gateway, and scripts/conformance.sh checks a new pair before a rollout.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import textwrap
@@ -34,6 +35,13 @@ class Pin(NamedTuple):
 # ---- Claude Code (the CLI the live tests run; developers' machines) --------------------------------------------
 CLAUDE_CODE_VERSION = "2.1.332"
 CLAUDE_CODE_NPM_PACKAGE = "@anthropic-ai/claude-code"
+# The native Linux binary alone (what the Claude apps gateway's image installs; the package above pulls it in as an
+# optional dependency). Its tarball's sha512 is the registry's `dist.integrity` for that version (`npm view
+# @anthropic-ai/claude-code-linux-x64@VERSION dist.integrity`, base64 -> hex); tests/claude-cli/package-lock.json
+# records the same integrity, which `make pins`' check compares. Bump it together with CLAUDE_CODE_VERSION.
+CLAUDE_CODE_LINUX_PACKAGE = "@anthropic-ai/claude-code-linux-x64"
+CLAUDE_CODE_LINUX_SHA512 = ("7f8256873c18bad2481d2702eff75838f5fab36f2db7b6400e1b0e8bccf0387a"
+                            "b97c53c4b94782861d8d31f8a74a0d06ad472463169e79b0b88740ea88accb73")
 
 # ---- copier (requirements.txt; the generated repository's update workflow and migrate.sh) -----------------------
 COPIER = Pin("copier", "9.19.1")
@@ -118,6 +126,12 @@ LITELLM_DATABASE_IMAGE = f"ghcr.io/berriai/litellm-database:v{LITELLM_VERSION}"
 # Prisma, so it serves the database mode too, and runs as `nobody` of its Wolfi base: uid and gid 65534, HOME=/app).
 LITELLM_NON_ROOT_IMAGE = f"ghcr.io/berriai/litellm-non_root:v{LITELLM_VERSION}"
 POSTGRES_IMAGE = "postgres:16.6-alpine"
+# The Claude apps gateway's image (gateway/Dockerfile) builds on Debian 12 slim, pinned to a dated tag and its
+# multi-platform index digest as Docker's official-images record publishes them (docker-library/repo-info,
+# repos/debian/remote/bookworm-20260918-slim.md). Not pulled here: the tests build the same Dockerfile on a Debian
+# bookworm minbase made locally with mmdebstrap (tests/support/containers.py), substituted for this FROM line only.
+APPS_GATEWAY_BASE_IMAGE = ("docker.io/library/debian:bookworm-20260918-slim"
+                           "@sha256:3783cc01769c7b2b1b83a5c5ad96c815348e28ed7da68e2e3687004faa906251")
 REDIS_IMAGE = "redis:7.4.1-alpine"
 # The usage-telemetry collector (telemetry/, usage_telemetry): the OpenTelemetry Collector's contrib distribution,
 # by exact tag (no digest is published in a document found here; not pulled on the test machines). 0.147.0 is the
@@ -194,3 +208,8 @@ def managed_version_settings(pinned: bool) -> dict[str, str]:
     settings schema)."""
     return {"requiredMaximumVersion": CLAUDE_CODE_VERSION} if pinned else {}
 
+
+
+def claude_code_linux_integrity() -> str:
+    """CLAUDE_CODE_LINUX_SHA512 as npm writes it (`sha512-<base64>`), to compare with the package lock."""
+    return "sha512-" + base64.b64encode(bytes.fromhex(CLAUDE_CODE_LINUX_SHA512)).decode()

@@ -106,6 +106,7 @@ class Probe:
     period: float = 1.0
     fall: int = 2
     rise: int = 2
+    http11: bool = False  # an HTTP/1.1 request with a Host header (the Claude apps gateway refuses HTTP/1.0 checks)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ frontend gateway
 
 backend replicas
   balance roundrobin
-  option httpchk GET {self.probe.path}
+  option httpchk{"" if self.probe.http11 else f" GET {self.probe.path}"}
+{f"  http-check send meth GET uri {self.probe.path} ver HTTP/1.1 hdr Host 127.0.0.1" if self.probe.http11 else ""}
   http-check expect status 200
   default-server inter {int(self.probe.period * 1000)}ms fall {self.probe.fall} rise {self.probe.rise}
 {servers}

@@ -301,6 +301,7 @@ def offline_checks(root: Path, pattern: str, mode: str) -> list[Result]:
 
 
 LITELLM_PIP = re.compile(r"^\s*litellm(?:\[[^\]]*\])?==(\S+)", re.MULTILINE)
+DOCKERFILE_VERSION = re.compile(r"^ARG CLAUDE_CODE_VERSION=(\S+)", re.MULTILINE)
 LITELLM_IMAGE_REF = re.compile(r"image:\s*[\"']?(ghcr\.io/berriai/litellm[\w.-]*:v?([\w.-]+))")
 
 
@@ -328,6 +329,12 @@ def pins_check(root: Path) -> Result:
             image = pins.get("LITELLM_IMAGE")
             if image and refs and image not in {ref for ref, _ in refs}:
                 disagree.append(f"{path.relative_to(root)} does not run LITELLM_IMAGE {image}")
+    claude = pins.get("CLAUDE_CODE_VERSION")
+    dockerfile = gateway / "Dockerfile"  # the Claude apps gateway's image: the same Claude Code as the clients
+    if claude and dockerfile.is_file():
+        built = sorted(set(DOCKERFILE_VERSION.findall(dockerfile.read_text(encoding="utf-8"))) - {claude})
+        if built:
+            disagree.append(f"gateway/Dockerfile builds Claude Code {', '.join(built)}")
     managed = root / "client" / "managed-settings.json"
     if managed.is_file() and pins.get("CLAUDE_CODE_VERSION"):
         try:

@@ -538,7 +538,8 @@ def apps_with_env(apps_projects):
     assert init.returncode == 0, init.stderr
     text = (project / "gateway" / ".env").read_text()
     text = text.replace("\nOIDC_CLIENT_SECRET=\n", "\nOIDC_CLIENT_SECRET=oidc-secret-value\n")
-    text = text.replace("\nDATABASE_URL=\n", "\nDATABASE_URL=postgresql://gw:db-secret-value@db.example.com:5432/gw\n")
+    text = text.replace("\nAPPS_GATEWAY_DATABASE_URL=\n",
+                        "\nAPPS_GATEWAY_DATABASE_URL=postgresql://gw:db-secret-value@db.example.com:5432/gw\n")
     text = text.replace("\nANTHROPIC_API_KEY=\n", "\nANTHROPIC_API_KEY=sk-ant-upstream-secret-value\n")
     (project / "gateway" / ".env").write_text(text)
     return project
@@ -556,7 +557,7 @@ def test_apps_gateway_deploy_creates_the_secret_then_applies_then_awaits_the_rol
     assert not [call for call in calls if " job" in call or "wait --for" in call]  # no migration Job
     keys = dict(line.split("=", 1) for line in secret.read_text().splitlines())
     assert set(keys) == {"GATEWAY_SESSION_SECRET", "GATEWAY_ADMIN_READ_KEY", "GATEWAY_ADMIN_WRITE_KEY",
-                         "GATEWAY_ACCESS_SYNC_KEY", "OIDC_CLIENT_SECRET", "DATABASE_URL", "ANTHROPIC_API_KEY"}
+                         "GATEWAY_ACCESS_SYNC_KEY", "OIDC_CLIENT_SECRET", "APPS_GATEWAY_DATABASE_URL", "ANTHROPIC_API_KEY"}
     log = "\n".join(calls) + result.stdout + result.stderr
     assert not [value for value in keys.values() if value in log]
     [secret_name] = release_names(calls)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,14 @@ def uses_a_real_program(name: str, defined: dict[str, ast.FunctionDef], seen: se
     seen.add(name)
     parameters = [a.arg for a in defined[name].args.args]
     return any(p in REAL_PROGRAMS or uses_a_real_program(p, defined, seen) for p in parameters)
+
+
+def test_no_symlink_is_tracked():
+    """A worktree's links to the main checkout's caches once got committed: a fresh clone then had a dangling
+    .cache and nowhere to put LiteLLM's venvs."""
+    staged = subprocess.run(["git", "ls-files", "-s"], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+                            timeout=60).stdout
+    assert [line.split("\t", 1)[1] for line in staged.splitlines() if line.startswith("120000 ")] == []
 
 
 def test_no_test_module_imports_another():

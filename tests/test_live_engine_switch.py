@@ -136,10 +136,17 @@ def test_a_litellm_team_moves_to_the_apps_gateway_and_back(copie_module, templat
         assert (old / "gateway" / "litellm_config.yaml").is_file() and (old / "gateway" / ".env").is_symlink()
         # A key still works, and LiteLLM's history is read with its own usage report, from the old setup.
         assert post_messages(litellm.url, alice_key)[0] == 200
-        history = litellm.run(str(old / "scripts" / "usage-report.sh"), "--format", "json")
-        assert history.returncode == 0, history.stdout + history.stderr
-        assert any(row["developer"] == "alice@example.com" and row["spend_usd"] > 0
-                   for row in json.loads(history.stdout)), history.stdout
+        # LiteLLM writes spend in batches: wait (bounded) until the report counts alice's request.
+        deadline = time.monotonic() + 90
+        while True:
+            history = litellm.run(str(old / "scripts" / "usage-report.sh"), "--format", "json")
+            assert history.returncode == 0, history.stdout + history.stderr
+            counted = any(row["developer"] == "alice@example.com" and row["spend_usd"] > 0
+                          for row in json.loads(history.stdout))
+            if counted or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert counted, history.stdout
 
         # The rollout: the new engine's secrets are appended, the suggested sections applied after review.
         leaf = gateway_ca.issue(project.parent / "tls-switch", names=("localhost", "127.0.0.1"), chain=True)

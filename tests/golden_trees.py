@@ -104,6 +104,11 @@ CASES: dict[str, dict] = {
                        "corporate_ca_cert": "/usr/local/share/ca-certificates/corp-root.pem",
                        "oidc_issuer": "https://login.example.com", "oidc_allowed_groups": "engineering,contractors",
                        "oidc_admin_groups": "platform", "session_ttl_hours": 8, "budget_contact": "#llm-gateway"},
+    # Both engines: the Claude apps gateway signs developers in, LiteLLM behind it (with its spend database) fails over.
+    "c-sso-front-litellm": {"cost_tracking": True, "gateway_engine": "claude_apps_gateway_with_litellm",
+                            "providers": ["anthropic", "bedrock"], "spend_database": True, "gateway_bind": "0.0.0.0",
+                            "gateway_url": "https://claude-gateway.corp.example.com",
+                            "oidc_issuer": "https://login.example.com", "oidc_admin_groups": "platform"},
     "d-apps-gateway": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
                        "gateway_engine": "claude_apps_gateway", "providers": ["vertex"],
                        "gcp_project_id": "my-team-prod", "gateway_bind": "0.0.0.0", "gateway_port": 8443,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import telemetry, versions
+from . import engines, sso_front, telemetry, versions
 from .common import bracketed, split_list
 from .gateway import budget_contact, gateway_local_url, gateway_url, provider_order, selected
 from .providers import REGISTRY, TIERS
@@ -108,12 +108,19 @@ def local_url(answers: Answers) -> str:
 
 
 def upstreams(answers: Answers) -> list[dict[str, Any]]:
-    """One upstream per provider, in failover order (the primary first), each from the provider's record."""
+    """One upstream per provider, in failover order (the primary first), each from the provider's record; with
+    LiteLLM behind, LiteLLM alone (it holds the providers and fails over between them)."""
+    if engines.litellm_behind(answers):
+        return [sso_front.upstream(answers)]
     return [REGISTRY[key].apps_gateway_upstream(answers) for key in provider_order(answers)]
 
 
 def models(answers: Answers) -> list[dict[str, Any]]:
-    """The three ids Claude Code sends (the pinned anthropic_* ids), each mapped to every upstream's own id."""
+    """The three ids Claude Code sends (the pinned anthropic_* ids), each mapped to every upstream's own id (LiteLLM
+    behind the front knows them by the same ids: its model groups are named so)."""
+    if engines.litellm_behind(answers):
+        return [{"id": answers[f"anthropic_{tier}_model"],
+                 "upstream_model": {sso_front.UPSTREAM_NAME: answers[f"anthropic_{tier}_model"]}} for tier in TIERS]
     return [{"id": answers[f"anthropic_{tier}_model"],
              "upstream_model": {key: answers[REGISTRY[key].model_question(tier)] for key in provider_order(answers)}}
             for tier in TIERS]
@@ -201,6 +208,9 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
         variables.append(GatewayVar(telemetry.HEADER_VALUE_VAR, f"The value of the {telemetry.header_name(answers)} "
                                     "header the gateway sends to your telemetry collector.", example="...",
                                     required=True))
+    if engines.litellm_behind(answers):  # LiteLLM's own (its keys, database, the providers), and the front's key
+        from . import gateway as litellm_gateway
+        return variables + sso_front.env_vars(answers) + litellm_gateway.gateway_env_vars(answers)
     for provider in selected(answers):
         variables += provider.gateway_env(answers)
     return variables

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import apps_gateway, client, docs, egress, engines, gateway, guidance, kit, telemetry, versions
+from . import apps_gateway, client, docs, egress, engines, gateway, guidance, kit, sso_front, telemetry, versions
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -24,8 +24,9 @@ def derive(answers: Answers) -> dict[str, Any]:
     forbidden = client.client_env_forbidden(answers)
     settings = client.client_settings(answers, env)
     in_repo = gateway.gateway_in_repo(pattern, answers)
-    litellm_in_repo = in_repo and engines.runs_litellm(answers)
+    litellm_in_repo = in_repo and engines.deploys_litellm(answers)
     apps_in_repo = in_repo and engines.runs_apps_gateway(answers)
+    behind = engines.litellm_behind(answers)
     derived: dict[str, Any] = {
         # The pattern is always derived here, so a `--data pattern=...` can never make it diverge.
         "pattern": pattern,
@@ -54,6 +55,16 @@ def derive(answers: Answers) -> dict[str, Any]:
         "engines": list(engines.ENGINES.values()),
         "litellm_in_repo": litellm_in_repo,
         "apps_gateway_in_repo": apps_in_repo,
+        # Both engines (sso_front.py): developers sign in to the Claude apps gateway, LiteLLM runs behind it on this
+        # host's loopback (its own port), reached from the front only; its run script is gateway/run-litellm.sh.
+        "litellm_behind": behind,
+        "litellm_bind": sso_front.LITELLM_BIND if behind else answers.get("gateway_bind", ""),
+        "litellm_port": sso_front.litellm_port(answers) if behind and in_repo else answers.get("gateway_port", ""),
+        "litellm_local_url": "",
+        "litellm_run_script": "run-litellm.sh" if behind else "run-local.sh",
+        "front_key_var": sso_front.front_key_var(answers) if behind else "",
+        "front_key_alias": sso_front.FRONT_KEY_ALIAS,
+        "front_key_routes": list(sso_front.FRONT_KEY_ROUTES),
         "gateway_signs_in": engines.runs_apps_gateway(answers),
         "gateway_keys": engines.runs_litellm(answers),
         "apps_gateway_config": apps_gateway.config(answers) if apps_in_repo else {},
@@ -62,7 +73,8 @@ def derive(answers: Answers) -> dict[str, Any]:
         "apps_gateway_effective_config": apps_gateway.EFFECTIVE_CONFIG_FILE,
         "apps_gateway_model_ids": apps_gateway.model_ids(answers) if apps_in_repo else [],
         "apps_gateway_secrets": apps_gateway.generated_secrets() if apps_in_repo else [],
-        "apps_gateway_environment": ({k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()}
+        "apps_gateway_environment": (({**sso_front.ALLOW_LOOPBACK} if behind else
+                                      {k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()})
                                      if apps_in_repo else {}),
         # The ids the gateway's managed policy delivers to signed-in clients (the conformance kit sends them).
         "apps_gateway_model_pins": apps_gateway.model_pins(answers) if engines.runs_apps_gateway(answers) else {},
@@ -150,6 +162,8 @@ def derive(answers: Answers) -> dict[str, Any]:
                               else gateway.gateway_env_vars(answers)),
             compose_port=gateway.compose_port(answers),
             gateway_local_url=gateway.gateway_local_url(answers),
+            litellm_local_url=(sso_front.litellm_url(answers) if behind else gateway.gateway_local_url(answers))
+            if in_repo else "",
             provider_order=gateway.provider_order(answers),
             router_settings=gateway.router_settings(answers),
             gateway_uses_redis=gateway.uses_redis(answers),

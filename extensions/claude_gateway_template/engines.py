@@ -12,6 +12,9 @@ from .records import Answers
 
 LITELLM = "litellm"
 APPS_GATEWAY = "claude_apps_gateway"
+# Both at once: developers sign in to the Claude apps gateway (the front), which forwards every request, with who made
+# it, to LiteLLM behind it (reachable only from the front), which calls the providers (sso_front.py).
+APPS_GATEWAY_WITH_LITELLM = "claude_apps_gateway_with_litellm"
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class Engine:
 
     @property
     def label(self) -> str:
-        """The engine as a gateway ("LiteLLM gateway", "Claude apps gateway")."""
-        return self.name if self.name.endswith("gateway") else f"{self.name} gateway"
+        """The engine as a gateway ("LiteLLM gateway", "Claude apps gateway", "Claude apps gateway with ...")."""
+        return self.name if "gateway" in self.name else f"{self.name} gateway"
 
 
 ENGINES = {
@@ -74,6 +77,22 @@ ENGINES = {
          "Runs inside the pinned Claude Code binary (Linux); no official image: compose and Kubernetes build gateway/Dockerfile"),
         "~150 MB RAM", "+4.6 ms at the median, 471 requests/s at 20 concurrent",
         ("process", "docker", "kubernetes"), "SSO, policy, spend"),
+    APPS_GATEWAY_WITH_LITELLM: Engine(
+        APPS_GATEWAY_WITH_LITELLM, "Claude apps gateway with LiteLLM behind it",
+        ("Developers sign in with the company's SSO (OIDC) from Claude Code's /login, with model allowlists and managed "
+         "settings per identity-provider group (the Claude apps gateway, in front)",
+         "LiteLLM behind it keeps doing what only it does here: any provider ({providers}), routing and failover, "
+         "per-user rate limits, Prometheus metrics, its spend database and reports",
+         "Every request reaches LiteLLM as the signed-in developer (their email is LiteLLM's end user): spend and "
+         "metrics per developer without a key per developer; what a client sends as an identity is dropped"),
+        ("Two processes and two hops: both engines' needs (Postgres and an OIDC identity provider for the front; "
+         "LiteLLM's own database for per-developer spend and budgets)",
+         "Claude models only (the front speaks the Anthropic Messages API to LiteLLM)",
+         "CI jobs cannot use it (LiteLLM is reachable only from the front): they call the provider directly",
+         "The process runtime only for now (LiteLLM on this host's loopback); compose and Kubernetes are not generated"),
+        "~150 MB RAM (the front) + ~350 MB idle per LiteLLM worker",
+        "the sum of both hops (docs/claude-apps-gateway.md, \"LiteLLM behind the gateway\")",
+        ("process",), "SSO, policy, LiteLLM"),
 }
 
 
@@ -85,8 +104,20 @@ def engine_key(answers: Answers) -> str:
 
 
 def runs_litellm(answers: Answers) -> bool:
+    """LiteLLM is the gateway developers call (with a key each)."""
     return engine_key(answers) == LITELLM
 
 
 def runs_apps_gateway(answers: Answers) -> bool:
-    return engine_key(answers) == APPS_GATEWAY
+    """The Claude apps gateway is the gateway developers call (they sign in to it): alone, or in front of LiteLLM."""
+    return engine_key(answers) in (APPS_GATEWAY, APPS_GATEWAY_WITH_LITELLM)
+
+
+def litellm_behind(answers: Answers) -> bool:
+    """LiteLLM runs behind the Claude apps gateway, reachable only from it."""
+    return engine_key(answers) == APPS_GATEWAY_WITH_LITELLM
+
+
+def deploys_litellm(answers: Answers) -> bool:
+    """LiteLLM is part of the setup (its config, its secrets, its database): alone or behind the front."""
+    return runs_litellm(answers) or litellm_behind(answers)

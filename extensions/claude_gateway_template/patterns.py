@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engines import ENGINES
+from .engines import APPS_GATEWAY_WITH_LITELLM, ENGINES
 from .providers import REGISTRY
 
 # The providers a gateway can route to, as the pattern table lists them: `{providers}` in a pro, filled in per engine.
 _PROVIDER_NAMES = "{providers}"
 # Each engine's resident memory, as the pattern table's cons list it.
-_ENGINE_MEMORY = "; ".join(f"{engine.name} {engine.memory}" for engine in ENGINES.values())
+_ENGINE_MEMORY = "; ".join(f"{engine.name} {engine.memory}" for engine in ENGINES.values()
+                           if engine.key != APPS_GATEWAY_WITH_LITELLM)  # both engines: the sum of the two
 
 
 @dataclass(frozen=True)

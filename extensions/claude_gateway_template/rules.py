@@ -62,8 +62,16 @@ def _via_proxy_error(value: Any, answers: Answers) -> str:
     error = checks.bool_error(value, "gateway_via_proxy")
     if error or not (value is True and engines.runs_apps_gateway(answers)):
         return error
-    return ("gateway_via_proxy: true is not possible with gateway_engine=claude_apps_gateway: Claude Code signs in "
-            "to it only directly (its host goes into NO_PROXY); expected false.")
+    return (f"gateway_via_proxy: true is not possible with gateway_engine={engines.engine_key(answers)}: Claude Code "
+            "signs in to it only directly (its host goes into NO_PROXY); expected false.")
+
+
+def _port_error(value: Any, answers: Answers) -> str:
+    error = checks.port_error(value, "gateway_port")
+    if error or not engines.litellm_behind(answers) or value != 65535:
+        return error
+    return (f"gateway_port: 65535 leaves no port for LiteLLM behind the front (gateway_engine="
+            f"{engines.APPS_GATEWAY_WITH_LITELLM} runs it on gateway_port + 1); expected 1 to 65534.")
 
 
 def _yes_no(question: str, applies=lambda answers: True) -> Rule:
@@ -89,7 +97,7 @@ YES_NO_QUESTIONS = {
     "customize_models": lambda answers: True,
     "disable_nonessential_traffic": lambda answers: True,
     "usage_telemetry": lambda answers: True,
-    "spend_database": _litellm,
+    "spend_database": lambda answers: engines.deploys_litellm(answers),
     "deploy_gateway": lambda answers: _gateway(answers) and _proxy(answers),
 }
 
@@ -108,7 +116,7 @@ RULES: tuple[Rule, ...] = (
     Rule("gateway_engine", _engine_error, _gateway, choices=tuple(engines.ENGINES)),
     Rule("primary_provider", lambda value, answers: checks.primary_provider_error(value, answers.get("providers")),
          lambda answers: _gateway(answers) and len(answers.get("providers") or []) > 1, choices=PROVIDERS),
-    Rule("gateway_port", lambda value, answers: checks.port_error(value, "gateway_port"), _gateway, kind="number"),
+    Rule("gateway_port", _port_error, _gateway, kind="number"),
     Rule("gateway_bind", lambda value, answers: checks.bind_error(value), _gateway),
     Rule("gateway_workers", lambda value, answers: checks.workers_error(1 if value is None else value), _litellm,
          kind="number"),

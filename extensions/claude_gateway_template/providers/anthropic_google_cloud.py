@@ -164,8 +164,8 @@ PROVIDER = Provider(
     signs_requests=True,  # Google OAuth tokens: the kit checks it direct only with --replay
     request_path=request_path,
     model_id_error=model_id_error,
-    unsupported_engines={engines.LITELLM: "the pinned LiteLLM (1.108) has no Claude on Google Cloud provider "
-                                          "(it comes in 1.114)"},
+    unsupported_engines={engine: "the pinned LiteLLM (1.108) has no Claude on Google Cloud provider (it comes in 1.114)"
+                         for engine in (engines.LITELLM, engines.APPS_GATEWAY_WITH_LITELLM)},
     # The base URL carries the whole prefix (the mock serves the Messages API under it); no Google login: the
     # client skips its token fetch and sends ANTHROPIC_AUTH_TOKEN as the bearer.
     mock_answers=mock_answers,

@@ -44,6 +44,7 @@ class GeneratedAppsGateway:
     ca_path: Path
     leaf_pem: str
     homes: list[Path] = field(default_factory=list)
+    run_env: dict[str, str] = field(default_factory=dict)  # more environment for every script run (LITELLM_BIN)
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -57,7 +58,7 @@ class GeneratedAppsGateway:
     def run(self, *cmd: str, home: Path | None = None, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(list(cmd), cwd=self.project, capture_output=True, text=True, timeout=HANG_GUARD,
                               env=clean_env(home or self.project.parent, CLAUDE_BIN=self.claude_bin,
-                                            **TEST_GATEWAY_ENV, **env),
+                                            **TEST_GATEWAY_ENV, **{**self.run_env, **env}),
                               stdin=subprocess.DEVNULL, check=False)
 
     def developer(self, name: str) -> Path:
@@ -117,10 +118,12 @@ class GeneratedAppsGateway:
 
 @contextlib.contextmanager
 def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, database, ca, mock_url: str,
-                         env: dict[str, str] | None = None, **answers):
+                         env: dict[str, str] | None = None, run_env: dict[str, str] | None = None,
+                         port: int | None = None, **answers):
     """Generate Pattern C with the Claude apps gateway (`answers` on top), fill in gateway/.env, start it with
-    gateway/run-local.sh; always stop it by its pidfile afterwards. `env`: more gateway/.env values."""
-    port = free_port()
+    gateway/run-local.sh; always stop it (and LiteLLM behind it, if any) by its pidfile afterwards. `env`: more
+    gateway/.env values; `run_env`: more environment for every script run."""
+    port = port or free_port()
     url = f"https://localhost:{port}"
     result = copie.copy(template_dir=template_repo, extra_answers={
         "cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_port": port,
@@ -132,7 +135,7 @@ def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, da
     leaf = ca.issue(project.parent / f"tls-{port}", names=("localhost", "127.0.0.1"), chain=True)
     # The leaf alone (cert.pem is the full chain): the CLI pins the leaf's fingerprint at sign-in.
     leaf_pem = leaf.certificate.public_bytes(serialization.Encoding.PEM).decode()
-    gateway = GeneratedAppsGateway(project, url, claude_bin, ca.cert_path, leaf_pem)
+    gateway = GeneratedAppsGateway(project, url, claude_bin, ca.cert_path, leaf_pem, run_env=dict(run_env or {}))
     init = gateway.run("scripts/init-secrets.sh")
     assert init.returncode == 0, init.stdout + init.stderr
     values = {"OIDC_CLIENT_SECRET": issuer.client_secret, "APPS_GATEWAY_DATABASE_URL": database.create_database(f"gateway_{port}"),
@@ -149,7 +152,8 @@ def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, da
         yield gateway
     finally:
         gateway.run("gateway/run-local.sh", "stop")
-        pidfile = project / "gateway" / "claude-apps-gateway.pid"
-        if pidfile.exists():  # stop failed: never leave a process behind
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        for name in ("claude-apps-gateway.pid", "litellm.pid"):
+            pidfile = project / "gateway" / name
+            if pidfile.exists():  # stop failed: never leave a process behind
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pidfile.read_text()), signal.SIGKILL)

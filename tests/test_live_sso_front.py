@@ -1,0 +1,165 @@
+"""SSO in front, LiteLLM behind, live (issue 36): Pattern C with gateway_engine=claude_apps_gateway_with_litellm,
+started by its own scripts (init-secrets.sh, gateway/run-local.sh, which starts gateway/run-litellm.sh first,
+sync-access.sh), the front over https with a test CA against the test OIDC issuer, LiteLLM behind it in database
+mode on its own Postgres database, two providers with the primary (Bedrock) down, the mock as the other.
+
+- a signed-in developer's real `claude -p` gets the mock's reply; the mock saw LiteLLM's provider key (not the
+  front's key, not a session);
+- LiteLLM recorded the spend for the signed-in email as its end user (spend database, and the end-user label of its
+  Prometheus metrics), and scripts/usage-report.sh shows the developer by that email;
+- a client sending `x-litellm-end-user-id`, `x-litellm-customer-id` or a body `user` for someone else is recorded
+  as itself;
+- LiteLLM refuses a request without the front's key, and the front's key cannot call LiteLLM's admin API;
+- scripts/health-check.sh passes, and names the LiteLLM hop when LiteLLM is down."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+from apps_gateway import mint_session
+from environment import DB_INSTALL_HINT, DB_VENV, ENGINE_DIR, REPO_ROOT, free_port, require_tool
+from gateways import post_messages
+from generated_apps_gateway import UPSTREAM_KEY, started_apps_gateway
+from mock_provider import DEFAULT_REPLY
+from oidc_issuer import RunningIssuer, TestUser
+
+pytestmark = pytest.mark.live
+
+ENGINE = "claude_apps_gateway_with_litellm"
+ALICE = TestUser(sub="00u-alice", email="alice@example.com", groups=["engineering"])
+BOB = "bob@example.com"
+MALLORY = "mallory@example.com"  # whom a client claims to be: never LiteLLM's end user
+ACCESS = f"""\
+users:
+  {ALICE.email}:
+    budget: {{usd: 50, period: monthly}}
+  {BOB}:
+    budget: {{usd: 20, period: monthly}}
+"""
+SPEND_WAIT = 60  # seconds: LiteLLM writes spend in batches (every second here, PROXY_BATCH_WRITE_AT)
+
+
+def port_pair() -> int:
+    """A free port whose next one is free too: the front's and LiteLLM's (bounded tries)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free adjacent ports on 127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    with RunningIssuer(user=ALICE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def front(copie_module, template_repo, claude_bin, issuer, database, gateway_ca, module_mock):
+    litellm = require_tool(DB_VENV / "bin" / "litellm", "LiteLLM (database venv)", DB_INSTALL_HINT)
+    require_tool(ENGINE_DIR / "node_modules" / ".installed", "the prisma-engine stand-in", DB_INSTALL_HINT)
+    dead_bedrock = f"http://127.0.0.1:{free_port()}"  # the primary provider: nothing listens there
+    # What the platform team fills in for LiteLLM: its database (here the test Postgres with LiteLLM's schema),
+    # provider credentials; then test support only: the Prisma engine stand-in, an already migrated schema, and
+    # spend written every second instead of every 10.
+    env = {"DATABASE_URL": database.url, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "fake-secret", "DISABLE_SCHEMA_UPDATE": "true",
+           "PRISMA_QUERY_ENGINE_BINARY": str(ENGINE_DIR / "query-engine"),
+           "PRISMA_SCHEMA_ENGINE_BINARY": str(ENGINE_DIR / "schema-engine"),
+           "PRISMA_HOME_DIR": str(REPO_ROOT / ".cache" / "prisma-home"), "PROXY_BATCH_WRITE_AT": "1"}
+    with started_apps_gateway(copie_module, template_repo, claude_bin, issuer, database, gateway_ca, module_mock.url,
+                              env=env, run_env={"LITELLM_BIN": litellm}, port=port_pair(),
+                              gateway_engine=ENGINE, spend_database=True, providers=["anthropic", "bedrock"],
+                              primary_provider="bedrock", bedrock_base_url=dead_bedrock) as gw:
+        (gw.project / "gateway" / "access.yaml").write_text(ACCESS)
+        synced = gw.run("scripts/sync-access.sh")
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        assert "LiteLLM: register the front's key" in synced.stdout, synced.stdout
+        again = gw.run("scripts/sync-access.sh")
+        assert again.returncode == 0 and "LiteLLM: in sync" in again.stdout, again.stdout + again.stderr
+        gw.litellm_url = f"http://127.0.0.1:{int(gw.url.rsplit(':', 1)[1]) + 1}"
+        yield gw
+
+
+def spend_rows(database) -> dict[str, int]:
+    """LiteLLM's spend log rows per end user (what its spend database recorded)."""
+    out = database.psql(database.url.rsplit("/", 1)[1],
+                        'SELECT "end_user", count(*) FROM "LiteLLM_SpendLogs" GROUP BY "end_user"')
+    return {user: int(count) for user, count in (line.split("|") for line in out.splitlines() if line)}
+
+
+def wait_for(check, what: str):
+    deadline = time.monotonic() + SPEND_WAIT
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert result, f"not within {SPEND_WAIT}s: {what}"
+    return result
+
+
+def test_signed_in_cli_reaches_the_provider_through_both_hops(front, module_mock, database):
+    home = front.developer("alice")
+    front.signed_in_as(home, ALICE.email, ALICE.groups)
+    before = len(module_mock.messages_requests())
+    result = front.claude(home)
+    assert result.returncode == 0 and DEFAULT_REPLY in result.stdout, result.stdout + result.stderr + front.log
+    served = module_mock.messages_requests()[before:]
+    assert served, "the mock saw no request"
+    # LiteLLM's provider key reached the provider, after the primary (Bedrock, down) failed over to Anthropic.
+    assert {r.headers.get("x-api-key") for r in served} == {UPSTREAM_KEY}, [r.headers for r in served]
+    assert not any(p.startswith("/model/") for p in module_mock.paths())  # nothing reached a Bedrock route
+    # LiteLLM recorded it for the signed-in email, as its end user.
+    wait_for(lambda: spend_rows(database).get(ALICE.email), f"a spend row for {ALICE.email}")
+
+
+def test_usage_report_and_metrics_show_the_developer_by_email(front):
+    report = wait_for(lambda: [row for row in json.loads(front.run("scripts/usage-report.sh", "--format", "json").stdout)
+                               if row["developer"] == ALICE.email and row["spend_usd"] > 0],
+                      "alice in scripts/usage-report.sh")
+    assert report[0]["requests"] >= 1, report
+    metrics = front.run("scripts/usage-report.sh", "--source", "metrics", "--by", "developer", "--format", "json")
+    assert metrics.returncode == 0, metrics.stdout + metrics.stderr
+    assert any(row["developer"] == ALICE.email and row["requests"] >= 1 for row in json.loads(metrics.stdout)), \
+        metrics.stdout
+
+
+def test_a_client_claiming_another_identity_is_recorded_as_itself(front, database):
+    token = mint_session(front.secrets["GATEWAY_SESSION_SECRET"], front.url, BOB, BOB, ["engineering"])
+    status, answer = front.request("POST", "/v1/messages", {
+        "model": "claude-haiku-5-5", "max_tokens": 16, "user": MALLORY,
+        "messages": [{"role": "user", "content": "hi"}]}, {
+        "authorization": f"Bearer {token}", "anthropic-version": "2023-06-01",
+        "x-litellm-end-user-id": MALLORY, "x-litellm-customer-id": MALLORY})
+    assert status == 200, answer
+    rows = wait_for(lambda: (rows := spend_rows(database)).get(BOB) and rows, f"a spend row for {BOB}")
+    assert MALLORY not in rows, rows
+
+
+def test_litellm_refuses_anyone_but_the_front(front):
+    assert post_messages(front.litellm_url, "sk-not-the-front-key")[0] == 401
+    assert post_messages(front.litellm_url, "")[0] == 401
+    # The front's own key calls inference only: LiteLLM's admin API refuses it.
+    listed = front.run("sh", "-c", 'curl -s -o /dev/null -w "%{http_code}" --max-time 10 '
+                       '-H "Authorization: Bearer $KEY" "$URL/key/list"',
+                       KEY=front.secrets["LITELLM_FRONT_KEY"], URL=front.litellm_url)
+    assert listed.stdout in ("401", "403"), listed.stdout
+
+
+def test_health_check_names_the_failing_hop(front):
+    healthy = front.run("scripts/health-check.sh", NODE_EXTRA_CA_CERTS=str(front.ca_path))
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "litellm:" in healthy.stdout and "front key:" in healthy.stdout, healthy.stdout
+    stopped = front.run("gateway/run-litellm.sh", "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    try:
+        down = front.run("scripts/health-check.sh", NODE_EXTRA_CA_CERTS=str(front.ca_path))
+        assert down.returncode == 1 and "health check failed at step 6 (litellm)" in down.stdout, down.stdout
+    finally:
+        restarted = front.run("gateway/run-litellm.sh", "start")
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr

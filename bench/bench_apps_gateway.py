@@ -8,7 +8,10 @@ Variants, all up for the whole run against one mock (bench/bench_mock.py; its so
 - generated: this template's Pattern C with gateway_engine=claude_apps_gateway (process runtime, http on loopback,
   default answers), started by its own gateway/run-local.sh;
 - generated-failover: the same with two upstreams (Anthropic, then Foundry at the mock's /anthropic route);
-- litellm: this template's generated LiteLLM gateway (default answers, 1 worker).
+- litellm: this template's generated LiteLLM gateway (default answers, 1 worker);
+- sso-front: this template's Pattern C with gateway_engine=claude_apps_gateway_with_litellm (issue 36): the generated
+  Claude apps gateway in front of the generated LiteLLM (1 worker, no database: the front sends the master key),
+  both started by gateway/run-local.sh; the two hops together.
 Requests to the apps gateways carry a session token minted with the gateway's own secret (as a signed-in CLI sends).
 Per round and variant: sequential non-streaming latency (median) and its overhead over direct; requests/s at 20
 concurrent; the first-byte delay a spaced stream's message_start gets (the gateway relays events as they come?).
@@ -87,13 +90,37 @@ def start_generated(name: str, tmp: Path, template: Path, mock_url: str, port: i
     env = run_env(tmp)
     subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=env, check=True, capture_output=True, timeout=60)
     env_file = project / "gateway" / ".env"
-    values = {"OIDC_CLIENT_SECRET": issuer.client_secret, "DATABASE_URL": db.create_database(f"{name.replace('-', '_')}"),
+    values = {"OIDC_CLIENT_SECRET": issuer.client_secret,
+              "APPS_GATEWAY_DATABASE_URL": db.create_database(f"{name.replace('-', '_')}"),
               "ANTHROPIC_API_KEY": "sk-bench"}
     if failover:
         values["AZURE_AI_API_KEY"] = "sk-bench"
     set_env_lines(env_file, values)
     subprocess.run(["gateway/run-local.sh", "start"], cwd=project, env=env, check=True, capture_output=True,
                    timeout=120)
+    secret = dict(line.split("=", 1) for line in env_file.read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))["GATEWAY_SESSION_SECRET"]
+    return project, url, mint_session(secret, url, "00u-bench", "bench@example.com", ["engineering"])
+
+
+def start_sso_front(tmp: Path, template: Path, mock_url: str, port: int, issuer, db) -> tuple[Path, str, str]:
+    """The front on `port`, LiteLLM behind it on port + 1 (the generated wiring), both by gateway/run-local.sh."""
+    project = tmp / "sso-front"
+    url = f"http://127.0.0.1:{port}"
+    data = ["cost_tracking=true", "gateway_engine=claude_apps_gateway_with_litellm", f"gateway_port={port}",
+            "gateway_bind=127.0.0.1", f"gateway_url={url}", f"oidc_issuer={issuer.url}",
+            f"oidc_client_id={issuer.client_id}", f"anthropic_base_url={mock_url}", "disable_nonessential_traffic=true",
+            "spend_database=false"]
+    subprocess.run([COPIER, "copy", "--trust", "--defaults", "--quiet", *[a for d in data for a in ("--data", d)],
+                    str(template), str(project)], check=True, capture_output=True, timeout=180)
+    env = {**run_env(tmp), "LITELLM_BIN": str(LITELLM_VENV / "bin" / "litellm")}
+    subprocess.run(["scripts/init-secrets.sh"], cwd=project, env=env, check=True, capture_output=True, timeout=60)
+    env_file = project / "gateway" / ".env"
+    set_env_lines(env_file, {"OIDC_CLIENT_SECRET": issuer.client_secret,
+                             "APPS_GATEWAY_DATABASE_URL": db.create_database("sso_front"),
+                             "ANTHROPIC_API_KEY": "sk-bench"})
+    subprocess.run(["gateway/run-local.sh", "start"], cwd=project, env=env, check=True, capture_output=True,
+                   timeout=300)
     secret = dict(line.split("=", 1) for line in env_file.read_text().splitlines()
                   if "=" in line and not line.startswith("#"))["GATEWAY_SESSION_SECRET"]
     return project, url, mint_session(secret, url, "00u-bench", "bench@example.com", ["engineering"])
@@ -134,6 +161,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=60, help="requests per concurrent burst (BLOCKS per round)")
     parser.add_argument("--spaced", type=int, default=3, help="spaced streams per round and variant")
     parser.add_argument("--no-litellm", action="store_true", help="leave the LiteLLM gateway out")
+    parser.add_argument("--no-sso-front", action="store_true", help="leave the front with LiteLLM behind out")
+    parser.add_argument("--no-failover", action="store_true", help="leave generated-failover out")
     args = parser.parse_args()
     for needed in (CLAUDE_BIN, Path("/usr/lib/postgresql/15/bin/initdb")):
         if not needed.exists():
@@ -157,7 +186,8 @@ def main() -> None:
             stack.callback(bare.stop)
             targets.append((name, bare.url, token, "/v1/messages"))
             pids[name] = bare.process.pid
-        for offset, (name, failover) in enumerate((("generated", False), ("generated-failover", True)), start=2):
+        generated = (("generated", False),) + (() if args.no_failover else (("generated-failover", True),))
+        for offset, (name, failover) in enumerate(generated, start=2):
             project, url, token = start_generated(name, tmp, template, mock_url, port + offset, issuer, db, failover)
             stack.callback(subprocess.run, ["gateway/run-local.sh", "stop"], cwd=project, env=run_env(tmp),
                            capture_output=True, timeout=60, check=False)
@@ -169,6 +199,14 @@ def main() -> None:
             start_litellm(litellm, tmp, template, mock_url, port + 4, None)
             targets.append(("litellm", litellm.url, litellm.key, "/v1/messages"))
             pids["litellm"] = int((litellm.project / "gateway" / "litellm.pid").read_text())
+        if not args.no_sso_front:
+            project, url, token = start_sso_front(tmp, template, mock_url, port + 5, issuer, db)
+            stack.callback(subprocess.run, ["gateway/run-local.sh", "stop"], cwd=project,
+                           env={**run_env(tmp), "LITELLM_BIN": str(LITELLM_VENV / "bin" / "litellm")},
+                           capture_output=True, timeout=90, check=False)
+            targets.append(("sso-front", url, token, "/v1/messages"))
+            pids["sso-front"] = int((project / "gateway" / "claude-apps-gateway.pid").read_text())
+            pids["sso-front litellm"] = int((project / "gateway" / "litellm.pid").read_text())
         print("started: " + ", ".join(name for name, *_ in targets[1:]), file=sys.stderr, flush=True)
 
         bursts = {name: Burst(url, key, args.concurrency) for name, url, key, _ in targets}
@@ -179,6 +217,8 @@ def main() -> None:
             rounds.append(measure_round([targets[0], *variants[shift:], *variants[:shift]], bursts, args))
             print(f"round {number + 1}/{args.rounds} done", file=sys.stderr, flush=True)
         rss = {name: tree_rss_mib(pid) for name, pid in pids.items()}
+        if "sso-front litellm" in rss:  # the two hops' processes together
+            rss["sso-front"] += rss.pop("sso-front litellm")
     print(report([name for name, *_ in variants], rounds, args, rss))
 
 

@@ -211,6 +211,8 @@ def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
         "gateway_external": cost_tracking and not in_repo,
         "gateway_spend_database": derived["litellm_in_repo"] and bool(answers.get("spend_database")),
         "gateway_litellm_docs": cost_tracking and derived["gateway_keys"],
+        # docs/keys-and-budgets.md: LiteLLM with developers' keys (not behind the Claude apps gateway: one key, the front's)
+        "litellm_keys_docs": derived["litellm_in_repo"] and not derived["litellm_behind"],
         "gateway_on_docker": runtime == "docker",
         "litellm_on_kubernetes": derived["litellm_in_repo"] and derived["gateway_on_kubernetes"],
         "gateway_as_process": runtime == "process",

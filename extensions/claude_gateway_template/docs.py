@@ -28,7 +28,7 @@ PAGES = (
     Page("docs/claude-apps-gateway.md", "The Claude apps gateway: when it fits, running it, sign-in and sessions, "
                                         "certificates, failover, CI.", "gateway_signs_in"),
     Page("docs/keys-and-budgets.md", "The master key, cost and usage reports, developers' keys and budgets.",
-         "litellm_in_repo"),
+         "litellm_keys_docs"),
     Page("docs/spend-database.md", "The spend database: keys, schema migrations, backup, rotation.",
          "gateway_spend_database"),
     Page("docs/kubernetes.md", "The gateway on Kubernetes: manifests, deploy, capacity, upgrade and rollback.",

@@ -175,6 +175,31 @@ def test_the_apps_gateway_runs_in_compose_and_on_kubernetes_too(runtime):
     assert rules.answer_error("gateway_runtime", answers) == ""
 
 
+SSO_FRONT = {"gateway_engine": "claude_apps_gateway_with_litellm", "gateway_runtime": "process"}
+
+
+def test_the_sso_front_takes_both_engines_answers_but_no_developer_keys():
+    both = complete_answers(**{**ALL_ON, **SSO_FRONT})
+    applies = {q for q in ("spend_database", "oidc_issuer", "session_ttl_hours", "gateway_workers", "client_auth",
+                           "api_key_helper", "kubernetes_redis") if rules.RULES_BY_QUESTION[q].applies(both)}
+    assert applies == {"spend_database", "oidc_issuer", "session_ttl_hours"}
+    assert rules.answer_errors(both) == []
+
+
+@pytest.mark.parametrize(("question", "value", "says"), [
+    ("gateway_runtime", "docker", ("gateway_runtime: 'docker' is not available for "
+                                   "gateway_engine=claude_apps_gateway_with_litellm; expected process.")),
+    ("gateway_runtime", "kubernetes", "expected process."),
+    ("gateway_port", 65535, "65535 leaves no port for LiteLLM behind the front"),
+    ("gateway_via_proxy", True, "not possible with gateway_engine=claude_apps_gateway_with_litellm"),
+])
+def test_combinations_the_sso_front_refuses_in_one_line(question, value, says):
+    message = rules.answer_error(question, complete_answers(**{**ALL_ON, **SSO_FRONT, question: value,
+                                                              "gateway_url": "https://gw.example.com"}))
+    assert_one_line_naming(message, question)
+    assert says in message
+
+
 def test_the_apps_gateway_runs_as_a_process_by_default():
     assert complete_answers(cost_tracking=True, gateway_engine="claude_apps_gateway")["gateway_runtime"] == "process"
     assert complete_answers(cost_tracking=True)["gateway_runtime"] == "docker"

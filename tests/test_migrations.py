@@ -253,7 +253,8 @@ def test_usage_errors(pattern_a, tmp_path):
     no_gateway = migrate(pattern_a, tmp_path, "B", "--engine", "litellm")
     assert no_gateway.returncode == 2 and "--engine needs a pattern with a gateway (C or D), not B" in no_gateway.stderr
     unknown = migrate(pattern_a, tmp_path, "C", "--engine=envoy")
-    assert unknown.returncode == 2 and "--engine envoy: not an engine (litellm, claude_apps_gateway)" in unknown.stderr
+    assert unknown.returncode == 2 and ("--engine envoy: not an engine (litellm, claude_apps_gateway, "
+                                        "claude_apps_gateway_with_litellm)") in unknown.stderr
     assert_refused(migrate(pattern_a, tmp_path, "C", gateway_engine="litellm"), "give the engine with --engine")
 
 

@@ -79,14 +79,14 @@ ENGINES = {
         ("process", "docker", "kubernetes"), "SSO, policy, spend"),
     APPS_GATEWAY_WITH_LITELLM: Engine(
         APPS_GATEWAY_WITH_LITELLM, "Claude apps gateway with LiteLLM behind it",
-        ("Developers sign in with the company's SSO (OIDC) from Claude Code's /login, with model allowlists and managed "
-         "settings per identity-provider group (the Claude apps gateway, in front)",
-         "LiteLLM behind it keeps doing what only it does here: any provider ({providers}), routing and failover, "
-         "per-user rate limits, Prometheus metrics, its spend database and reports",
-         "Every request reaches LiteLLM as the signed-in developer (their email is LiteLLM's end user): spend and "
-         "metrics per developer without a key per developer; what a client sends as an identity is dropped"),
-        ("Two processes and two hops: both engines' needs (Postgres and an OIDC identity provider for the front; "
-         "LiteLLM's own database for per-developer spend and budgets)",
+        (("Developers sign in with the company's SSO (OIDC) from Claude Code's /login, with model allowlists and "
+          "managed settings per identity-provider group (the Claude apps gateway, in front)"),
+         ("LiteLLM behind it keeps doing what only it does here: any provider ({providers}), routing and failover, "
+          "per-user rate limits, Prometheus metrics, its spend database and reports"),
+         ("Every request reaches LiteLLM as the signed-in developer (their email is LiteLLM's end user): spend and "
+          "metrics per developer without a key per developer; what a client sends as an identity is dropped")),
+        (("Two processes and two hops: both engines' needs (Postgres and an OIDC identity provider for the front; "
+          "LiteLLM's own database for per-developer spend and budgets)"),
          "Claude models only (the front speaks the Anthropic Messages API to LiteLLM)",
          "CI jobs cannot use it (LiteLLM is reachable only from the front): they call the provider directly",
          "The process runtime only for now (LiteLLM on this host's loopback); compose and Kubernetes are not generated"),

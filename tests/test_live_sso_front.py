@@ -10,7 +10,8 @@ mode on its own Postgres database, two providers with the primary (Bedrock) down
 - a client sending `x-litellm-end-user-id`, `x-litellm-customer-id` or a body `user` for someone else is recorded
   as itself;
 - LiteLLM refuses a request without the front's key, and the front's key cannot call LiteLLM's admin API;
-- scripts/health-check.sh passes, and names the LiteLLM hop when LiteLLM is down."""
+- scripts/health-check.sh (the gateway host) and scripts/check-status.sh (a signed-in developer machine, one model
+  call with its session) pass, and name the LiteLLM hop when LiteLLM is down or refuses the front's key."""
 
 from __future__ import annotations
 
@@ -151,15 +152,48 @@ def test_litellm_refuses_anyone_but_the_front(front):
     assert listed.stdout in ("401", "403"), listed.stdout
 
 
-def test_health_check_names_the_failing_hop(front):
+def check_status(front, home):
+    """scripts/check-status.sh on a developer machine whose PATH has the pinned CLI (its version hop asks it)."""
+    cli = front.project.parent / "cli"
+    cli.mkdir(exist_ok=True)
+    if not (cli / "claude").exists():
+        (cli / "claude").symlink_to(front.claude_bin)
+    result = front.run("scripts/check-status.sh", home=home, PATH=f"{cli}:/usr/bin:/bin")
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_health_check_and_check_status_name_the_failing_hop(front):
+    home = front.developer("carol")
+    front.signed_in_as(home, "carol@example.com", ["engineering"])
     healthy = front.run("scripts/health-check.sh", NODE_EXTRA_CA_CERTS=str(front.ca_path))
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     assert "litellm:" in healthy.stdout and "front key:" in healthy.stdout, healthy.stdout
+    developer = check_status(front, home)
+    assert developer.returncode == 0 and "litellm: a model call went through" in developer.stdout, developer.stdout
     stopped = front.run("gateway/run-litellm.sh", "stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     try:
         down = front.run("scripts/health-check.sh", NODE_EXTRA_CA_CERTS=str(front.ca_path))
         assert down.returncode == 1 and "health check failed at step 6 (litellm)" in down.stdout, down.stdout
+        developer = check_status(front, home)
+        assert developer.returncode == 1, developer.stdout
+        assert developer.stdout.splitlines()[-1].endswith("first failing hop: litellm"), developer.stdout
+        assert "LiteLLM behind it did not answer (HTTP 502" in developer.stdout, developer.stdout
     finally:
         restarted = front.run("gateway/run-litellm.sh", "start")
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    # The front's key no longer registered at LiteLLM (revoked): both scripts name it; the sync puts it back.
+    revoked = front.run("sh", "-c", 'curl -s -o /dev/null -w "%{http_code}" --max-time 10 -X POST '
+                        '-H "Authorization: Bearer $KEY" -H "content-type: application/json" '
+                        '-d \'{"key_aliases": ["claude-apps-gateway-front"]}\' "$URL/key/delete"',
+                        KEY=front.secrets["LITELLM_MASTER_KEY"], URL=front.litellm_url)
+    assert revoked.stdout == "200", revoked.stdout
+    refused = front.run("scripts/health-check.sh", NODE_EXTRA_CA_CERTS=str(front.ca_path))
+    assert "health check failed at step 7 (front key)" in refused.stdout, refused.stdout
+    developer = check_status(front, home)
+    assert "refused the gateway's own key" in developer.stdout, developer.stdout
+    assert developer.stdout.splitlines()[-1].endswith("first failing hop: litellm"), developer.stdout
+    synced = front.run("scripts/sync-access.sh")
+    assert synced.returncode == 0 and "register the front's key" in synced.stdout, synced.stdout + synced.stderr
+    assert check_status(front, home).returncode == 0

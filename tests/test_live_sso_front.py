@@ -10,12 +10,16 @@ mode on its own Postgres database, two providers with the primary (Bedrock) down
 - a client sending `x-litellm-end-user-id`, `x-litellm-customer-id` or a body `user` for someone else is recorded
   as itself;
 - LiteLLM refuses a request without the front's key, and the front's key cannot call LiteLLM's admin API;
+- Pattern D: LiteLLM reaches the provider (https, the corporate CA) only through the proxy (a real tinyproxy), the
+  front reaches LiteLLM on loopback and developers reach the front directly, never through it;
 - scripts/health-check.sh (the gateway host) and scripts/check-status.sh (a signed-in developer machine, one model
   call with its session) pass, and name the LiteLLM hop when LiteLLM is down or refuses the front's key."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import socket
 import time
 
@@ -24,8 +28,9 @@ from apps_gateway import mint_session
 from environment import DB_INSTALL_HINT, DB_VENV, ENGINE_DIR, REPO_ROOT, free_port, require_tool
 from gateways import post_messages
 from generated_apps_gateway import UPSTREAM_KEY, started_apps_gateway
-from mock_provider import DEFAULT_REPLY
+from mock_provider import DEFAULT_REPLY, RunningMock
 from oidc_issuer import RunningIssuer, TestUser
+from proxies import PROXIED_HOST, Tinyproxy
 
 pytestmark = pytest.mark.live
 
@@ -197,3 +202,41 @@ def test_health_check_and_check_status_name_the_failing_hop(front):
     synced = front.run("scripts/sync-access.sh")
     assert synced.returncode == 0 and "register the front's key" in synced.stdout, synced.stdout + synced.stderr
     assert check_status(front, home).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def front_d(copie_module, template_repo, claude_bin, litellm_bin, issuer, database, gateway_ca, tmp_path_factory):
+    """Pattern D, no spend database (the front sends the master key): the provider (the mock, https on PROXIED_HOST
+    with a certificate from the corporate CA) only through tinyproxy."""
+    binary = require_tool(shutil.which("tinyproxy") or "/usr/bin/tinyproxy", "tinyproxy",
+                          "apt-get install tinyproxy-bin")
+    workdir = tmp_path_factory.mktemp("sso-front-d")
+    leaf = gateway_ca.issue(workdir / "provider-tls", names=(PROXIED_HOST,))
+    proxy = Tinyproxy(binary, workdir)
+
+    def ca_bundle(gw) -> None:  # what the platform team runs once behind a TLS-inspecting proxy
+        built = gw.run("gateway/build-ca-bundle.sh")
+        assert built.returncode == 0, built.stdout + built.stderr
+
+    try:
+        with RunningMock(host=PROXIED_HOST, tls=(str(leaf.cert_path), str(leaf.key_path))) as mock, \
+                started_apps_gateway(copie_module, template_repo, claude_bin, issuer, database, gateway_ca, mock.url,
+                                     run_env={"LITELLM_BIN": litellm_bin}, port=port_pair(), prepare=ca_bundle,
+                                     gateway_engine=ENGINE, spend_database=False, corporate_proxy=True,
+                                     proxy_url=proxy.url) as gw:
+            yield gw, proxy, mock
+    finally:
+        proxy.stop()
+
+
+def test_pattern_d_litellm_reaches_the_provider_only_through_the_proxy(front_d):
+    gw, proxy, mock = front_d
+    home = gw.developer("dana")
+    gw.signed_in_as(home, "dana@example.com", ["engineering"])
+    result = gw.claude(home)
+    assert result.returncode == 0 and DEFAULT_REPLY in result.stdout, result.stdout + result.stderr + gw.log[-2000:]
+    assert {r.headers.get("x-api-key") for r in mock.messages_requests()} == {UPSTREAM_KEY}
+    tunnels = re.findall(r"(?:CONNECT|GET|POST) (?:https?://)?([^/ ]+)", proxy.log_text())
+    front_port = int(gw.url.rsplit(":", 1)[1])
+    assert f"{PROXIED_HOST}:{mock.port}" in tunnels, proxy.log_text()[-2000:]  # LiteLLM -> provider: the proxy
+    assert not [t for t in tunnels if t.endswith((f":{front_port}", f":{front_port + 1}"))], tunnels

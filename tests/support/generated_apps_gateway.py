@@ -119,10 +119,11 @@ class GeneratedAppsGateway:
 @contextlib.contextmanager
 def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, database, ca, mock_url: str,
                          env: dict[str, str] | None = None, run_env: dict[str, str] | None = None,
-                         port: int | None = None, **answers):
+                         port: int | None = None, prepare=None, **answers):
     """Generate Pattern C with the Claude apps gateway (`answers` on top), fill in gateway/.env, start it with
     gateway/run-local.sh; always stop it (and LiteLLM behind it, if any) by its pidfile afterwards. `env`: more
-    gateway/.env values; `run_env`: more environment for every script run."""
+    gateway/.env values; `run_env`: more environment for every script run; `prepare(gateway)`: called before the
+    start."""
     port = port or free_port()
     url = f"https://localhost:{port}"
     result = copie.copy(template_dir=template_repo, extra_answers={
@@ -146,6 +147,8 @@ def started_apps_gateway(copie, template_repo: Path, claude_bin: str, issuer, da
     if env:
         with open(project / "gateway" / ".env", "a") as handle:
             handle.writelines(f"{name}={value}\n" for name, value in env.items())
+    if prepare:
+        prepare(gateway)
     started = gateway.run("gateway/run-local.sh", "start")
     try:
         assert started.returncode == 0, started.stdout + started.stderr + gateway.log

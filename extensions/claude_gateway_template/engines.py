@@ -92,7 +92,7 @@ ENGINES = {
          "The process runtime only for now (LiteLLM on this host's loopback); compose and Kubernetes are not generated"),
         "~150 MB RAM (the front) + ~350 MB idle per LiteLLM worker",
         # bench/bench_apps_gateway.py, 2026-12-07, 4 rounds: LiteLLM alone +35 ms and 50 requests/s in the same run.
-        "+39 ms at the median (LiteLLM's +35 ms plus the front's +4 ms), 39 requests/s at 20 concurrent",
+        "+39 ms at the median over both hops, 39 requests/s at 20 concurrent",
         ("process",), "SSO, policy, LiteLLM"),
 }
 

@@ -30,11 +30,11 @@ from report_data import (
     LITELLM_TEAMS,
     ODD_MODEL,
     OPUS,
+    TELEMETRY_POINTS,
     RecordedAPI,
     apps_cost,
     litellm_daily_activity,
 )
-from test_telemetry_report import POINTS, cost
 
 pytestmark = pytest.mark.live  # a real browser
 
@@ -72,9 +72,6 @@ def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
 def run(project: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(["scripts/usage-report.sh", *args], cwd=project, capture_output=True, text=True,
                           timeout=HANG_GUARD, check=False, env=clean_env(home, **{"PATH": python_path_env(), **env}))
-
-
-TELEMETRY_POINTS = [*POINTS, cost(HOSTILE, ODD_MODEL, 0.2)]
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +270,7 @@ def test_without_pygal_html_is_one_line_naming_the_fix(projects, tmp_path):
     blocker = tmp_path / "no-pygal" / "pygal"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('pygal is not installed')\n")
-    with RunningFakePrometheus(exposition(POINTS)) as prometheus:
+    with RunningFakePrometheus(exposition(TELEMETRY_POINTS)) as prometheus:
         result = run(projects["telemetry"], tmp_path, "--format", "html", PROMETHEUS_URL=prometheus.url,
                      PYTHONPATH=str(blocker.parent))
     assert result.returncode == 1 and result.stdout == ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
@@ -129,6 +130,36 @@ APPS_EFFECTIVE = {"data": [
      "currency": "USD", "period": "daily", "period_to_date_spend": "0.8"},
     {"type": "spend_limit", "id": "sl_2", "scope": {"type": "user", "user_id": HOSTILE}, "amount": "20",
      "currency": "USD", "period": "weekly", "period_to_date_spend": "0.45"}], "has_more": False}
+
+
+@dataclass
+class Point:
+    """An OTLP data point as otlp_translation.exposition() takes it."""
+    metric: str
+    value: float
+    attributes: dict = field(default_factory=dict)
+    resource: dict = field(default_factory=dict)
+    unit: str = ""
+    monotonic: bool = True
+
+
+def telemetry_cost(developer: str | None, model: str, usd: float) -> Point:
+    resource = {"service.name": "claude-code", **({"developer": developer} if developer else {})}
+    return Point("claude_code.cost.usage", usd, {"model": model, "user.id": "h4sh"}, resource, "USD")
+
+
+def telemetry_tokens(developer: str, model: str, kind: str, count: int) -> Point:
+    return Point("claude_code.token.usage", count, {"model": model, "type": kind},
+                 {"service.name": "claude-code", "developer": developer}, "tokens")
+
+
+# What Claude Code 2.1.332 exports (the metric names, units and attributes tests/test_live_telemetry.py records).
+TELEMETRY_POINTS = [
+    telemetry_cost("alice", OPUS, 1.25), telemetry_cost("alice", "claude-haiku-4-5", 0.05),
+    telemetry_cost("bob", OPUS, 0.5), telemetry_cost(None, OPUS, 0.01), telemetry_cost(HOSTILE, ODD_MODEL, 0.2),
+    telemetry_tokens("alice", OPUS, "input", 1000), telemetry_tokens("alice", OPUS, "output", 200),
+    telemetry_tokens("alice", OPUS, "cacheRead", 3000), telemetry_tokens("bob", OPUS, "input", 10),
+    telemetry_tokens("bob", OPUS, "cacheCreation", 40)]
 
 
 class RecordedAPI:

@@ -8,6 +8,7 @@ the real engines (tests/test_live_access.py, tests/test_live_apps_gateway_access
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -74,6 +75,16 @@ def run(project: Path, home: Path, *args: str, **env: str) -> subprocess.Complet
                           timeout=HANG_GUARD, check=False, env=clean_env(home, **{"PATH": python_path_env(), **env}))
 
 
+def litellm_answers(readable: bool = False) -> dict:
+    """The recorded LiteLLM answers; `readable`: the hostile developer and model renamed (the docs' picture)."""
+    answers = {"/user/daily/activity": litellm_daily_activity(), "/key/list": LITELLM_KEYS,
+               "/team/list": LITELLM_TEAMS, "/metrics/": LITELLM_METRICS}
+    if not readable:
+        return answers
+    text = json.dumps(answers).replace(HOSTILE, "carol").replace(ODD_MODEL, "claude-sonnet-5-5")
+    return json.loads(text)
+
+
 @pytest.fixture(scope="module")
 def reports(projects, tmp_path_factory) -> dict[str, Path]:
     """Each source's page, written by the generated script from the recorded answers."""
@@ -81,8 +92,7 @@ def reports(projects, tmp_path_factory) -> dict[str, Path]:
     home = folder / "home"
     home.mkdir()
     out = {}
-    litellm = {"/user/daily/activity": litellm_daily_activity(), "/key/list": LITELLM_KEYS,
-               "/team/list": LITELLM_TEAMS, "/metrics/": LITELLM_METRICS}
+    litellm = litellm_answers()
     with RecordedAPI(litellm) as api:
         for name in ("litellm-database", "litellm-metrics"):
             out[name] = folder / f"{name}.html"
@@ -247,7 +257,7 @@ def test_a_developer_named_in_html_and_script_is_text(browser, reports, source):
     assert HOSTILE not in text and "<script" not in text
 
 
-def test_the_screenshot_is_not_blank_and_the_docs_show_one(browser, reports, tmp_path):
+def test_the_screenshot_is_not_blank_and_the_docs_show_one(browser, reports, projects, tmp_path):
     from PIL import Image, ImageStat
 
     browser.open(reports["litellm-database"].as_uri())
@@ -258,9 +268,19 @@ def test_the_screenshot_is_not_blank_and_the_docs_show_one(browser, reports, tmp
     stats = ImageStat.Stat(image.convert("L"))
     assert stats.stddev[0] > 20, stats.stddev  # text and bars on white, not one colour
     assert len(image.getcolors(1 << 20) or []) > 50
-    if os.environ.get("REFRESH_SCREENSHOT"):  # the docs' picture: the top of this page
+    if os.environ.get("REFRESH_SCREENSHOT"):  # the docs' picture: the top of the same page, with readable names
+        page = tmp_path / "docs.html"
+        home = tmp_path / "home"
+        home.mkdir()
+        with RecordedAPI(litellm_answers(readable=True)) as api:
+            result = run(projects["litellm-database"], home, *PERIOD, "--format", "html", "--output", str(page),
+                         GATEWAY_URL=api.url, LITELLM_MASTER_KEY=MASTER_KEY)
+        assert result.returncode == 0, result.stderr
+        browser.open(page.as_uri())
+        picture = Image.open(io.BytesIO(browser.screenshot(tmp_path / "docs.png"))).convert("RGB")
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        image.crop((0, 0, width, min(height, 1800))).quantize(colors=64).save(SCREENSHOT, optimize=True)
+        picture.crop((0, 0, picture.size[0], min(picture.size[1], 1800))).quantize(colors=64).save(
+            SCREENSHOT, optimize=True)
     committed = Image.open(SCREENSHOT)
     assert committed.format == "PNG" and committed.size[0] >= 1000
     assert ImageStat.Stat(committed.convert("L")).stddev[0] > 20

@@ -25,6 +25,7 @@ access_file = load("access_file")  # the library access.py imports, under its re
 access_sync = load("access_sync")
 access = load("access")
 report_format = load("report_format")  # usage_report.py imports it
+load("html_report")  # ... and this (--format html)
 usage_report = load("usage_report")
 
 MODELS = ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]

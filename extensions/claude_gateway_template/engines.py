@@ -88,12 +88,11 @@ ENGINES = {
         (("Two processes and two hops: both engines' needs (Postgres and an OIDC identity provider for the front; "
           "LiteLLM's own database for per-developer spend and budgets)"),
          "Claude models only (the front speaks the Anthropic Messages API to LiteLLM)",
-         "CI jobs cannot use it (LiteLLM is reachable only from the front): they call the provider directly",
-         "The process runtime only for now (LiteLLM on this host's loopback); compose and Kubernetes are not generated"),
+         "CI jobs cannot use it (LiteLLM is reachable only from the front): they call the provider directly"),
         "~150 MB RAM (the front) + ~350 MB idle per LiteLLM worker",
         # bench/bench_apps_gateway.py, 2026-12-07, 4 rounds: LiteLLM alone +35 ms and 50 requests/s in the same run.
         "+39 ms at the median over both hops, 39 requests/s at 20 concurrent",
-        ("process",), "SSO, policy, LiteLLM"),
+        ("process", "docker", "kubernetes"), "SSO, policy, LiteLLM"),
 }
 
 

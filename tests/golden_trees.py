@@ -109,6 +109,18 @@ CASES: dict[str, dict] = {
                             "providers": ["anthropic", "bedrock"], "spend_database": True, "gateway_bind": "0.0.0.0",
                             "gateway_url": "https://claude-gateway.corp.example.com",
                             "oidc_issuer": "https://login.example.com", "oidc_admin_groups": "platform"},
+    # ...on Kubernetes: LiteLLM's manifests beside the front's, reachable from the front's pods only (C with the spend
+    # database; D behind the proxy with a private CA, an in-cluster Redis and no database).
+    "c-sso-front-kubernetes": {"cost_tracking": True, "gateway_engine": "claude_apps_gateway_with_litellm",
+                               "gateway_runtime": "kubernetes", "providers": ["anthropic", "bedrock"],
+                               "spend_database": True, "gateway_url": "https://claude-gateway.corp.example.com",
+                               "oidc_issuer": "https://login.example.com", "oidc_admin_groups": "platform"},
+    "d-sso-front-kubernetes": {"cost_tracking": True, "corporate_proxy": True,
+                               "proxy_url": "http://proxy.example.com:8080", "corporate_ca_cert": "/etc/ssl/corp-root.pem",
+                               "gateway_engine": "claude_apps_gateway_with_litellm", "gateway_runtime": "kubernetes",
+                               "kubernetes_redis": "in_cluster", "spend_database": False,
+                               "gateway_url": "https://claude-gateway.corp.example.com",
+                               "oidc_issuer": "https://login.example.com/oauth2/default"},
     "d-apps-gateway": {"cost_tracking": True, "corporate_proxy": True, "proxy_url": "http://proxy.example.com:8080",
                        "gateway_engine": "claude_apps_gateway", "providers": ["vertex"],
                        "gcp_project_id": "my-team-prod", "gateway_bind": "0.0.0.0", "gateway_port": 8443,

@@ -285,16 +285,28 @@ ADMIN_PATH = "/v1/organizations"
 
 
 def kubernetes_manifests(answers: Answers) -> list[str]:
-    """The files of gateway/kubernetes/ for this engine, in the order kustomization.yaml lists them."""
-    return ["namespace.yaml", "configmap.yaml", "deployment.yaml", "service.yaml", "poddisruptionbudget.yaml",
-            "networkpolicy.yaml", "ingress.yaml"]
+    """The files of gateway/kubernetes/ for this engine, in the order kustomization.yaml lists them (with LiteLLM
+    behind the front, its litellm-*.yaml files after the front's)."""
+    from . import gateway as litellm_gateway
+
+    files = ["namespace.yaml", "configmap.yaml", "deployment.yaml", "service.yaml", "poddisruptionbudget.yaml",
+             "networkpolicy.yaml", "ingress.yaml"]
+    return files + (litellm_gateway.kubernetes_manifests(answers) if engines.litellm_behind(answers) else [])
 
 
 def kubernetes_secret_keys(answers: Answers) -> list[tuple[str, bool]]:
-    """(name, required) of what deploy-kubernetes.sh copies from gateway/.env into the Secret: what the config's
-    ${NAME}s and the providers read (TLS files stay out: the Ingress terminates TLS)."""
+    """(name, required) of what deploy-kubernetes.sh copies from gateway/.env into the front's Secret: what the
+    config's ${NAME}s and the providers read (TLS files stay out: the Ingress terminates TLS). With LiteLLM behind it,
+    LiteLLM's own keys go into LiteLLM's Secret instead (gateway.kubernetes_secret_keys): the front holds only its
+    key at LiteLLM (the master key without a database)."""
+    from . import gateway as litellm_gateway
+
+    litellm_only: set[str] = set()
+    if engines.litellm_behind(answers):
+        litellm_only = {var.name for var in litellm_gateway.gateway_env_vars(answers)} - {
+            sso_front.front_key_var(answers)}
     return [(var.name, var.generated or var.required) for var in env_vars(answers)
-            if var.name not in (TLS_CERT, TLS_KEY, POSTGRES_PASSWORD)]
+            if var.name not in (TLS_CERT, TLS_KEY, POSTGRES_PASSWORD, *litellm_only)]
 
 
 def kubernetes_context(answers: Answers) -> dict[str, Any]:

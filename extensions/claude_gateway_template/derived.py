@@ -86,7 +86,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "apps_gateway_effective_config": apps_gateway.EFFECTIVE_CONFIG_FILE,
         "apps_gateway_model_ids": apps_gateway.model_ids(answers) if apps_in_repo else [],
         "apps_gateway_secrets": apps_gateway.generated_secrets() if apps_in_repo else [],
-        "apps_gateway_environment": (({**sso_front.ALLOW_LOOPBACK} if behind else
+        "apps_gateway_environment": ((sso_front.front_environment(answers) if behind else
                                       {k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()})
                                      if apps_in_repo else {}),
         # The ids the gateway's managed policy delivers to signed-in clients (the conformance kit sends them).
@@ -144,6 +144,9 @@ def derive(answers: Answers) -> dict[str, Any]:
         # Kubernetes (gateway_runtime=kubernetes): gateway/kubernetes/ replaces the compose file and run-local.sh.
         "gateway_on_kubernetes": False, "kubernetes": {}, "redis_settings": {}, "coordination_redis_settings": {},
         "kubernetes_redis_in_cluster": False,
+        # LiteLLM's gateway/kubernetes/ values where `kubernetes` holds the front's (LiteLLM behind the Claude apps
+        # gateway), and what its file names there start with (litellm- beside the front's files).
+        "litellm_kubernetes": {}, "litellm_manifest_prefix": gateway.manifest_prefix(answers),
         "gateway_local_database": False, "gateway_local_redis": False,
         "gateway_credential_docs": [],
         # Who a developer asks when the gateway refuses their key (over budget, revoked), and how keys carry it.
@@ -190,6 +193,8 @@ def derive(answers: Answers) -> dict[str, Any]:
             gateway_on_kubernetes=gateway.on_kubernetes(answers),
             kubernetes=((apps_gateway.kubernetes_context(answers) if engines.runs_apps_gateway(answers)
                          else gateway.kubernetes_context(answers)) if gateway.on_kubernetes(answers) else {}),
+            litellm_kubernetes=(gateway.kubernetes_context(answers)
+                                if litellm_in_repo and gateway.on_kubernetes(answers) else {}),
             redis_settings=gateway.redis_settings(answers),
             coordination_redis_settings=gateway.coordination_redis_settings(answers),
             kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
@@ -234,7 +239,9 @@ def doc_flags(answers: Answers, derived: dict[str, Any]) -> dict[str, Any]:
         # docs/keys-and-budgets.md: LiteLLM with developers' keys (not behind the Claude apps gateway: one key, the front's)
         "litellm_keys_docs": derived["litellm_in_repo"] and not derived["litellm_behind"],
         "gateway_on_docker": runtime == "docker",
-        "litellm_on_kubernetes": derived["litellm_in_repo"] and derived["gateway_on_kubernetes"],
+        # docs/kubernetes.md: LiteLLM alone on Kubernetes (behind the front, the gateway topic page covers both)
+        "litellm_on_kubernetes": (derived["litellm_in_repo"] and derived["gateway_on_kubernetes"]
+                                  and not derived["litellm_behind"]),
         "gateway_as_process": runtime == "process",
         "gateway_local_only": in_repo and answers.get("gateway_bind") in ("127.0.0.1", "::1"),
         "gateway_failover": len(derived["provider_order"]) > 1,
@@ -255,5 +262,7 @@ def gateway_proxy_env(answers: Answers) -> dict[str, str]:
     direct = (".svc", ".cluster.local") if gateway.on_kubernetes(answers) else ("postgres", "redis")
     if engines.runs_apps_gateway(answers):
         direct = ()  # no compose services: its Postgres is a database URL (not HTTP), its issuer the user's host
+        if engines.litellm_behind(answers) and gateway.on_kubernetes(answers):
+            direct = (sso_front.litellm_host(answers), ".svc", ".cluster.local")  # the front calls LiteLLM's Service
     return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
             "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, direct))}

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .checks import default_gateway_url
+from . import engines
 from .common import bracketed
 from .providers import REGISTRY, TIERS
 from .records import Answers, GatewayVar
@@ -188,6 +189,12 @@ KUBERNETES_NEWEST_VERSION = "1.37"  # the newest schemas kubernetes-validate 1.3
 KUBERNETES_NAMESPACE = "claude-gateway"
 # The NetworkPolicy admits traffic only from the ingress controller's namespace (ingress-nginx's default name).
 INGRESS_NAMESPACE = "ingress-nginx"
+# LiteLLM's Deployment, Service, ... (and the prefix of the rest), and the port its pods listen on and its Service
+# serves (the manifests place both; sso_front.py builds the front's upstream URL from them).
+KUBERNETES_NAME = "litellm"
+KUBERNETES_PORT = 4000
+# How long an admin script's `kubectl port-forward` to LiteLLM behind the Claude apps gateway may stay up at most.
+PORT_FORWARD_SECONDS = 300
 NON_ROOT_UID = 65534  # `nobody` in litellm-non_root (see LITELLM_NON_ROOT_IMAGE)
 REDIS_UID, REDIS_GID = 999, 1000  # the `redis` user of the official alpine image
 # A Claude Code turn can stream for minutes: a pod that is stopped gets this long to finish its requests (the
@@ -234,17 +241,28 @@ def kubernetes_secret_keys(answers: Answers) -> list[tuple[str, bool]]:
 
 
 def kubernetes_manifests(answers: Answers) -> list[str]:
-    """The files of gateway/kubernetes/, in the order kustomization.yaml lists them."""
-    files = ["namespace.yaml", "configmap.yaml"]
+    """The files of gateway/kubernetes/, in the order kustomization.yaml lists them. Behind the Claude apps gateway
+    (sso_front.py): LiteLLM's own files only, each named litellm-*.yaml beside the front's, and no Ingress (only the
+    front's pods reach it); the front's list (apps_gateway.py) adds them to its own."""
+    behind = engines.litellm_behind(answers)
+    files = [] if behind else ["namespace.yaml"]
+    files.append("configmap.yaml")
     if answers.get("corporate_proxy"):
         files.append("proxy-configmap.yaml")
     files += ["deployment.yaml", "service.yaml", "poddisruptionbudget.yaml", "horizontalpodautoscaler.yaml",
-              "networkpolicy.yaml", "ingress.yaml"]
+              "networkpolicy.yaml"]
+    if not behind:
+        files.append("ingress.yaml")
     if answers.get("spend_database"):
         files.append("migration-job.yaml")
     if redis_in_cluster(answers):
         files += ["redis-deployment.yaml", "redis-service.yaml", "redis-networkpolicy.yaml"]
-    return files
+    return [manifest_prefix(answers) + name if name != "namespace.yaml" else name for name in files]
+
+
+def manifest_prefix(answers: Answers) -> str:
+    """What LiteLLM's file names in gateway/kubernetes/ start with: `litellm-` beside the front's, else nothing."""
+    return KUBERNETES_NAME + "-" if engines.litellm_behind(answers) else ""
 
 
 def kubernetes_context(answers: Answers) -> dict[str, Any]:
@@ -253,6 +271,9 @@ def kubernetes_context(answers: Answers) -> dict[str, Any]:
     url = urlsplit(gateway_url(answers))
     proxy = urlsplit(answers["proxy_url"]) if answers.get("corporate_proxy") else None
     return {
+        "name": KUBERNETES_NAME,
+        "port": KUBERNETES_PORT,
+        "port_forward_seconds": PORT_FORWARD_SECONDS,
         "namespace": KUBERNETES_NAMESPACE,
         "ingress_namespace": INGRESS_NAMESPACE,
         "image": LITELLM_NON_ROOT_IMAGE,

@@ -126,7 +126,7 @@ RULES: tuple[Rule, ...] = (
         _gateway),
     Rule("gateway_runtime", _runtime_error, _gateway, choices=gateway.RUNTIMES),
     _choice("kubernetes_redis", gateway.KUBERNETES_REDIS, "a place for Redis",
-            lambda answers: gateway.on_kubernetes(answers) and _litellm(answers)),
+            lambda answers: gateway.on_kubernetes(answers) and engines.deploys_litellm(answers)),
     Rule("oidc_issuer", lambda value, answers: checks.oidc_issuer_error(value), _apps_gateway_here),
     Rule("oidc_client_id", lambda value, answers: checks.oidc_client_id_error(value), _apps_gateway_here),
     Rule("oidc_allowed_groups", lambda value, answers: checks.groups_error(value, "oidc_allowed_groups"),

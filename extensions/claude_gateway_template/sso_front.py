@@ -38,7 +38,28 @@ def litellm_port(answers: Answers) -> int:
 
 
 def litellm_url(answers: Answers) -> str:
+    """Where the front calls LiteLLM. On Kubernetes: LiteLLM's Service by its cluster DNS name (its NetworkPolicy
+    admits the front's pods only). Checked with the pinned 2.1.332 (`claude gateway`, 2026-12-07): the front takes
+    such an upstream as it is, with no CLAUDE_GATEWAY_ALLOW_LOOPBACK. Its config check refuses only a base_url at a
+    metadata endpoint (169.254.169.254: "base_url targets a metadata endpoint"), and at request time it refuses
+    only loopback, link-local and metadata addresses: a `*.svc` name booted and was looked up (ENOTFOUND off-cluster),
+    and upstreams at 10.x, 172.16-31.x, 192.168.x and 100.64.x were called."""
+    if answers.get("gateway_runtime") == "kubernetes":
+        from . import gateway
+
+        return f"http://{gateway.KUBERNETES_NAME}.{gateway.KUBERNETES_NAMESPACE}.svc:{gateway.KUBERNETES_PORT}"
     return f"http://{LITELLM_BIND}:{litellm_port(answers)}"
+
+
+def front_environment(answers: Answers) -> dict[str, str]:
+    """The front's own environment for the wiring: ALLOW_LOOPBACK where LiteLLM is on its loopback, nothing on
+    Kubernetes (LiteLLM is a Service there; loopback stays refused)."""
+    return {} if answers.get("gateway_runtime") == "kubernetes" else dict(ALLOW_LOOPBACK)
+
+
+def litellm_host(answers: Answers) -> str:
+    """The host of litellm_url: the front reaches it directly, never through a corporate proxy (NO_PROXY)."""
+    return litellm_url(answers).split("://", 1)[1].rsplit(":", 1)[0]
 
 
 def front_key_var(answers: Answers) -> str:

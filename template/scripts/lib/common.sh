@@ -11,6 +11,9 @@
 #   dotenv_read FILE NAME      the same into $dotenv_result (a value may end in a newline)
 #   dotenv_parse LINE          what one .env line sets: $dotenv_name and $dotenv_val
 #   need_tools TOOL...         exit 1 with one line naming the first TOOL not in PATH
+#   kube_forward NAMESPACE SERVICE PORT SECONDS
+#                              `kubectl port-forward` to a Service inside the cluster for at most SECONDS, in the
+#                              background: sets $kube_forward_url and $kube_forward_pid (stop it with kill)
 # client/ scripts do not use this file: they are copied to developer machines on their own.
 
 # script_help FILE: FILE's header comment, the comment lines after the #! line up to the first other line,
@@ -30,6 +33,33 @@ need_tools() {
   for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 || { echo "$(basename "$0"): needs $tool, which is not in PATH; install it" >&2; exit 1; }
   done
+}
+
+# kube_forward NAMESPACE SERVICE PORT SECONDS: forward a free local port to SERVICE:PORT in NAMESPACE (your kubectl
+# context) for at most SECONDS, in the background. Sets kube_forward_url (http://127.0.0.1:<port>) and
+# kube_forward_pid; returns 1 with one line on stderr when the forward is not up within 20 s. Needs kubectl and
+# timeout. The forward goes through the kubelet, so a NetworkPolicy that admits only some pods does not stop it.
+kube_forward() {
+  local log port="" tries=0
+  log=$(mktemp)
+  timeout "$4" kubectl --request-timeout=30s -n "$1" port-forward "service/$2" ":$3" >"$log" 2>&1 &
+  kube_forward_pid=$!
+  while [ "$tries" -lt 40 ]; do
+    port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$log" | head -n 1)
+    [ -z "$port" ] || break
+    kill -0 "$kube_forward_pid" 2>/dev/null || break
+    sleep 0.5
+    tries=$((tries + 1))
+  done
+  if [ -z "$port" ]; then
+    echo "$(basename "$0"): kubectl port-forward to service/$2 in namespace $1 did not start: $(tail -n 1 "$log")" >&2
+    kill "$kube_forward_pid" 2>/dev/null || true
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+  # shellcheck disable=SC2034  # read by the script that sourced this file
+  kube_forward_url="http://127.0.0.1:$port"
 }
 
 report_ok() { printf 'ok    %s\n' "$1"; }

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .checks import default_gateway_url
 from . import engines
+from .checks import default_gateway_url
 from .common import bracketed
 from .providers import REGISTRY, TIERS
 from .records import Answers, GatewayVar

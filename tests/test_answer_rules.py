@@ -186,10 +186,16 @@ def test_the_sso_front_takes_both_engines_answers_but_no_developer_keys():
     assert rules.answer_errors(both) == []
 
 
+@pytest.mark.parametrize("runtime", ["docker", "kubernetes"])
+def test_the_sso_front_runs_in_compose_and_on_kubernetes_too(runtime):
+    answers = complete_answers(**{**ALL_ON, **SSO_FRONT, "gateway_runtime": runtime,
+                                  "gateway_url": "https://gw.example.com"})
+    assert rules.answer_error("gateway_runtime", answers) == ""
+    # On Kubernetes LiteLLM's replicas share a Redis: where it runs is asked as for LiteLLM alone.
+    assert rules.RULES_BY_QUESTION["kubernetes_redis"].applies(answers) == (runtime == "kubernetes")
+
+
 @pytest.mark.parametrize(("question", "value", "says"), [
-    ("gateway_runtime", "docker", ("gateway_runtime: 'docker' is not available for "
-                                   "gateway_engine=claude_apps_gateway_with_litellm; expected process.")),
-    ("gateway_runtime", "kubernetes", "expected process."),
     ("gateway_port", 65535, "65535 leaves no port for LiteLLM behind the front"),
     ("gateway_via_proxy", True, "not possible with gateway_engine=claude_apps_gateway_with_litellm"),
 ])

@@ -379,11 +379,16 @@ def test_kube_forward_failure_is_one_line(projects, tmp_path):
         'error: services "litellm" not found')]
 
 
-def test_sync_access_reaches_litellm_through_the_forward(projects):
-    text = (projects["c-database"] / "scripts" / "sync-access.sh").read_text()
-    assert (f'kube_forward {gateway.KUBERNETES_NAMESPACE} {gateway.KUBERNETES_NAME} {gateway.KUBERNETES_PORT} '
-            f'{gateway.PORT_FORWARD_SECONDS}') in text
-    assert "LITELLM_URL=$kube_forward_url" in text and "exec python3" not in text.split("kube_forward", 1)[1]
+@pytest.mark.parametrize("script", ["sync-access.sh", "health-check.sh"])
+def test_admin_scripts_reach_litellm_through_the_forward(projects, script):
+    text = (projects["c-database"] / "scripts" / script).read_text()
+    call = (f'kube_forward {gateway.KUBERNETES_NAMESPACE} {gateway.KUBERNETES_NAME} {gateway.KUBERNETES_PORT} '
+            f'{gateway.PORT_FORWARD_SECONDS}')
+    assert call in text and 'if [ -z "${LITELLM_URL:-}" ]; then' in text  # LITELLM_URL overrides the route
+    after = text.split(call, 1)[1]
+    assert "LITELLM_URL=$kube_forward_url" in after and 'kill "$kube_forward_pid"' in after
+    assert "exec python3" not in after  # the EXIT trap must still run to stop the forward
+    assert sso_front.litellm_url(VARIANTS["c-database"]) not in text  # never the cluster URL from outside
 
 
 def test_generated_trees_pass_shellcheck(projects, shellcheck):

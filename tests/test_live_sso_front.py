@@ -33,7 +33,7 @@ import pytest
 from apps_gateway import mint_session
 from environment import DB_INSTALL_HINT, DB_VENV, ENGINE_DIR, REPO_ROOT, clean_env, free_port, require_tool
 from gateways import post_messages
-from generated_apps_gateway import TEST_GATEWAY_ENV, UPSTREAM_KEY, started_apps_gateway
+from generated_apps_gateway import HANG_GUARD, TEST_GATEWAY_ENV, UPSTREAM_KEY, started_apps_gateway
 from mock_provider import DEFAULT_REPLY, RunningMock
 from oidc_issuer import RunningIssuer, TestUser
 from proxies import PROXIED_HOST, Tinyproxy
@@ -219,6 +219,42 @@ def test_streaming_through_both_hops_waits_for_litellms_failover_hold(front, mod
     first = (events[0][1] - released) * 1000
     print(f"\nmessage_start reached the developer {first:.0f} ms after the provider went on "
           f"(held {HOLD_SEEN} s while it waited); all {len(names)} events in order")
+
+
+def conformance(front, *args: str, stdin: str = "") -> tuple[int, dict]:
+    result = subprocess.run(["scripts/conformance.sh", "--json", *args], cwd=front.project, input=stdin,
+                            env=clean_env(front.project.parent, NODE_EXTRA_CA_CERTS=str(front.ca_path)),
+                            capture_output=True, text=True, timeout=HANG_GUARD, check=False)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_conformance_checks_both_hops_and_names_the_failing_one(front, module_mock):
+    """Through both hops with a session (a developer machine or CI's minted service session), and LiteLLM alone with
+    the front's key (the gateway host). LiteLLM down: the run through both fails and points at the next hop; the run
+    at LiteLLM alone fails with nothing answering, so LiteLLM is the failing hop."""
+    token = mint_session(front.secrets["GATEWAY_SESSION_SECRET"], front.url, "ci@example.com", "ci@example.com",
+                         ["engineering"])
+    module_mock.agentic, module_mock.text_deltas, module_mock.event_delay = True, 20, 0.02
+    try:
+        code, both = conformance(front, "--session-token-stdin", stdin=token + "\n")
+        assert code == 0 and both["hop"] == "the front and LiteLLM behind it", json.dumps(both, indent=1)
+        code, alone = conformance(front, "--hop", "litellm")
+        assert code == 0 and alone["hop"] == "LiteLLM behind the front", json.dumps(alone, indent=1)
+        assert alone["endpoint"] == front.litellm_url
+        assert {c["status"] for c in alone["checks"]} == {"PASS"}, alone["checks"]
+        assert front.secrets["LITELLM_FRONT_KEY"] not in json.dumps(alone) and token not in json.dumps(both)
+        assert front.run("gateway/run-litellm.sh", "stop").returncode == 0
+        try:
+            code, both = conformance(front, "--session-token-stdin", "--total-timeout", "30", stdin=token + "\n")
+            assert code == 1 and "--hop litellm" in both["first_failure"]["next_hop"], json.dumps(both, indent=1)
+            code, alone = conformance(front, "--hop", "litellm", "--total-timeout", "30")
+            assert code == 1 and "no answer from" in alone["first_failure"]["detail"], json.dumps(alone, indent=1)
+        finally:
+            restarted = front.run("gateway/run-litellm.sh", "start")
+            assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    finally:
+        module_mock.agentic, module_mock.text_deltas, module_mock.event_delay = False, 1, 0.0
 
 
 def check_status(front, home):

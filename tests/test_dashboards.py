@@ -32,10 +32,13 @@ ANSWERS = {
     "telemetry": {"usage_telemetry": True, "otel_endpoint": "http://127.0.0.1:14318"},
     "apps-gateway": {"cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "process",
                      "oidc_issuer": "https://login.example.com"},
+    "sso-front": {"cost_tracking": True, "gateway_engine": "claude_apps_gateway_with_litellm", "spend_database": True,
+                  "gateway_runtime": "process", "oidc_issuer": "https://login.example.com"},
 }
 EXPECTED = {"litellm-database-telemetry": {"litellm-gateway.json", "claude-code-telemetry.json"},
             "litellm-metrics": {"litellm-gateway.json"}, "telemetry": {"claude-code-telemetry.json"},
-            "apps-gateway": set()}  # the Claude apps gateway has no Prometheus endpoint
+            "apps-gateway": set(),  # the Claude apps gateway has no Prometheus endpoint
+            "sso-front": {"litellm-gateway.json"}}  # LiteLLM's, behind the front
 TELEMETRY_SERIES = {metric_name("claude_code.cost.usage", "USD", True),
                     metric_name("claude_code.token.usage", "tokens", True)}
 TELEMETRY_LABELS = {"developer", "model", "type"}
@@ -120,7 +123,7 @@ def test_the_dashboards_parse_with_the_foundation_sdk_and_lose_nothing(projects)
             encoded = json.loads(json.dumps(parsed, cls=JSONEncoder))
             assert_contained(board, encoded, name)
             checked += 1
-    assert checked == 4
+    assert checked == 5
 
 
 def assert_contained(ours, theirs, where: str) -> None:
@@ -164,8 +167,12 @@ def test_the_developer_view(projects):
     database = dashboards(projects["litellm-database-telemetry"])
     metrics = dashboards(projects["litellm-metrics"])
     telemetry_board = database["claude-code-telemetry.json"]
+    behind = dashboards(projects["sso-front"])["litellm-gateway.json"]
+    # Behind the SSO front a developer is LiteLLM's end user (the signed-in email), even with the spend database,
+    # whose keys and teams are not developers' there: no budget panels.
+    assert not [p for p in behind["panels"] if "Budget" in p["title"]]
     for board, label in ((database["litellm-gateway.json"], "user"), (metrics["litellm-gateway.json"], "end_user"),
-                         (telemetry_board, "developer")):
+                         (behind, "end_user"), (telemetry_board, "developer")):
         variable = next(v for v in board["templating"]["list"] if v["name"] == "developer")
         assert variable["query"]["query"].endswith(f", {label})") and variable["multi"] and variable["includeAll"]
         per_developer = [p for p in board["panels"] if p["title"].endswith("per developer")]

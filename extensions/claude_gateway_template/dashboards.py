@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import engines, gateway, telemetry
+from . import engines, gateway, sso_front, telemetry
 from .records import Answers
 
 FOLDER = "grafana"
@@ -88,10 +88,15 @@ def _query_variable(name: str, label: str, query: str) -> dict:
 
 def gateway_dashboard(answers: Answers) -> dict:
     """The LiteLLM gateway: spend, requests, tokens, prompt cache, failures and latency per model and developer."""
-    database = bool(answers.get("spend_database"))
-    # A developer: the key's user (the spend database's keys per developer), else the end-user id client/env.sh sends.
+    behind = engines.litellm_behind(answers)
+    # Budgets per key and team are LiteLLM's own; behind the SSO front budgets are the front's spend limits.
+    database = bool(answers.get("spend_database")) and not behind
+    # A developer: the key's user (the spend database's keys per developer), else the end-user id: the one
+    # client/env.sh sends, or behind the SSO front the email the front sends for whoever signed in.
     who = "user" if database else "end_user"
     who_doc = ("the user_id of the developer's key (scripts/sync-access.sh)" if database else
+               "the email the developer signed in with (the Claude apps gateway in front sends it; labels are email "
+               "addresses)" if behind else
                f"the {gateway.END_USER_HEADER} header client/env.sh sends (it attributes, it does not authenticate)")
     sel = f'{{{who}=~"$developer"}}'
     panels = [
@@ -195,13 +200,17 @@ def context(answers: Answers, litellm_in_repo: bool) -> dict:
     found = dashboards(answers, litellm_in_repo)
     if not found:
         return {}
+    if litellm_in_repo and engines.litellm_behind(answers):
+        litellm = [(f"LiteLLM's /metrics/ behind the SSO front ({sso_front.litellm_url(answers)}/metrics/, "
+                    "reachable from the gateway host only)")]
+    else:
+        litellm = [f"the gateway's /metrics/ ({gateway.gateway_url(answers)}/metrics/)"] if litellm_in_repo else []
     return {"files": {name: json.dumps(board, indent=2) for name, board in found.items()},
             "datasource_uid": DATASOURCE_UID, "dashboards_path": DASHBOARDS_PATH,
             "prometheus_default_url": (f"http://{telemetry.PROMETHEUS_SERVICE}:{telemetry.PROMETHEUS_PORT}"
                                        if telemetry.enabled(answers) and not telemetry.on_kubernetes(answers)
                                        else ""),
-            "scrapes": " and ".join(([f"the gateway's /metrics/ ({gateway.gateway_url(answers)}/metrics/)"]
-                                     if litellm_in_repo else [])
+            "scrapes": " and ".join(litellm
                                     + (["the telemetry collector (telemetry/prometheus.yml)"]
                                        if telemetry.enabled(answers) else [])),
             "gateway_metrics": litellm_in_repo, "apps_gateway": engines.runs_apps_gateway(answers)}

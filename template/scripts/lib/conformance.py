@@ -70,21 +70,29 @@ def cause_of(result: Result) -> str:
     return USUAL_CAUSES.get(result.name.split("-")[0], "")
 
 
-def report(results: list[Result], config: dict, as_json: bool, key: str) -> int:
+def report(results: list[Result], config: dict, as_json: bool, key: str, next_hop: str = "") -> int:
+    """`config["hop"]`: which hops the checks went through (behind the SSO front); `next_hop`: how to check the
+    next one alone, named with a failure."""
     failed = [r for r in results if r.status == "FAIL"]
     first = failed[0] if failed else None
     if as_json:  # redacted before encoding: JSON escapes a key holding " or \ (or non-ASCII) past a text search
         print(json.dumps(redacted({
             **config, "passed": not failed,
             "checks": [asdict(r) for r in results],
-            "first_failure": {**asdict(first), "usual_cause": cause_of(first)} if first else None}, key), indent=2))
+            "first_failure": {**asdict(first), "usual_cause": cause_of(first),
+                              **({"next_hop": next_hop} if next_hop else {})} if first else None}, key), indent=2))
     else:
         for r in results:
             print(redact(f"{r.status:<5} {r.name:<13} {(r.model + ': ') if r.model else ''}{r.detail}", key))
+        if config.get("hop"):
+            print(f"hop: {config['hop']}")
         if first:
             where = f" ({first.model})" if first.model else ""
-            print(redact(f"{len(failed)} of {len(results)} checks failed; first failing check: {first.name}{where}. "
-                         f"Usually: {cause_of(first)}", key))
+            hop = f" (hop: {config['hop']})" if config.get("hop") else ""
+            print(redact(f"{len(failed)} of {len(results)} checks failed; first failing check: {first.name}{where}"
+                         f"{hop}. Usually: {cause_of(first)}", key))
+            if next_hop:
+                print(f"Which hop: {next_hop} checks the next one alone; if it passes there, this one is failing.")
         else:
             skipped = sum(r.status == "SKIP" for r in results)
             print(f"all {len(results) - skipped} checks passed" + (f" ({skipped} skipped)" if skipped else ""))
@@ -101,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay", action="store_true")
     parser.add_argument("--timeout", type=float, default=REQUEST_TIMEOUT)
     parser.add_argument("--total-timeout", type=float, default=TOTAL_TIMEOUT)
+    parser.add_argument("--hop", default="")       # the hops checked (behind the SSO front), named in the output
+    parser.add_argument("--next-hop", default="")  # how to check the next hop alone, named with a failure
     try:
         args = parser.parse_args(argv)
     except SystemExit:
@@ -113,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     root = Path(args.root)
     key = os.environ.get("CONFORMANCE_KEY", "")
-    summary = {"pattern": args.pattern, "mode": "offline" if args.offline else "replay" if args.replay else "network"}
+    summary = {"pattern": args.pattern, "mode": "offline" if args.offline else "replay" if args.replay else "network",
+               **({"hop": args.hop} if args.hop else {})}
     try:
         if args.offline:
             return report(offline_checks(root, args.pattern, args.mode), summary, args.json, key)
@@ -124,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             results = replay(config, args.timeout * REPLAY_TIMEOUT / REQUEST_TIMEOUT)
         else:
             results = network_checks(config, args.timeout, args.total_timeout)
-        return report(results, summary, args.json, key)
+        return report(results, summary, args.json, key, args.next_hop)
     except ConfigError as error:
         print(redact(f"conformance.sh: {error}", key), file=sys.stderr)
         return EXIT_USAGE

@@ -76,6 +76,9 @@ def derive(answers: Answers) -> dict[str, Any]:
         "litellm_local_url": "",
         "litellm_run_script": "run-litellm.sh" if behind else "run-local.sh",
         "front_key_var": sso_front.front_key_var(answers) if behind else "",
+        # ...in docker compose: LiteLLM's service, networks and database there (sso_front.compose_context), and no
+        # LiteLLM process on the host (no run-litellm.sh, requirements.txt).
+        "litellm_compose": sso_front.compose_context(answers) if behind and in_repo else {},
         "front_key_alias": sso_front.FRONT_KEY_ALIAS,
         "front_key_routes": list(sso_front.FRONT_KEY_ROUTES),
         "gateway_signs_in": engines.runs_apps_gateway(answers),
@@ -86,7 +89,7 @@ def derive(answers: Answers) -> dict[str, Any]:
         "apps_gateway_effective_config": apps_gateway.EFFECTIVE_CONFIG_FILE,
         "apps_gateway_model_ids": apps_gateway.model_ids(answers) if apps_in_repo else [],
         "apps_gateway_secrets": apps_gateway.generated_secrets() if apps_in_repo else [],
-        "apps_gateway_environment": (({**sso_front.ALLOW_LOOPBACK} if behind else
+        "apps_gateway_environment": ((sso_front.front_environment(answers) if behind else
                                       {k: v for p in selected for k, v in p.apps_gateway_environment(answers).items()})
                                      if apps_in_repo else {}),
         # The ids the gateway's managed policy delivers to signed-in clients (the conformance kit sends them).
@@ -195,7 +198,8 @@ def derive(answers: Answers) -> dict[str, Any]:
             kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
             # What scripts/init-secrets.sh generates for a Postgres and a Redis of the compose file or this host.
             gateway_local_database=(litellm_in_repo and bool(answers.get("spend_database"))
-                                    and not gateway.on_kubernetes(answers)),
+                                    and not gateway.on_kubernetes(answers)
+                                    and not (behind and sso_front.on_compose(answers))),
             gateway_local_redis=litellm_in_repo and gateway.uses_redis(answers) and not gateway.on_kubernetes(answers),
             compose_environment={k: v for p in selected for k, v in p.compose_environment(answers).items()},
             compose_volumes=[volume for p in selected for volume in p.compose_volumes(answers)],
@@ -255,5 +259,7 @@ def gateway_proxy_env(answers: Answers) -> dict[str, str]:
     direct = (".svc", ".cluster.local") if gateway.on_kubernetes(answers) else ("postgres", "redis")
     if engines.runs_apps_gateway(answers):
         direct = ()  # no compose services: its Postgres is a database URL (not HTTP), its issuer the user's host
+        if engines.litellm_behind(answers) and sso_front.on_compose(answers):
+            direct = (sso_front.COMPOSE_SERVICE,)  # the front calls LiteLLM by its service name, never the proxy
     return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
             "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, direct))}

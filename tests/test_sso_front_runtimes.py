@@ -209,7 +209,7 @@ class StandInLiteLLM:
         seen = self.keys_seen
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 if self.path == "/v1/models":
                     seen.append(self.headers.get("x-api-key", ""))
                     status = 200 if self.headers.get("x-api-key") == FRONT_KEY else 401
@@ -273,8 +273,9 @@ def test_health_check_asks_litellm_from_inside_the_fronts_container(projects, tm
         assert lines[7] == "health check failed at step 7 (front key)"
     else:
         assert result.returncode == 0, result.stdout + result.stderr
-        assert lines[6:] == ["ok    front key: LiteLLM accepts the gateway's key (LITELLM_FRONT_KEY, as its "
-                             "container holds it) for GET /v1/models", verdict]
+        accepted = ("ok    front key: LiteLLM accepts the gateway's key (LITELLM_FRONT_KEY, as its container holds "
+                    "it) for GET /v1/models")
+        assert lines[6:] == [accepted, verdict]
 
 
 def test_health_check_names_litellm_when_the_front_cannot_reach_it(projects, tmp_path):

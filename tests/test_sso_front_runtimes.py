@@ -322,3 +322,14 @@ def test_sync_access_registers_the_front_key_from_inside_litellms_container(proj
     volumes = compose(projects["c"])["services"][SERVICE]["volumes"]
     assert f"../scripts/lib:{sso_front.COMPOSE_SCRIPTS}:ro" in volumes
     assert (projects["c"] / "scripts" / "lib" / "front_key.py").is_file()
+
+
+def test_conformance_names_the_health_check_for_litellms_hop(projects, tmp_path):
+    result = subprocess.run(["scripts/conformance.sh", "--hop", "litellm"], cwd=projects["c"], env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("conformance.sh: --hop litellm: LiteLLM publishes no port in docker compose; "
+                                     "scripts/health-check.sh checks that hop from the front's container (or set "
+                                     "LITELLM_URL)")
+    assert '--next-hop "scripts/health-check.sh on the gateway host"' in (
+        projects["c"] / "scripts" / "conformance.sh").read_text()

@@ -187,9 +187,6 @@ def test_the_sso_front_takes_both_engines_answers_but_no_developer_keys():
 
 
 @pytest.mark.parametrize(("question", "value", "says"), [
-    ("gateway_runtime", "docker", ("gateway_runtime: 'docker' is not available for "
-                                   "gateway_engine=claude_apps_gateway_with_litellm; expected process.")),
-    ("gateway_runtime", "kubernetes", "expected process."),
     ("gateway_port", 65535, "65535 leaves no port for LiteLLM behind the front"),
     ("gateway_via_proxy", True, "not possible with gateway_engine=claude_apps_gateway_with_litellm"),
 ])
@@ -198,6 +195,11 @@ def test_combinations_the_sso_front_refuses_in_one_line(question, value, says):
                                                               "gateway_url": "https://gw.example.com"}))
     assert_one_line_naming(message, question)
     assert says in message
+
+
+def test_the_sso_front_runs_as_a_process_or_in_docker_compose():
+    for runtime in ("process", "docker"):
+        assert rules.answer_errors(complete_answers(**{**ALL_ON, **SSO_FRONT, "gateway_runtime": runtime})) == []
 
 
 def test_the_apps_gateway_runs_as_a_process_by_default():

@@ -206,6 +206,11 @@ def test_combinations_the_sso_front_refuses_in_one_line(question, value, says):
     assert says in message
 
 
+def test_the_sso_front_runs_as_a_process_or_in_docker_compose():
+    for runtime in ("process", "docker"):
+        assert rules.answer_errors(complete_answers(**{**ALL_ON, **SSO_FRONT, "gateway_runtime": runtime})) == []
+
+
 def test_the_apps_gateway_runs_as_a_process_by_default():
     assert complete_answers(cost_tracking=True, gateway_engine="claude_apps_gateway")["gateway_runtime"] == "process"
     assert complete_answers(cost_tracking=True)["gateway_runtime"] == "docker"

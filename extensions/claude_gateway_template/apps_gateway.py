@@ -210,7 +210,8 @@ def env_vars(answers: Answers) -> list[GatewayVar]:
                                     required=True))
     if engines.litellm_behind(answers):  # LiteLLM's own (its keys, database, the providers), and the front's key
         from . import gateway as litellm_gateway
-        return variables + sso_front.env_vars(answers) + litellm_gateway.gateway_env_vars(answers)
+        return (variables + sso_front.env_vars(answers)
+                + sso_front.litellm_env_vars(answers, litellm_gateway.gateway_env_vars(answers)))
     for provider in selected(answers):
         variables += provider.gateway_env(answers)
     return variables

@@ -202,7 +202,8 @@ def context(answers: Answers, litellm_in_repo: bool) -> dict:
         return {}
     if litellm_in_repo and engines.litellm_behind(answers):
         litellm = [(f"LiteLLM's /metrics/ behind the SSO front ({sso_front.litellm_url(answers)}/metrics/, "
-                    "reachable from the gateway host only)")]
+                    + ("reachable on its compose network only)" if sso_front.on_compose(answers) else
+                       "reachable from the gateway host only)"))]
     else:
         litellm = [f"the gateway's /metrics/ ({gateway.gateway_url(answers)}/metrics/)"] if litellm_in_repo else []
     return {"files": {name: json.dumps(board, indent=2) for name, board in found.items()},

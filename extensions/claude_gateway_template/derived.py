@@ -76,6 +76,9 @@ def derive(answers: Answers) -> dict[str, Any]:
         "litellm_local_url": "",
         "litellm_run_script": "run-litellm.sh" if behind else "run-local.sh",
         "front_key_var": sso_front.front_key_var(answers) if behind else "",
+        # ...in docker compose: LiteLLM's service, networks and database there (sso_front.compose_context), and no
+        # LiteLLM process on the host (no run-litellm.sh, requirements.txt).
+        "litellm_compose": sso_front.compose_context(answers) if behind and in_repo else {},
         "front_key_alias": sso_front.FRONT_KEY_ALIAS,
         "front_key_routes": list(sso_front.FRONT_KEY_ROUTES),
         "gateway_signs_in": engines.runs_apps_gateway(answers),
@@ -200,7 +203,8 @@ def derive(answers: Answers) -> dict[str, Any]:
             kubernetes_redis_in_cluster=gateway.redis_in_cluster(answers),
             # What scripts/init-secrets.sh generates for a Postgres and a Redis of the compose file or this host.
             gateway_local_database=(litellm_in_repo and bool(answers.get("spend_database"))
-                                    and not gateway.on_kubernetes(answers)),
+                                    and not gateway.on_kubernetes(answers)
+                                    and not (behind and sso_front.on_compose(answers))),
             gateway_local_redis=litellm_in_repo and gateway.uses_redis(answers) and not gateway.on_kubernetes(answers),
             compose_environment={k: v for p in selected for k, v in p.compose_environment(answers).items()},
             compose_volumes=[volume for p in selected for volume in p.compose_volumes(answers)],
@@ -264,5 +268,7 @@ def gateway_proxy_env(answers: Answers) -> dict[str, str]:
         direct = ()  # no compose services: its Postgres is a database URL (not HTTP), its issuer the user's host
         if engines.litellm_behind(answers) and gateway.on_kubernetes(answers):
             direct = (sso_front.litellm_host(answers), ".svc", ".cluster.local")  # the front calls LiteLLM's Service
+        elif engines.litellm_behind(answers) and sso_front.on_compose(answers):
+            direct = (sso_front.litellm_host(answers),)  # the front calls LiteLLM by its service name, never the proxy
     return {"HTTPS_PROXY": url, "HTTP_PROXY": url,
             "NO_PROXY": ",".join(client.no_proxy_list({**answers, "cost_tracking": False}, direct))}

@@ -11,7 +11,11 @@ spend database and its Prometheus metrics.
 The front's key at LiteLLM: with spend_database, a virtual key of its own (LITELLM_FRONT_KEY: a random value
 init-secrets.sh writes offline; scripts/sync-access.sh registers it at the running LiteLLM, restricted to the
 inference routes and the three model names). Without a database LiteLLM has no virtual keys: the front sends the
-master key, which is safe only because LiteLLM listens on loopback, reachable from the front's host alone."""
+master key, which is safe only because LiteLLM listens on loopback, reachable from the front's host alone.
+
+In docker compose (gateway_runtime=docker) LiteLLM runs in its pinned image beside the front's, publishes no port and
+sits on a compose network it shares with the front alone (its Postgres on an internal network of its own): the front
+calls it by its service name. The admin scripts reach it with `docker compose exec` (see COMPOSE_SCRIPTS)."""
 
 from __future__ import annotations
 
@@ -37,13 +41,41 @@ def litellm_port(answers: Answers) -> int:
     return int(answers["gateway_port"]) + 1
 
 
+# docker compose (gateway_runtime=docker): LiteLLM's service, the port it listens on in its container (as in LiteLLM's
+# own compose file), and the networks. The front calls http://litellm:4000. Checked with the pinned 2.1.332 binary
+# (2026-12-07): its config check refuses a base_url on loopback (127/8, ::1, localhost), link-local (169.254/16, the
+# cloud metadata address), 0/8 and the cloud metadata names and addresses as "base_url targets a metadata endpoint"
+# (unless CLAUDE_GATEWAY_ALLOW_LOOPBACK, for loopback only); a compose service name (`litellm`, which does not even
+# resolve at config time) and RFC 1918 addresses (10/8, 172.16/12 and 192.168/16, where compose networks live) pass.
+# Read in its code, not run: an address a hostname resolves to goes through the same check. So no
+# CLAUDE_GATEWAY_ALLOW_LOOPBACK in containers: the front reaches LiteLLM on the compose network's private address.
+COMPOSE_SERVICE = "litellm"
+COMPOSE_PORT = 4000
+COMPOSE_DATABASE_SERVICE = "litellm-postgres"
+COMPOSE_NETWORK = "litellm"                      # the front and LiteLLM, nothing else
+COMPOSE_DATABASE_NETWORK = "litellm-database"    # LiteLLM and its Postgres; internal: no way out
+COMPOSE_DATABASE = "litellm"                     # its database and user
+# Not POSTGRES_PASSWORD: the front's Postgres in the same compose file has that one.
+COMPOSE_POSTGRES_PASSWORD = "LITELLM_POSTGRES_PASSWORD"
+# Where the LiteLLM container sees this repository's scripts/lib (read-only): scripts/sync-access.sh and
+# scripts/usage-report.sh run their Python there with `docker compose exec`, since nothing on the host reaches LiteLLM.
+COMPOSE_SCRIPTS = "/opt/claude-gateway/scripts/lib"
+
+
+def on_compose(answers: Answers) -> bool:
+    """LiteLLM and the front run in docker compose (gateway_runtime=docker)."""
+    return answers.get("gateway_runtime") == "docker"
+
+
 def litellm_url(answers: Answers) -> str:
-    """Where the front calls LiteLLM. On Kubernetes: LiteLLM's Service by its cluster DNS name (its NetworkPolicy
-    admits the front's pods only). Checked with the pinned 2.1.332 (`claude gateway`, 2026-12-07): the front takes
+    """Where the front calls LiteLLM: this host's loopback (process), its compose service (see above), or on
+    Kubernetes LiteLLM's Service by its cluster DNS name (its NetworkPolicy admits the front's pods only). Checked with the pinned 2.1.332 (`claude gateway`, 2026-12-07): the front takes
     such an upstream as it is, with no CLAUDE_GATEWAY_ALLOW_LOOPBACK. Its config check refuses only a base_url at a
     metadata endpoint (169.254.169.254: "base_url targets a metadata endpoint"), and at request time it refuses
     only loopback, link-local and metadata addresses: a `*.svc` name booted and was looked up (ENOTFOUND off-cluster),
     and upstreams at 10.x, 172.16-31.x, 192.168.x and 100.64.x were called."""
+    if on_compose(answers):
+        return f"http://{COMPOSE_SERVICE}:{COMPOSE_PORT}"
     if answers.get("gateway_runtime") == "kubernetes":
         from . import gateway
 
@@ -52,14 +84,36 @@ def litellm_url(answers: Answers) -> str:
 
 
 def front_environment(answers: Answers) -> dict[str, str]:
-    """The front's own environment for the wiring: ALLOW_LOOPBACK where LiteLLM is on its loopback, nothing on
-    Kubernetes (LiteLLM is a Service there; loopback stays refused)."""
-    return {} if answers.get("gateway_runtime") == "kubernetes" else dict(ALLOW_LOOPBACK)
+    """The front's own environment for the wiring: ALLOW_LOOPBACK only where LiteLLM is on its loopback (the
+    process runtime); in compose and on Kubernetes LiteLLM is a service on a private address, and loopback stays
+    refused."""
+    return dict(ALLOW_LOOPBACK) if answers.get("gateway_runtime") not in ("docker", "kubernetes") else {}
 
 
 def litellm_host(answers: Answers) -> str:
     """The host of litellm_url: the front reaches it directly, never through a corporate proxy (NO_PROXY)."""
     return litellm_url(answers).split("://", 1)[1].rsplit(":", 1)[0]
+
+
+def litellm_env_vars(answers: Answers, variables: list[GatewayVar]) -> list[GatewayVar]:
+    """LiteLLM's gateway/.env variables (gateway.gateway_env_vars) as this topology needs them: in compose its Postgres
+    password has a name of its own and no DATABASE_URL (compose sets it; no LiteLLM runs on the host)."""
+    if not (on_compose(answers) and answers.get("spend_database")):
+        return variables
+    own = GatewayVar(COMPOSE_POSTGRES_PASSWORD, "Password of LiteLLM's Postgres user (its own Postgres in the compose "
+                                                "file, reached by LiteLLM alone).", True)
+    return [own if var.name == "POSTGRES_PASSWORD" else var for var in variables if var.name != "DATABASE_URL"]
+
+
+def compose_context(answers: Answers) -> dict[str, Any]:
+    """What gateway/docker-compose.yml and the admin scripts place for LiteLLM behind the front in compose."""
+    if not on_compose(answers):
+        return {}
+    return {"service": COMPOSE_SERVICE, "port": COMPOSE_PORT, "url": litellm_url(answers),
+            "database_service": COMPOSE_DATABASE_SERVICE, "network": COMPOSE_NETWORK,
+            "database_network": COMPOSE_DATABASE_NETWORK, "database": COMPOSE_DATABASE,
+            "postgres_password_var": COMPOSE_POSTGRES_PASSWORD, "scripts": COMPOSE_SCRIPTS,
+            "local_url": f"http://127.0.0.1:{COMPOSE_PORT}"}
 
 
 def front_key_var(answers: Answers) -> str:

@@ -68,8 +68,8 @@ def derive(answers: Answers) -> dict[str, Any]:
         "engines": list(engines.ENGINES.values()),
         "litellm_in_repo": litellm_in_repo,
         "apps_gateway_in_repo": apps_in_repo,
-        # Both engines (sso_front.py): developers sign in to the Claude apps gateway, LiteLLM runs behind it on this
-        # host's loopback (its own port), reached from the front only; its run script is gateway/run-litellm.sh.
+        # Both engines (sso_front.py): developers sign in to the Claude apps gateway, LiteLLM runs behind it, reached
+        # from the front only (process runtime: this host's loopback on its own port, gateway/run-litellm.sh).
         "litellm_behind": behind,
         "litellm_bind": sso_front.LITELLM_BIND if behind else answers.get("gateway_bind", ""),
         "litellm_port": sso_front.litellm_port(answers) if behind and in_repo else answers.get("gateway_port", ""),

@@ -1,5 +1,7 @@
 """LiteLLM behind the Claude apps gateway (gateway_engine=claude_apps_gateway_with_litellm): developers sign in to the
-Claude apps gateway (the front); its one upstream is LiteLLM on this host's loopback, which calls the providers.
+Claude apps gateway (the front); its one upstream is LiteLLM, reachable from the front alone (this host's loopback, a
+compose network of their own, or a Service whose NetworkPolicy admits the front's pods only), which calls the
+providers.
 
 The front forwards who signed in (checked with the pinned 2.1.332 and LiteLLM 1.108.7): an upstream `provider:
 anthropic` with `forward_user_identity: true` sends `x-litellm-end-user-id: <email>`, `x-claude-gateway-user-id`
@@ -69,11 +71,11 @@ def on_compose(answers: Answers) -> bool:
 
 def litellm_url(answers: Answers) -> str:
     """Where the front calls LiteLLM: this host's loopback (process), its compose service (see above), or on
-    Kubernetes LiteLLM's Service by its cluster DNS name (its NetworkPolicy admits the front's pods only). Checked with the pinned 2.1.332 (`claude gateway`, 2026-12-07): the front takes
-    such an upstream as it is, with no CLAUDE_GATEWAY_ALLOW_LOOPBACK. Its config check refuses only a base_url at a
-    metadata endpoint (169.254.169.254: "base_url targets a metadata endpoint"), and at request time it refuses
-    only loopback, link-local and metadata addresses: a `*.svc` name booted and was looked up (ENOTFOUND off-cluster),
-    and upstreams at 10.x, 172.16-31.x, 192.168.x and 100.64.x were called."""
+    Kubernetes LiteLLM's Service by its cluster DNS name (its NetworkPolicy admits the front's pods only). Checked
+    with the pinned 2.1.332 (`claude gateway`, 2026-12-07): the front takes a Service name as it is, with no
+    CLAUDE_GATEWAY_ALLOW_LOOPBACK; at request time it refuses only loopback, link-local and metadata addresses: a
+    `*.svc` name booted and was looked up (ENOTFOUND off-cluster), and upstreams at 10.x, 172.16-31.x, 192.168.x and
+    100.64.x were called."""
     if on_compose(answers):
         return f"http://{COMPOSE_SERVICE}:{COMPOSE_PORT}"
     if answers.get("gateway_runtime") == "kubernetes":

@@ -168,6 +168,13 @@ def render(template: Path, answers: dict, dest: Path) -> None:
     run_copy(str(template), str(dest), data=answers, defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD")
 
 
+def render_all(template: Path, root: Path, variants: dict[str, dict]) -> dict[str, Path]:
+    """Each variant's answers rendered under root/<name> (a test module's `projects` fixture): {name: project}."""
+    for name, answers in variants.items():
+        render(template, answers, root / name)
+    return {name: root / name for name in variants}
+
+
 _CONDITION = re.compile(r"\{% if [^%]*%\}(.*?)\{% endif %\}")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from claude_gateway_template import apps_gateway, versions
-from golden_trees import render
+from golden_trees import render_all
 
 APPS = {"cost_tracking": True, "gateway_engine": "claude_apps_gateway", "oidc_issuer": "https://login.example.com",
         "gateway_runtime": "docker"}
@@ -22,9 +22,7 @@ def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
     variants = {"http": APPS, "tls": {**APPS, "gateway_bind": "0.0.0.0", "gateway_port": 8443,
                                       "gateway_url": "https://gw.example.com:8443",
                                       "corporate_ca_cert": "/etc/ssl/corp-root.pem"}}
-    for name, answers in variants.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in variants}
+    return render_all(template_repo, root, variants)
 
 
 def test_the_dockerfile_pins_its_base_the_version_and_the_tarballs_sha512(projects):

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from environment import LITELLM_VENV, require_tool
-from golden_trees import render
+from golden_trees import render_all
 from otlp_translation import metric_name
 
 ANSWERS = {
@@ -47,10 +47,7 @@ PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", 
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("dashboards")
-    for name, answers in ANSWERS.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in ANSWERS}
+    return render_all(template_repo, tmp_path_factory.mktemp("dashboards"), ANSWERS)
 
 
 def litellm_source(relative: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from browser import Chromium, chromium_path
 from environment import REPO_ROOT, clean_env
-from golden_trees import render
+from golden_trees import render_all
 from otlp_translation import exposition
 from prometheus_fake import RunningFakePrometheus
 from report_data import (
@@ -64,10 +64,7 @@ def python_path_env() -> str:
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("html-report")
-    for name, answers in ANSWERS.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in ANSWERS}
+    return render_all(template_repo, tmp_path_factory.mktemp("html-report"), ANSWERS)
 
 
 def run(project: Path, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -19,7 +19,9 @@ import yaml
 from answers import complete_answers
 from claude_gateway_template import apps_gateway, gateway, rules, versions
 from environment import clean_env
-from golden_trees import render
+from generated import kubernetes_manifests as manifests
+from generated import kubernetes_resources as resources
+from golden_trees import render_all
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,20 +42,7 @@ JOB = "litellm-migrate-" + versions.LITELLM_VERSION.replace(".", "-")
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("kubernetes")
-    for name, answers in VARIANTS.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in VARIANTS}
-
-
-def manifests(project: Path) -> dict[str, list[dict]]:
-    folder = project / "gateway" / "kubernetes"
-    return {path.name: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
-            for path in sorted(folder.glob("*.yaml")) if path.name != "kustomization.yaml"}
-
-
-def resources(project: Path) -> list[dict]:
-    return [doc for docs in manifests(project).values() for doc in docs]
+    return render_all(template_repo, tmp_path_factory.mktemp("kubernetes"), VARIANTS)
 
 
 def kind(project: Path, wanted: str, name: str = "litellm") -> dict:
@@ -437,10 +426,7 @@ APP = "claude-apps-gateway"
 
 @pytest.fixture(scope="module")
 def apps_projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("apps-kubernetes")
-    for name, answers in APPS_VARIANTS.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in APPS_VARIANTS}
+    return render_all(template_repo, tmp_path_factory.mktemp("apps-kubernetes"), APPS_VARIANTS)
 
 
 @pytest.mark.parametrize("variant", APPS_VARIANTS)

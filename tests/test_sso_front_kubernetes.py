@@ -18,7 +18,9 @@ import yaml
 from answers import complete_answers
 from claude_gateway_template import apps_gateway, gateway, rules, sso_front
 from environment import clean_env
-from golden_trees import render
+from generated import kubernetes_manifests as manifests
+from generated import kubernetes_resources as resources
+from golden_trees import render_all
 
 ENGINE = "claude_apps_gateway_with_litellm"
 PROXY = "http://proxy.example.com:8080"
@@ -48,20 +50,7 @@ SECRET_VALUES = {
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sso-front-kubernetes")
-    for name, answers in VARIANTS.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in VARIANTS}
-
-
-def files(project: Path) -> dict[str, list[dict]]:
-    folder = project / "gateway" / "kubernetes"
-    return {path.name: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
-            for path in sorted(folder.glob("*.yaml")) if path.name != "kustomization.yaml"}
-
-
-def resources(project: Path) -> list[dict]:
-    return [doc for docs in files(project).values() for doc in docs]
+    return render_all(template_repo, tmp_path_factory.mktemp("sso-front-kubernetes"), VARIANTS)
 
 
 def find(project: Path, kind: str, name: str) -> dict:
@@ -101,10 +90,10 @@ def test_both_engines_side_by_side_without_a_clash(projects, variant):
     names = [(r["kind"], r["metadata"]["name"]) for r in resources(project)]
     assert [pair for pair, count in Counter(names).items() if count > 1] == []
     kustomization = yaml.safe_load((project / "gateway" / "kubernetes" / "kustomization.yaml").read_text())
-    on_disk = sorted(files(project))
+    on_disk = sorted(manifests(project))
     assert sorted(kustomization["resources"]) == on_disk and len(set(kustomization["resources"])) == len(on_disk)
     # The front's files keep their plain names; every LiteLLM resource lives in a litellm-*.yaml file and is named so.
-    for name, docs in files(project).items():
+    for name, docs in manifests(project).items():
         for doc in docs:
             owner = doc["metadata"].get("labels", {}).get("app.kubernetes.io/name", "")
             if doc["kind"] == "Namespace":

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from claude_gateway_template import gateway, telemetry, versions
-from golden_trees import render
+from golden_trees import render, render_all
 from otlp_translation import metric_name
 
 APPS = {"cost_tracking": True, "gateway_engine": "claude_apps_gateway", "gateway_runtime": "process",
@@ -36,10 +36,8 @@ K8S_VERSIONS = [f"{gateway.KUBERNETES_MIN_VERSION}.0", f"{gateway.KUBERNETES_NEW
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("telemetry")
-    for name, answers in VARIANTS.items():
-        render(template_repo, {"usage_telemetry": True, **answers}, root / name)
-    return {name: root / name for name in VARIANTS}
+    return render_all(template_repo, tmp_path_factory.mktemp("telemetry"),
+                      {name: {"usage_telemetry": True, **answers} for name, answers in VARIANTS.items()})
 
 
 def load(project: Path, rel: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from claude_gateway_template import telemetry
 from environment import clean_env
-from golden_trees import render
+from golden_trees import render, render_all
 from otlp_translation import exposition
 from prometheus_fake import RunningFakePrometheus
 from report_data import Point, telemetry_cost, telemetry_tokens
@@ -42,10 +42,8 @@ APPS = {"usage_telemetry": True, "otel_endpoint": "https://otel.example.com", "c
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("telemetry-report")
-    for name, answers in {"a": A, "litellm": LITELLM, "apps": APPS}.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in ("a", "litellm", "apps")}
+    return render_all(template_repo, tmp_path_factory.mktemp("telemetry-report"),
+                      {"a": A, "litellm": LITELLM, "apps": APPS})
 
 
 def report(project: Path, home: Path, *args: str, url: str) -> subprocess.CompletedProcess:

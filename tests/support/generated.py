@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import yaml
 from environment import clean_env
 from template_clone import run_copier_cli
 
@@ -78,3 +79,15 @@ def rejected(template_repo: Path, tmp_path: Path, **data) -> str:
     assert not dest.exists(), "a failed copy must not leave a half-written destination"
     assert "Traceback" not in result.stderr, result.stderr  # one clear line, not copier's internals
     return (result.stderr.strip().splitlines() or [""])[-1]
+
+
+def kubernetes_manifests(project: Path) -> dict[str, list[dict]]:
+    """gateway/kubernetes/'s manifests but kustomization.yaml: {file name: its documents}."""
+    folder = project / "gateway" / "kubernetes"
+    return {path.name: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+            for path in sorted(folder.glob("*.yaml")) if path.name != "kustomization.yaml"}
+
+
+def kubernetes_resources(project: Path) -> list[dict]:
+    """Every resource of gateway/kubernetes/, in file order."""
+    return [doc for docs in kubernetes_manifests(project).values() for doc in docs]

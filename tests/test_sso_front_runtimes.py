@@ -20,7 +20,7 @@ import yaml
 from claude_gateway_template import sso_front, versions
 from environment import clean_env
 from fake_apps_gateway import FakeAppsGateway
-from golden_trees import render
+from golden_trees import render_all
 
 FRONT = {"cost_tracking": True, "gateway_engine": "claude_apps_gateway_with_litellm", "gateway_runtime": "docker",
          "oidc_issuer": "https://login.example.com"}
@@ -39,10 +39,7 @@ SERVICE, DATABASE_SERVICE = sso_front.COMPOSE_SERVICE, sso_front.COMPOSE_DATABAS
 
 @pytest.fixture(scope="module")
 def projects(template_repo, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("sso-compose")
-    for name, answers in VARIANTS.items():
-        render(template_repo, answers, root / name)
-    return {name: root / name for name in VARIANTS}
+    return render_all(template_repo, tmp_path_factory.mktemp("sso-compose"), VARIANTS)
 
 
 def compose(project: Path) -> dict:
@@ -333,3 +330,12 @@ def test_conformance_names_the_health_check_for_litellms_hop(projects, tmp_path)
                                      "LITELLM_URL)")
     assert '--next-hop "scripts/health-check.sh on the gateway host"' in (
         projects["c"] / "scripts" / "conformance.sh").read_text()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--hop"], "conformance.sh: --hop needs a value: front or litellm"),
+    (["--hop", "proxy"], "conformance.sh: --hop takes front or litellm, not 'proxy'")])
+def test_conformance_refuses_a_hop_it_does_not_know_in_one_line(projects, tmp_path, args, message):
+    result = subprocess.run(["scripts/conformance.sh", *args], cwd=projects["c"], env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stderr) == (2, message + "\n")
